@@ -1,0 +1,49 @@
+//! Retries with backoff and deadlines that travel with the work, for tokio
+//! and tonic.
+//!
+//! Everything here works without the attributes; the attributes expand to
+//! the same pieces:
+//!
+//! - [`Backoff`] and [`Jitter`]: delay schedules (exponential, constant,
+//!   linear, fibonacci; AWS and gRPC jitter), overflow-proof and seedable.
+//! - [`RetryPolicy`]: attempts, schedule, per-attempt timeout, which errors
+//!   to retry ([`Retryable`]), and an optional shared [`RetryBudget`].
+//! - [`retry()`] and [`retry_blocking`]: run work under a policy;
+//!   [`retry::RetryState`] is the state machine under both.
+//! - [`deadline`]: deadline scopes on task-locals; nested scopes only
+//!   shrink, retries never sleep past them, and [`Elapsed`] converts into
+//!   `tonic::Status` and [`std::io::Error`].
+//! - [`parse_duration`]: the one duration grammar (`150ms`, `1.5s`, `1m30s`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilient::{deadline, Backoff, RetryPolicy};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let policy = RetryPolicy::new()
+//!     .max_attempts(3)
+//!     .backoff(Backoff::exponential(Duration::from_millis(100)));
+//!
+//! // One 2 s budget for all attempts, and for every call made inside.
+//! let result = deadline::scope(Duration::from_secs(2), resilient::retry(&policy, || async {
+//!     Ok::<_, std::io::Error>("pong")
+//! }))
+//! .await;
+//! assert_eq!(result.unwrap().unwrap(), "pong");
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod backoff;
+pub mod deadline;
+pub mod retry;
+#[cfg(feature = "tonic")]
+pub mod tonic;
+
+pub use backoff::{Backoff, Jitter};
+pub use deadline::Elapsed;
+pub use resilient_duration::{parse as parse_duration, DurationError};
+pub use retry::{retry, retry_blocking, RetryBudget, RetryPolicy, Retryable};

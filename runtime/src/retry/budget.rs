@@ -1,0 +1,198 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// A token bucket shared by many calls that stops retries when too many
+/// calls fail: gRPC A6's `retryThrottling`.
+///
+/// Each retryable failure takes one token, each success gives back
+/// `token_ratio`; retries are allowed while more than half of `max_tokens`
+/// remain. It keeps a struggling server from being hit by every client's
+/// every retry at once. Lock-free, and `const` so it can be a `static`.
+///
+/// ```
+/// use resilient::RetryBudget;
+///
+/// static BUDGET: RetryBudget = RetryBudget::new(10, 0.1);
+///
+/// assert!(BUDGET.can_retry());
+/// for _ in 0..5 {
+///     BUDGET.record_failure();
+/// }
+/// assert!(!BUDGET.can_retry()); // 5 tokens left: not more than half of 10
+/// for _ in 0..10 {
+///     BUDGET.record_success();
+/// }
+/// assert!(BUDGET.can_retry());
+/// ```
+#[derive(Debug)]
+pub struct RetryBudget {
+    max_milli: u32,
+    ratio_milli: u32,
+    tokens_milli: AtomicU32,
+}
+
+impl RetryBudget {
+    /// A full bucket of `max_tokens` (clamped to `1..=1000`, as A6 says),
+    /// refilled by `token_ratio` per success (kept to three decimals and
+    /// clamped to `0.001..=max_tokens`).
+    ///
+    /// ```
+    /// let budget = resilient::RetryBudget::new(100, 0.5);
+    /// assert_eq!(budget.tokens(), 100.0);
+    /// ```
+    pub const fn new(max_tokens: u32, token_ratio: f64) -> Self {
+        let max = if max_tokens == 0 {
+            1
+        } else if max_tokens > 1000 {
+            1000
+        } else {
+            max_tokens
+        };
+        let max_milli = max * 1000;
+        let ratio = token_ratio * 1000.0;
+        // `as` saturates, and NaN becomes 0: both then clamp.
+        let mut ratio_milli = ratio as u32;
+        if ratio_milli == 0 {
+            ratio_milli = 1;
+        }
+        if ratio_milli > max_milli {
+            ratio_milli = max_milli;
+        }
+        Self {
+            max_milli,
+            ratio_milli,
+            tokens_milli: AtomicU32::new(max_milli),
+        }
+    }
+
+    /// Tokens left.
+    ///
+    /// ```
+    /// let budget = resilient::RetryBudget::new(10, 1.0);
+    /// budget.record_failure();
+    /// assert_eq!(budget.tokens(), 9.0);
+    /// ```
+    pub fn tokens(&self) -> f64 {
+        f64::from(self.tokens_milli.load(Ordering::Relaxed)) / 1000.0
+    }
+
+    /// Whether a retry is allowed now: more than half the tokens remain.
+    ///
+    /// ```
+    /// assert!(resilient::RetryBudget::new(10, 1.0).can_retry());
+    /// ```
+    pub fn can_retry(&self) -> bool {
+        self.tokens_milli.load(Ordering::Relaxed) > self.max_milli / 2
+    }
+
+    /// Takes one token for a failed attempt.
+    ///
+    /// ```
+    /// let budget = resilient::RetryBudget::new(2, 1.0);
+    /// budget.record_failure();
+    /// budget.record_failure();
+    /// budget.record_failure(); // never below zero
+    /// assert_eq!(budget.tokens(), 0.0);
+    /// ```
+    pub fn record_failure(&self) {
+        let _ = self
+            .tokens_milli
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                Some(t.saturating_sub(1000))
+            });
+    }
+
+    /// Gives back `token_ratio` tokens for a success, up to the maximum.
+    ///
+    /// ```
+    /// let budget = resilient::RetryBudget::new(2, 0.5);
+    /// budget.record_failure();
+    /// budget.record_success();
+    /// assert_eq!(budget.tokens(), 1.5);
+    /// ```
+    pub fn record_success(&self) {
+        let (max, ratio) = (self.max_milli, self.ratio_milli);
+        let _ = self
+            .tokens_milli
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                (t < max).then(|| t.saturating_add(ratio).min(max))
+            });
+    }
+}
+
+/// Where a [`RetryPolicy`](crate::RetryPolicy) takes its retry tokens from:
+/// nowhere ([`NoBudget`], the default), or a shared [`RetryBudget`] by
+/// reference or `Arc`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use resilient::{RetryBudget, RetryPolicy};
+///
+/// let budget = Arc::new(RetryBudget::new(10, 0.1));
+/// let policy = RetryPolicy::new().budget(budget.clone());
+/// # let _ = policy;
+/// ```
+pub trait Budget {
+    /// Whether a retry is allowed now.
+    fn can_retry(&self) -> bool;
+    /// An attempt failed with a retryable error.
+    fn record_failure(&self);
+    /// A call succeeded.
+    fn record_success(&self);
+}
+
+/// No budget: retries limited only by the policy's attempts.
+///
+/// ```
+/// use resilient::retry::{Budget, NoBudget};
+/// assert!(NoBudget.can_retry());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoBudget;
+
+impl Budget for NoBudget {
+    #[inline]
+    fn can_retry(&self) -> bool {
+        true
+    }
+    #[inline]
+    fn record_failure(&self) {}
+    #[inline]
+    fn record_success(&self) {}
+}
+
+impl Budget for RetryBudget {
+    fn can_retry(&self) -> bool {
+        RetryBudget::can_retry(self)
+    }
+    fn record_failure(&self) {
+        RetryBudget::record_failure(self);
+    }
+    fn record_success(&self) {
+        RetryBudget::record_success(self);
+    }
+}
+
+impl<B: Budget + ?Sized> Budget for &B {
+    fn can_retry(&self) -> bool {
+        (**self).can_retry()
+    }
+    fn record_failure(&self) {
+        (**self).record_failure();
+    }
+    fn record_success(&self) {
+        (**self).record_success();
+    }
+}
+
+impl<B: Budget + ?Sized> Budget for Arc<B> {
+    fn can_retry(&self) -> bool {
+        (**self).can_retry()
+    }
+    fn record_failure(&self) {
+        (**self).record_failure();
+    }
+    fn record_success(&self) {
+        (**self).record_success();
+    }
+}

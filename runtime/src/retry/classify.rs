@@ -1,0 +1,159 @@
+use std::time::Duration;
+
+use crate::Elapsed;
+
+/// Errors that know whether trying again can help.
+///
+/// Implemented for `tonic::Status` (feature `tonic`: `UNAVAILABLE` only, as
+/// gRPC's default, with `grpc-retry-pushback-ms` as [`retry_after`](Self::retry_after)),
+/// for [`std::io::Error`] (connection refused, reset or aborted, not
+/// connected, broken pipe, timed out, interrupted) and for [`Elapsed`].
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::Retryable;
+///
+/// #[derive(Debug)]
+/// enum ApiError { Busy { retry_in_ms: u64 }, NotFound }
+///
+/// impl Retryable for ApiError {
+///     fn is_retryable(&self) -> bool {
+///         matches!(self, ApiError::Busy { .. })
+///     }
+///     fn retry_after(&self) -> Option<Duration> {
+///         match self {
+///             ApiError::Busy { retry_in_ms } => Some(Duration::from_millis(*retry_in_ms)),
+///             ApiError::NotFound => None,
+///         }
+///     }
+/// }
+///
+/// assert!(ApiError::Busy { retry_in_ms: 5 }.is_retryable());
+/// assert!(!ApiError::NotFound.is_retryable());
+/// ```
+pub trait Retryable {
+    /// Whether another attempt may succeed.
+    fn is_retryable(&self) -> bool;
+
+    /// A delay the server asked for (pushback), used instead of the
+    /// schedule's next delay. `None` by default.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl Retryable for std::io::Error {
+    fn is_retryable(&self) -> bool {
+        use std::io::ErrorKind::*;
+        matches!(
+            self.kind(),
+            ConnectionRefused
+                | ConnectionReset
+                | ConnectionAborted
+                | NotConnected
+                | BrokenPipe
+                | TimedOut
+                | Interrupted
+        )
+    }
+}
+
+impl Retryable for Elapsed {
+    /// Always: an attempt that ran out of time may be faster next time (the
+    /// retry loop still never sleeps past the overall deadline).
+    fn is_retryable(&self) -> bool {
+        true
+    }
+}
+
+/// How a [`RetryPolicy`](crate::RetryPolicy) decides which errors to retry.
+///
+/// The default, [`ByRetryable`], asks the error's [`Retryable`] impl;
+/// [`When`] takes a predicate; [`Always`] retries every error.
+///
+/// ```
+/// use resilient::retry::{Always, Classify};
+///
+/// assert!(Classify::<String>::is_retryable(&Always, &"boom".to_string()));
+/// ```
+pub trait Classify<E> {
+    /// Whether `error` is worth another attempt.
+    fn is_retryable(&self, error: &E) -> bool;
+
+    /// A delay the server asked for, replacing the schedule's next one.
+    fn retry_after(&self, _error: &E) -> Option<Duration> {
+        None
+    }
+}
+
+/// Classifies errors by their [`Retryable`] impl: the default.
+///
+/// ```
+/// use resilient::retry::{ByRetryable, Classify};
+///
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// assert!(ByRetryable.is_retryable(&refused));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ByRetryable;
+
+impl<E: Retryable> Classify<E> for ByRetryable {
+    fn is_retryable(&self, error: &E) -> bool {
+        error.is_retryable()
+    }
+
+    fn retry_after(&self, error: &E) -> Option<Duration> {
+        error.retry_after()
+    }
+}
+
+/// Retries every error.
+///
+/// ```
+/// use resilient::retry::{Always, Classify};
+/// assert!(Always.is_retryable(&()));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Always;
+
+impl<E> Classify<E> for Always {
+    fn is_retryable(&self, _error: &E) -> bool {
+        true
+    }
+}
+
+/// Retries the errors a predicate accepts; made by
+/// [`RetryPolicy::when`](crate::RetryPolicy::when).
+///
+/// ```
+/// use resilient::retry::{Classify, When};
+///
+/// let only_short = When::new(|e: &String| e.len() < 5);
+/// assert!(only_short.is_retryable(&"busy".to_string()));
+/// assert!(!only_short.is_retryable(&"fatal error".to_string()));
+/// ```
+#[derive(Clone, Copy)]
+pub struct When<F>(F);
+
+impl<F> When<F> {
+    /// Wraps `predicate`.
+    ///
+    /// ```
+    /// let _ = resilient::retry::When::new(|_: &std::io::Error| true);
+    /// ```
+    pub const fn new(predicate: F) -> Self {
+        Self(predicate)
+    }
+}
+
+impl<F> std::fmt::Debug for When<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("When")
+    }
+}
+
+impl<E, F: Fn(&E) -> bool> Classify<E> for When<F> {
+    fn is_retryable(&self, error: &E) -> bool {
+        (self.0)(error)
+    }
+}

@@ -1,0 +1,19 @@
+//! Retrying failed work: the policy, the decisions, and the loops that run
+//! them.
+//!
+//! [`RetryPolicy`] says what to do; [`RetryState`] makes the decisions of one
+//! call; [`retry`](crate::retry()) and [`retry_blocking`](crate::retry_blocking)
+//! are ready-made loops over it. The `#[retry]` attribute expands to the
+//! same decisions, inline.
+
+mod budget;
+mod classify;
+mod policy;
+mod run;
+mod state;
+
+pub use budget::{Budget, NoBudget, RetryBudget};
+pub use classify::{Always, ByRetryable, Classify, Retryable, When};
+pub use policy::{RetryPolicy, DEFAULT_MAX_ATTEMPTS};
+pub use run::{retry, retry_blocking};
+pub use state::{Decision, RetryState};

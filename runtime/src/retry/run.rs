@@ -1,0 +1,138 @@
+use std::future::Future;
+
+use super::{Budget, Classify, Decision, RetryPolicy, RetryState};
+use crate::backoff::Schedule;
+use crate::{deadline, Elapsed};
+
+/// Runs `operation` under `policy`: again after each retryable failure,
+/// with the policy's delays in between, until it succeeds, fails for good,
+/// or runs out of attempts or deadline. Returns the first success or the
+/// last error.
+///
+/// `operation` makes a fresh future for each attempt. The returned future is
+/// `Send` whenever the operation and its futures are; dropping it stops
+/// everything, including a pending sleep. No heap allocation happens when
+/// the first attempt succeeds.
+///
+/// With a per-attempt timeout, an attempt that runs out of time becomes
+/// `E::from(Elapsed)` and is retried; hence `E: From<Elapsed>`, which holds
+/// for `tonic::Status`, `std::io::Error`, `Box<dyn Error>` and `anyhow::Error`.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// use resilient::{Backoff, RetryPolicy};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let policy = RetryPolicy::new()
+///     .max_attempts(4)
+///     .backoff(Backoff::exponential(Duration::from_millis(10)));
+/// let calls = AtomicU32::new(0);
+///
+/// let result = resilient::retry(&policy, || async {
+///     if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+///         Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+///     } else {
+///         Ok("connected")
+///     }
+/// })
+/// .await;
+///
+/// assert_eq!(result.unwrap(), "connected");
+/// assert_eq!(calls.load(Ordering::SeqCst), 3);
+/// # }
+/// ```
+pub async fn retry<S, C, B, F, Fut, T, E>(
+    policy: &RetryPolicy<S, C, B>,
+    mut operation: F,
+) -> Result<T, E>
+where
+    S: Schedule,
+    C: Classify<E>,
+    B: Budget,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: From<Elapsed>,
+{
+    let mut state = RetryState::new(policy);
+    loop {
+        let (error, decision) = match state.attempt_timeout() {
+            None => match operation().await {
+                Ok(value) => {
+                    state.on_success();
+                    return Ok(value);
+                }
+                Err(error) => {
+                    let decision = state.after_error(&error);
+                    (error, decision)
+                }
+            },
+            Some(timeout) => match deadline::scope(timeout, operation()).await {
+                Ok(Ok(value)) => {
+                    state.on_success();
+                    return Ok(value);
+                }
+                Ok(Err(error)) => {
+                    let decision = state.after_error(&error);
+                    (error, decision)
+                }
+                Err(elapsed) => (E::from(elapsed), state.after_timeout()),
+            },
+        };
+        match decision {
+            Decision::Retry(delay) => tokio::time::sleep(delay).await,
+            Decision::Return => return Err(error),
+        }
+    }
+}
+
+/// [`retry`] for blocking code: the same decisions, with
+/// [`std::thread::sleep`] between attempts.
+///
+/// The policy's per-attempt timeout is not applied (a blocking call cannot
+/// be interrupted). The current deadline is honoured when the function runs
+/// inside a [`deadline::scope`](crate::deadline::scope), as on a tokio
+/// worker thread; do not call it from async code otherwise, for it blocks
+/// the thread.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::{Backoff, RetryPolicy};
+///
+/// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(1)));
+/// let mut calls = 0;
+/// let result: Result<u32, std::io::Error> = resilient::retry_blocking(&policy, || {
+///     calls += 1;
+///     if calls == 1 {
+///         Err(std::io::ErrorKind::Interrupted.into())
+///     } else {
+///         Ok(calls)
+///     }
+/// });
+/// assert_eq!(result.unwrap(), 2);
+/// ```
+pub fn retry_blocking<S, C, B, F, T, E>(
+    policy: &RetryPolicy<S, C, B>,
+    mut operation: F,
+) -> Result<T, E>
+where
+    S: Schedule,
+    C: Classify<E>,
+    B: Budget,
+    F: FnMut() -> Result<T, E>,
+{
+    let mut state = RetryState::new(policy);
+    loop {
+        match operation() {
+            Ok(value) => {
+                state.on_success();
+                return Ok(value);
+            }
+            Err(error) => match state.after_error(&error) {
+                Decision::Retry(delay) => std::thread::sleep(delay),
+                Decision::Return => return Err(error),
+            },
+        }
+    }
+}

@@ -1,0 +1,210 @@
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Budget, Classify, RetryPolicy};
+use crate::backoff::Schedule;
+use crate::deadline;
+
+/// What to do after a failed attempt.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::retry::Decision;
+///
+/// let d = Decision::Retry(Duration::from_millis(100));
+/// assert_eq!(d.delay(), Some(Duration::from_millis(100)));
+/// assert_eq!(Decision::Return.delay(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Sleep this long, then run the next attempt.
+    Retry(Duration),
+    /// Stop and hand the last error to the caller.
+    Return,
+}
+
+impl Decision {
+    /// The delay before the next attempt, if there is one.
+    ///
+    /// ```
+    /// assert_eq!(resilient::retry::Decision::Return.delay(), None);
+    /// ```
+    pub const fn delay(self) -> Option<Duration> {
+        match self {
+            Self::Retry(delay) => Some(delay),
+            Self::Return => None,
+        }
+    }
+}
+
+/// The decisions of one call under a [`RetryPolicy`]: which attempt this
+/// is, and after a failure whether to retry and after how long.
+///
+/// It holds no future and runs nothing, so any loop can drive it: the
+/// `#[retry]` expansion, [`retry`](crate::retry()), [`retry_blocking`](crate::retry_blocking),
+/// or your own. The rules it applies, in order, after a failure:
+///
+/// 1. an error the classifier rejects is returned;
+/// 2. the last allowed attempt's error is returned;
+/// 3. a retry budget with too few tokens returns the error;
+/// 4. the next delay is the error's pushback ([`Classify::retry_after`]) or
+///    the schedule's next value; an exhausted schedule returns the error;
+/// 5. a delay that would end at or after the current deadline
+///    ([`deadline::current`]) returns the error at once rather than sleep
+///    into a certain timeout.
+///
+/// Nothing is allocated until the first failure, and then only what the
+/// schedule's iterator needs (nothing, for a [`Backoff`](crate::Backoff)).
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::{Backoff, Jitter, RetryPolicy};
+/// use resilient::retry::{Decision, RetryState};
+///
+/// let policy = RetryPolicy::new()
+///     .max_attempts(3)
+///     .backoff(Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::None));
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+///
+/// let mut state = RetryState::new(&policy);
+/// assert_eq!(state.attempt(), 1);
+/// assert_eq!(state.after_error(&refused), Decision::Retry(Duration::from_millis(100)));
+/// assert_eq!(state.attempt(), 2);
+/// assert_eq!(state.after_error(&refused), Decision::Retry(Duration::from_millis(200)));
+/// assert_eq!(state.after_error(&refused), Decision::Return); // 3 attempts made
+/// ```
+pub struct RetryState<'p, S: Schedule, C, B> {
+    policy: &'p RetryPolicy<S, C, B>,
+    attempts_made: u32,
+    delays: Option<S::Delays>,
+}
+
+impl<S: Schedule, C, B> std::fmt::Debug for RetryState<'_, S, C, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryState")
+            .field("attempts_made", &self.attempts_made)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
+    /// The state before the first attempt.
+    ///
+    /// ```
+    /// let policy = resilient::RetryPolicy::new();
+    /// let state = resilient::retry::RetryState::new(&policy);
+    /// assert_eq!(state.attempt(), 1);
+    /// ```
+    #[inline]
+    pub const fn new(policy: &'p RetryPolicy<S, C, B>) -> Self {
+        Self {
+            policy,
+            attempts_made: 0,
+            delays: None,
+        }
+    }
+
+    /// The number of the attempt about to run (or running), from 1.
+    /// `attempt() - 1` is gRPC's `grpc-previous-rpc-attempts`.
+    ///
+    /// ```
+    /// let policy = resilient::RetryPolicy::new();
+    /// assert_eq!(resilient::retry::RetryState::new(&policy).attempt(), 1);
+    /// ```
+    #[inline]
+    pub const fn attempt(&self) -> u32 {
+        self.attempts_made.saturating_add(1)
+    }
+
+    /// The policy's per-attempt timeout.
+    ///
+    /// ```
+    /// let policy = resilient::RetryPolicy::new();
+    /// assert_eq!(resilient::retry::RetryState::new(&policy).attempt_timeout(), None);
+    /// ```
+    #[inline]
+    pub const fn attempt_timeout(&self) -> Option<std::time::Duration> {
+        self.policy.attempt_timeout()
+    }
+
+    /// Records a success (it refills a retry budget).
+    ///
+    /// ```
+    /// let policy = resilient::RetryPolicy::new();
+    /// resilient::retry::RetryState::new(&policy).on_success();
+    /// ```
+    #[inline]
+    pub fn on_success(&self) {
+        self.policy.budget_ref().record_success();
+    }
+
+    /// Decides after an attempt that failed with `error`.
+    ///
+    /// ```
+    /// use resilient::retry::{Decision, RetryState};
+    ///
+    /// let policy = resilient::RetryPolicy::new();
+    /// let mut state = RetryState::new(&policy);
+    /// let not_found = std::io::Error::from(std::io::ErrorKind::NotFound);
+    /// assert_eq!(state.after_error(&not_found), Decision::Return);
+    /// ```
+    pub fn after_error<E>(&mut self, error: &E) -> Decision
+    where
+        C: Classify<E>,
+    {
+        let classify = self.policy.classifier();
+        if !classify.is_retryable(error) {
+            self.attempts_made = self.attempts_made.saturating_add(1);
+            return Decision::Return;
+        }
+        let pushback = classify.retry_after(error);
+        self.decide(pushback)
+    }
+
+    /// Decides after an attempt that ran out of its per-attempt time: a
+    /// retryable failure whatever the error type.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilient::{Backoff, Jitter, RetryPolicy};
+    /// use resilient::retry::{Decision, RetryState};
+    ///
+    /// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None));
+    /// let mut state = RetryState::new(&policy);
+    /// assert_eq!(state.after_timeout(), Decision::Retry(Duration::from_millis(5)));
+    /// ```
+    pub fn after_timeout(&mut self) -> Decision {
+        self.decide(None)
+    }
+
+    fn decide(&mut self, pushback: Option<Duration>) -> Decision {
+        self.attempts_made = self.attempts_made.saturating_add(1);
+        let budget = self.policy.budget_ref();
+        budget.record_failure();
+        if self.attempts_made >= self.policy.attempt_limit() || !budget.can_retry() {
+            return Decision::Return;
+        }
+        let delay = match pushback {
+            Some(delay) => {
+                // As gRPC A6: after the server's pushback the schedule starts over.
+                self.delays = None;
+                delay
+            }
+            None => {
+                let schedule = self.policy.schedule_ref();
+                match self.delays.get_or_insert_with(|| schedule.delays()).next() {
+                    Some(delay) => delay,
+                    None => return Decision::Return,
+                }
+            }
+        };
+        if let Some(deadline) = deadline::current() {
+            let wakes_at = Instant::now().checked_add(delay);
+            if wakes_at.is_none_or(|at| at >= deadline) {
+                return Decision::Return;
+            }
+        }
+        Decision::Retry(delay)
+    }
+}

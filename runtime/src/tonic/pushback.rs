@@ -1,0 +1,79 @@
+use std::time::Duration;
+
+use ::tonic::Status;
+
+/// The trailer a gRPC server sends to say when (or whether) to retry.
+pub const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
+
+/// What a server's `grpc-retry-pushback-ms` says, per gRPC A6: a
+/// non-negative integer is the delay before the next attempt; a negative or
+/// malformed value means "do not retry".
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::tonic::Pushback;
+///
+/// assert_eq!(Pushback::parse(b"250"), Pushback::Delay(Duration::from_millis(250)));
+/// assert_eq!(Pushback::parse(b"-1"), Pushback::Stop);
+/// assert_eq!(Pushback::parse(b"soon"), Pushback::Stop);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushback {
+    /// No pushback: the schedule decides.
+    Absent,
+    /// Wait this long before the next attempt.
+    Delay(Duration),
+    /// Do not retry.
+    Stop,
+}
+
+impl Pushback {
+    /// Parses a header value.
+    ///
+    /// ```
+    /// use resilient::tonic::Pushback;
+    /// assert_eq!(Pushback::parse(b"+5"), Pushback::Stop);
+    /// ```
+    pub fn parse(value: &[u8]) -> Self {
+        if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+            return Self::Stop;
+        }
+        // All digits, so only overflow can fail; saturate rather than stop.
+        let ms = std::str::from_utf8(value)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        Self::Delay(Duration::from_millis(ms))
+    }
+
+    /// The pushback carried by `status`.
+    ///
+    /// ```
+    /// use resilient::tonic::{Pushback, PUSHBACK_HEADER};
+    /// use tonic::Status;
+    ///
+    /// let mut status = Status::unavailable("overloaded");
+    /// status.metadata_mut().insert(PUSHBACK_HEADER, "100".parse().unwrap());
+    /// assert_eq!(Pushback::of(&status), Pushback::Delay(std::time::Duration::from_millis(100)));
+    /// assert_eq!(Pushback::of(&Status::unavailable("x")), Pushback::Absent);
+    /// ```
+    pub fn of(status: &Status) -> Self {
+        match status.metadata().get(PUSHBACK_HEADER) {
+            None => Self::Absent,
+            Some(value) => Self::parse(value.as_bytes()),
+        }
+    }
+
+    /// The delay, when there is one.
+    ///
+    /// ```
+    /// use resilient::tonic::Pushback;
+    /// assert_eq!(Pushback::Stop.delay(), None);
+    /// ```
+    pub const fn delay(self) -> Option<Duration> {
+        match self {
+            Self::Delay(delay) => Some(delay),
+            Self::Absent | Self::Stop => None,
+        }
+    }
+}
