@@ -2,7 +2,7 @@
 //! them.
 //!
 //! [`RetryPolicy`] says what to do; [`RetryState`] makes the decisions of one
-//! call; [`retry`](crate::retry()) and [`retry_blocking`](crate::retry_blocking)
+//! call; [`retry`](crate::retry()) and [`retry_blocking`]
 //! are ready-made loops over it. The `#[retry]` attribute expands to the
 //! same decisions, inline.
 

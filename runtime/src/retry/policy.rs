@@ -12,7 +12,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 ///
 /// A policy is cheap to build and is shared by reference by every call that
 /// uses it. Run work under it with [`retry`](crate::retry()) (async) or
-/// [`retry_blocking`](crate::retry_blocking); the `#[retry]` attribute
+/// [`retry_blocking`](super::retry_blocking); the `#[retry]` attribute
 /// builds one from its arguments.
 ///
 /// ```
@@ -78,7 +78,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// A timeout for each attempt. An attempt that runs out of time is
     /// dropped and counts as a retryable failure, its error made from
     /// [`Elapsed`](crate::Elapsed). Async only: a blocking call cannot be
-    /// interrupted, so [`retry_blocking`](crate::retry_blocking) ignores it.
+    /// interrupted, so [`retry_blocking`](super::retry_blocking) ignores it.
     ///
     /// ```
     /// use std::time::Duration;
@@ -139,7 +139,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
         self.classify(When::new(predicate))
     }
 
-    /// Uses any [`Classify`] implementation to pick the errors to retry.
+    /// Uses any [`Classify`](super::Classify) implementation to pick the errors to retry.
     ///
     /// ```
     /// use resilient::{retry::Always, RetryPolicy};

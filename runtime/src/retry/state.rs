@@ -42,7 +42,7 @@ impl Decision {
 /// is, and after a failure whether to retry and after how long.
 ///
 /// It holds no future and runs nothing, so any loop can drive it: the
-/// `#[retry]` expansion, [`retry`](crate::retry()), [`retry_blocking`](crate::retry_blocking),
+/// `#[retry]` expansion, [`retry`](crate::retry()), [`retry_blocking`](super::retry_blocking),
 /// or your own. The rules it applies, in order, after a failure:
 ///
 /// 1. an error the classifier rejects is returned;

@@ -1,9 +1,9 @@
 //! gRPC glue for tonic (feature `tonic`, on by default).
 //!
-//! [`Retryable`](crate::Retryable) for [`tonic::Status`](::tonic::Status): only
+//! [`Retryable`] for [`tonic::Status`]: only
 //! `UNAVAILABLE` is retried by default, as in gRPC, and the server's
 //! `grpc-retry-pushback-ms` sets the next delay. [`Codes`] retries another
-//! set of codes. [`Elapsed`](crate::Elapsed) converts into `DEADLINE_EXCEEDED`.
+//! set of codes. [`Elapsed`] converts into `DEADLINE_EXCEEDED`.
 //!
 //! ```
 //! use resilient::Retryable;
