@@ -1,1 +1,81 @@
-fn main() {}
+//! Success-path cost of the retry executor and of a deadline scope, against
+//! what users would otherwise write or pick, in one run.
+//!
+//! `cargo bench -p resilient --bench retry`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use resilient::{deadline, Backoff, Elapsed, RetryPolicy};
+
+static POLICY: RetryPolicy = RetryPolicy::new()
+    .max_attempts(3)
+    .backoff(Backoff::exponential(Duration::from_millis(100)));
+
+async fn work() -> Result<u64, Elapsed> {
+    Ok(black_box(1))
+}
+
+async fn hand_written() -> Result<u64, Elapsed> {
+    let mut attempt = 1;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match work().await {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt >= 3 => return Err(e),
+            Err(_) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn retry_success_path(c: &mut Criterion) {
+    let rt = rt();
+    let mut g = c.benchmark_group("retry_success_path");
+    g.bench_function("hand_written_loop", |b| b.to_async(&rt).iter(hand_written));
+    g.bench_function("resilient_retry", |b| {
+        b.to_async(&rt).iter(|| resilient::retry(&POLICY, work))
+    });
+    g.bench_function("backon", |b| {
+        use backon::Retryable as _;
+        let builder = backon::ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_times(2);
+        b.to_async(&rt).iter(|| work.retry(builder))
+    });
+    g.bench_function("tokio_retry", |b| {
+        b.to_async(&rt).iter(|| {
+            let delays = tokio_retry::strategy::ExponentialBackoff::from_millis(100).take(2);
+            tokio_retry::Retry::spawn(delays, work)
+        })
+    });
+    g.finish();
+}
+
+fn deadline_scope(c: &mut Criterion) {
+    let rt = rt();
+    let mut g = c.benchmark_group("deadline_success_path");
+    g.bench_function("tokio_timeout", |b| {
+        b.to_async(&rt)
+            .iter(|| tokio::time::timeout(Duration::from_secs(2), work()))
+    });
+    g.bench_function("resilient_scope", |b| {
+        b.to_async(&rt)
+            .iter(|| deadline::scope(Duration::from_secs(2), work()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, retry_success_path, deadline_scope);
+criterion_main!(benches);

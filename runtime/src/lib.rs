@@ -10,7 +10,7 @@
 //!   to retry ([`Retryable`]), and an optional shared [`RetryBudget`].
 //! - [`retry()`] and [`retry_blocking`]: run work under a policy;
 //!   [`retry::RetryState`] is the state machine under both.
-//! - [`deadline`]: deadline scopes on task-locals; nested scopes only
+//! - [`deadline`]: deadline scopes carried by the task; nested scopes only
 //!   shrink, retries never sleep past them, and [`Elapsed`] converts into
 //!   `tonic::Status` and [`std::io::Error`].
 //! - [`parse_duration`]: the one duration grammar (`150ms`, `1.5s`, `1m30s`).

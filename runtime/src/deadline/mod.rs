@@ -1,4 +1,4 @@
-//! Deadlines that follow the work: scopes on tokio task-locals.
+//! Deadlines that follow the work: scopes carried by the task being polled, as tokio task-locals are.
 //!
 //! A deadline scope runs a future until an instant and makes that instant
 //! visible to everything the future calls: [`current`] and [`remaining`] read
@@ -32,6 +32,7 @@
 //! [`propagate`] to hand the current one over.
 
 mod elapsed;
+mod local;
 mod scope;
 
 use std::future::Future;
@@ -41,10 +42,6 @@ use tokio::time::Instant;
 
 pub use elapsed::Elapsed;
 pub use scope::{Propagate, Scope};
-
-tokio::task_local! {
-    static DEADLINE: Instant;
-}
 
 /// The deadline of the current scope, if the code runs inside one.
 ///
@@ -67,7 +64,7 @@ tokio::task_local! {
 /// # }
 /// ```
 pub fn current() -> Option<Instant> {
-    DEADLINE.try_with(|deadline| *deadline).ok()
+    local::get()
 }
 
 /// Time left before the current deadline: `None` outside a scope,
@@ -165,14 +162,6 @@ fn scope_from<F: Future>(now: Instant, deadline: Instant, future: F) -> Scope<F>
 /// ```
 pub fn propagate<F: Future>(future: F) -> Propagate<F> {
     Propagate::new(current(), future)
-}
-
-/// Sets `deadline` for `future` without a timer.
-fn with_deadline<F: Future>(
-    deadline: Instant,
-    future: F,
-) -> tokio::task::futures::TaskLocalFuture<Instant, F> {
-    DEADLINE.scope(deadline, future)
 }
 
 /// About thirty years from now: what "no deadline" saturates to.

@@ -3,10 +3,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use tokio::task::futures::TaskLocalFuture;
 use tokio::time::{Instant, Timeout};
 
-use super::{with_deadline, Elapsed};
+use super::local::WithDeadline;
+use super::Elapsed;
 
 pin_project! {
     /// The future of [`deadline::scope`](super::scope): the inner future with
@@ -28,7 +28,7 @@ pin_project! {
         // Already past when the scope was made: fail without polling the work.
         expired: bool,
         #[pin]
-        inner: TaskLocalFuture<Instant, Timeout<F>>,
+        inner: WithDeadline<Timeout<F>>,
     }
 }
 
@@ -37,7 +37,7 @@ impl<F: Future> Scope<F> {
         Self {
             deadline,
             expired,
-            inner: with_deadline(deadline, tokio::time::timeout_at(deadline, future)),
+            inner: WithDeadline::new(Some(deadline), tokio::time::timeout_at(deadline, future)),
         }
     }
 
@@ -94,27 +94,15 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct Propagate<F> {
         #[pin]
-        inner: Carried<F>,
-    }
-}
-
-pin_project! {
-    #[project = CarriedProj]
-    enum Carried<F> {
-        Scoped { #[pin] inner: TaskLocalFuture<Instant, F> },
-        Plain { #[pin] inner: F },
+        inner: WithDeadline<F>,
     }
 }
 
 impl<F: Future> Propagate<F> {
-    pub(super) fn new(deadline: Option<Instant>, future: F) -> Self {
-        let inner = match deadline {
-            Some(deadline) => Carried::Scoped {
-                inner: with_deadline(deadline, future),
-            },
-            None => Carried::Plain { inner: future },
-        };
-        Self { inner }
+    pub(crate) fn new(deadline: Option<Instant>, future: F) -> Self {
+        Self {
+            inner: WithDeadline::new(deadline, future),
+        }
     }
 }
 
@@ -122,10 +110,7 @@ impl<F: Future> Future for Propagate<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        match self.project().inner.project() {
-            CarriedProj::Scoped { inner } => inner.poll(cx),
-            CarriedProj::Plain { inner } => inner.poll(cx),
-        }
+        self.project().inner.poll(cx)
     }
 }
 

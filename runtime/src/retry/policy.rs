@@ -63,6 +63,22 @@ impl RetryPolicy {
     }
 }
 
+impl<C, B> RetryPolicy<Backoff, C, B> {
+    /// Uses `backoff` between attempts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilient::{Backoff, RetryPolicy};
+    ///
+    /// let p = RetryPolicy::new().backoff(Backoff::constant(Duration::from_secs(1)));
+    /// assert_eq!(p.schedule_ref().initial(), Duration::from_secs(1));
+    /// ```
+    pub const fn backoff(mut self, backoff: Backoff) -> Self {
+        self.schedule = backoff;
+        self
+    }
+}
+
 impl<S, C, B> RetryPolicy<S, C, B> {
     /// Attempts in total, the first included (0 counts as 1: the work always
     /// runs once).
@@ -88,19 +104,6 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     pub const fn per_attempt(mut self, timeout: Duration) -> Self {
         self.per_attempt = Some(timeout);
         self
-    }
-
-    /// Uses `backoff` between attempts.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use resilient::{Backoff, RetryPolicy};
-    ///
-    /// let p = RetryPolicy::new().backoff(Backoff::constant(Duration::from_secs(1)));
-    /// assert_eq!(p.schedule_ref().initial(), Duration::from_secs(1));
-    /// ```
-    pub fn backoff(self, backoff: Backoff) -> RetryPolicy<Backoff, C, B> {
-        self.schedule(backoff)
     }
 
     /// Uses any [`Schedule`] between attempts: a [`Backoff`], a list of

@@ -1,0 +1,103 @@
+//! The success path allocates nothing: proven with a counting allocator
+//! (`allocation-counter` replaces the global allocator in this test binary
+//! and counts per thread).
+
+use std::time::Duration;
+
+use resilient::{deadline, Backoff, Elapsed, RetryPolicy};
+use tokio::runtime::Runtime;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+fn allocations(
+    rt: &Runtime,
+    f: impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+) -> u64 {
+    // Build the future outside the measurement (boxing it is the test's cost,
+    // not the library's), and warm the runtime up once.
+    rt.block_on(f());
+    let fut = f();
+    allocation_counter::measure(|| rt.block_on(fut)).count_total
+}
+
+#[test]
+fn retry_success_path_allocates_nothing() {
+    let rt = runtime();
+    static POLICY: RetryPolicy = RetryPolicy::new();
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            let r = resilient::retry(&POLICY, || async { Ok::<_, Elapsed>(1) }).await;
+            assert_eq!(r, Ok(1));
+        })
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn retry_with_per_attempt_timeout_allocates_nothing() {
+    let rt = runtime();
+    static POLICY: RetryPolicy = RetryPolicy::new()
+        .max_attempts(5)
+        .per_attempt(Duration::from_secs(1));
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            let r = resilient::retry(&POLICY, || async { Ok::<_, Elapsed>(1) }).await;
+            assert_eq!(r, Ok(1));
+        })
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn deadline_scope_allocates_nothing() {
+    let rt = runtime();
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            let r = deadline::scope(Duration::from_secs(2), async { deadline::remaining() }).await;
+            assert!(r.unwrap().is_some());
+        })
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn retrying_with_a_backoff_allocates_nothing_either() {
+    let rt = runtime();
+    static POLICY: RetryPolicy = RetryPolicy::new()
+        .max_attempts(3)
+        .backoff(Backoff::constant(Duration::from_micros(1)));
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            let mut calls = 0;
+            let r = resilient::retry(&POLICY, || {
+                calls += 1;
+                let fail = calls < 3;
+                async move {
+                    if fail {
+                        Err(Elapsed::new())
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .await;
+            assert_eq!(r, Ok(()));
+        })
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn the_counter_does_count() {
+    // Guards the other tests: a measurement that cannot see allocations would pass them all.
+    let n = allocation_counter::measure(|| {
+        std::hint::black_box(vec![1u8; 16]);
+    })
+    .count_total;
+    assert_eq!(n, 1);
+}

@@ -1,0 +1,378 @@
+//! The retry executors on tokio's paused clock: attempt counts, exact delays,
+//! the deadline rule, pushback, budgets, per-attempt timeouts, cancellation.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use resilient::retry::{Always, RetryState};
+use resilient::tonic::{Codes, PUSHBACK_HEADER};
+use resilient::{backoff, deadline, Backoff, Elapsed, Jitter, RetryBudget, RetryPolicy};
+use tokio::time::Instant;
+use tonic::{Code, Status};
+
+const MS: fn(u64) -> Duration = Duration::from_millis;
+
+fn no_jitter(b: Backoff) -> Backoff {
+    b.jitter(Jitter::None)
+}
+
+/// Records when each attempt starts.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<Instant>>>);
+
+impl Log {
+    fn hit(&self) -> usize {
+        let mut v = self.0.lock().unwrap();
+        v.push(Instant::now());
+        v.len()
+    }
+    fn count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    /// Gaps between consecutive attempt starts.
+    fn gaps(&self) -> Vec<Duration> {
+        let v = self.0.lock().unwrap();
+        v.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+}
+
+fn unavailable() -> Status {
+    Status::unavailable("down")
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_until_success_with_exact_delays() {
+    let policy = RetryPolicy::new()
+        .max_attempts(5)
+        .backoff(no_jitter(Backoff::exponential(MS(100))));
+    let log = Log::default();
+    let result = resilient::retry(&policy, || async {
+        if log.hit() < 4 {
+            Err(unavailable())
+        } else {
+            Ok(7)
+        }
+    })
+    .await;
+    assert_eq!(result.unwrap(), 7);
+    assert_eq!(log.gaps(), [100, 200, 400].map(MS));
+}
+
+#[tokio::test(start_paused = true)]
+async fn gives_up_after_max_attempts_with_the_last_error() {
+    let policy = RetryPolicy::new()
+        .max_attempts(3)
+        .backoff(no_jitter(Backoff::constant(MS(10))));
+    let log = Log::default();
+    let start = Instant::now();
+    let err = resilient::retry(&policy, || async {
+        let n = log.hit();
+        Err::<(), _>(Status::unavailable(format!("attempt {n}")))
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(log.count(), 3);
+    assert_eq!(err.message(), "attempt 3");
+    assert_eq!(start.elapsed(), MS(20));
+}
+
+#[tokio::test(start_paused = true)]
+async fn non_retryable_errors_return_at_once() {
+    let policy = RetryPolicy::new().max_attempts(5);
+    let log = Log::default();
+    let err = resilient::retry(&policy, || async {
+        log.hit();
+        Err::<(), _>(Status::invalid_argument("bad id"))
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(log.count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn code_lists_and_predicates_choose_what_is_retried() {
+    const CODES: Codes = Codes::new(&[Code::ResourceExhausted]);
+    let policy = RetryPolicy::new().backoff(Backoff::none()).classify(CODES);
+    let log = Log::default();
+    let _ = resilient::retry(&policy, || async {
+        log.hit();
+        Err::<(), _>(Status::resource_exhausted("quota"))
+    })
+    .await;
+    assert_eq!(log.count(), 3);
+
+    let log = Log::default();
+    let _ = resilient::retry(&policy, || async {
+        log.hit();
+        Err::<(), _>(unavailable())
+    })
+    .await;
+    assert_eq!(log.count(), 1, "UNAVAILABLE is not in the list");
+
+    let policy = RetryPolicy::new()
+        .backoff(Backoff::none())
+        .when(|e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound);
+    let log = Log::default();
+    let _ = resilient::retry(&policy, || async {
+        log.hit();
+        Err::<(), _>(std::io::Error::from(std::io::ErrorKind::NotFound))
+    })
+    .await;
+    assert_eq!(log.count(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_sleeps_past_the_deadline() {
+    // Delays 400 ms then 800 ms; the deadline is 1 s away. After the second
+    // failure (at 400 ms) sleeping 800 ms would end past it: return at once.
+    let policy = RetryPolicy::new()
+        .max_attempts(10)
+        .backoff(no_jitter(Backoff::exponential(MS(400))));
+    let log = Log::default();
+    let start = Instant::now();
+    let result = deadline::scope(Duration::from_secs(1), async {
+        resilient::retry(&policy, || async {
+            let n = log.hit();
+            Err::<(), _>(Status::unavailable(format!("attempt {n}")))
+        })
+        .await
+    })
+    .await;
+    let err = result
+        .expect("the retry loop returns before the deadline")
+        .unwrap_err();
+    assert_eq!(err.message(), "attempt 2");
+    assert_eq!(log.count(), 2);
+    assert_eq!(start.elapsed(), MS(400));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delay_ending_exactly_at_the_deadline_is_not_taken() {
+    let policy = RetryPolicy::new().backoff(no_jitter(Backoff::constant(MS(500))));
+    let log = Log::default();
+    let result = deadline::scope(MS(500), async {
+        resilient::retry(&policy, || async {
+            log.hit();
+            Err::<(), _>(unavailable())
+        })
+        .await
+    })
+    .await;
+    assert!(result.unwrap().is_err());
+    assert_eq!(log.count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn pushback_sets_the_next_delay() {
+    let policy = RetryPolicy::new()
+        .max_attempts(3)
+        .backoff(no_jitter(Backoff::constant(MS(10))));
+    let log = Log::default();
+    let result = resilient::retry(&policy, || async {
+        if log.hit() == 1 {
+            let mut status = unavailable();
+            status
+                .metadata_mut()
+                .insert(PUSHBACK_HEADER, "750".parse().unwrap());
+            Err(status)
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    assert!(result.is_ok());
+    assert_eq!(log.gaps(), [MS(750)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn negative_or_malformed_pushback_stops_retries() {
+    for value in ["-1", "soon", "1.5"] {
+        let policy = RetryPolicy::new().max_attempts(5);
+        let log = Log::default();
+        let _ = resilient::retry(&policy, || async {
+            log.hit();
+            let mut status = unavailable();
+            status
+                .metadata_mut()
+                .insert(PUSHBACK_HEADER, value.parse().unwrap());
+            Err::<(), _>(status)
+        })
+        .await;
+        assert_eq!(log.count(), 1, "pushback {value:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_attempt_timeout_turns_a_hung_attempt_into_a_retry() {
+    let policy = RetryPolicy::new()
+        .max_attempts(3)
+        .per_attempt(MS(200))
+        .backoff(no_jitter(Backoff::constant(MS(50))));
+    let log = Log::default();
+    let start = Instant::now();
+    let result = resilient::retry(&policy, || async {
+        if log.hit() == 1 {
+            std::future::pending::<()>().await;
+        }
+        Ok::<_, Status>("second time lucky")
+    })
+    .await;
+    assert_eq!(result.unwrap(), "second time lucky");
+    assert_eq!(log.gaps(), [MS(250)]);
+    assert_eq!(start.elapsed(), MS(250));
+
+    // Every attempt hangs: the error is made from `Elapsed`.
+    let err = resilient::retry(&policy, std::future::pending::<Result<(), Status>>)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_attempt_deadline_is_visible_inside_the_attempt() {
+    let policy = RetryPolicy::new().per_attempt(MS(300));
+    let seen = resilient::retry(&policy, || async {
+        Ok::<_, Elapsed>(deadline::remaining())
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, Some(MS(300)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_future_stops_further_attempts() {
+    let policy = RetryPolicy::new()
+        .max_attempts(10)
+        .backoff(no_jitter(Backoff::constant(Duration::from_secs(1))));
+    let log = Log::default();
+    let task = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            resilient::retry(&policy, || async {
+                log.hit();
+                Err::<(), _>(unavailable())
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(MS(1500)).await; // attempts at 0 s and 1 s
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(log.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exhausted_schedule_ends_retrying() {
+    let policy = RetryPolicy::new()
+        .max_attempts(100)
+        .schedule(vec![MS(5), MS(10)]);
+    let log = Log::default();
+    let _ = resilient::retry(&policy, || async {
+        log.hit();
+        Err::<(), _>(unavailable())
+    })
+    .await;
+    assert_eq!(log.gaps(), [MS(5), MS(10)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn backon_builders_plug_in() {
+    use backon::BackoffBuilder;
+    let builder = backon::ConstantBuilder::default()
+        .with_delay(MS(30))
+        .with_max_times(2);
+    let policy = RetryPolicy::new()
+        .max_attempts(10)
+        .schedule(backoff::from_fn(move || builder.build()));
+    let log = Log::default();
+    let _ = resilient::retry(&policy, || async {
+        log.hit();
+        Err::<(), _>(unavailable())
+    })
+    .await;
+    assert_eq!(log.gaps(), [MS(30), MS(30)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spent_budget_stops_retries() {
+    let budget = Arc::new(RetryBudget::new(4, 0.1));
+    let policy = RetryPolicy::new()
+        .max_attempts(10)
+        .backoff(Backoff::none())
+        .classify(Always)
+        .budget(budget.clone());
+    let log = Log::default();
+    let _ = resilient::retry(&policy, || async {
+        log.hit();
+        Err::<(), Elapsed>(Elapsed::new())
+    })
+    .await;
+    // 4 tokens: retries allowed while more than 2 remain, so two failures spend it.
+    assert_eq!(log.count(), 2);
+    assert_eq!(budget.tokens(), 2.0);
+}
+
+#[test]
+fn the_blocking_variant_sleeps_between_attempts() {
+    let policy = RetryPolicy::new()
+        .max_attempts(3)
+        .backoff(no_jitter(Backoff::constant(MS(20))));
+    let calls = AtomicU32::new(0);
+    let start = std::time::Instant::now();
+    let result: Result<u32, std::io::Error> =
+        resilient::retry_blocking(&policy, || match calls.fetch_add(1, Ordering::SeqCst) {
+            0 | 1 => Err(std::io::ErrorKind::ConnectionRefused.into()),
+            n => Ok(n),
+        });
+    assert_eq!(result.unwrap(), 2);
+    // Two 20 ms sleeps at least; the upper bound is generous for busy machines.
+    let took = start.elapsed();
+    assert!(took >= MS(40) && took < Duration::from_secs(5), "{took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_blocking_variant_honours_the_current_deadline() {
+    let policy = RetryPolicy::new().backoff(no_jitter(Backoff::constant(Duration::from_secs(10))));
+    let calls = AtomicU32::new(0);
+    let result = deadline::scope(Duration::from_secs(1), async {
+        resilient::retry_blocking(&policy, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut))
+        })
+    })
+    .await;
+    assert!(result.unwrap().is_err());
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "a 10 s sleep cannot fit in 1 s"
+    );
+}
+
+#[test]
+fn the_state_machine_counts_attempts_for_grpc_previous_rpc_attempts() {
+    let policy = RetryPolicy::new().backoff(Backoff::none());
+    let mut state = RetryState::new(&policy);
+    assert_eq!(state.attempt(), 1);
+    let _ = state.after_error(&unavailable());
+    assert_eq!(state.attempt(), 2);
+}
+
+fn assert_send<T: Send>(t: T) -> T {
+    t
+}
+
+#[tokio::test]
+async fn retry_futures_are_send_when_the_work_is() {
+    let policy = RetryPolicy::new().per_attempt(MS(100));
+    let fut = assert_send(resilient::retry(&policy, || async { Ok::<_, Status>(1) }));
+    assert_eq!(fut.await.unwrap(), 1);
+    static POLICY: RetryPolicy = RetryPolicy::new();
+    let spawned = tokio::spawn(deadline::scope(Duration::from_secs(1), async move {
+        resilient::retry(&POLICY, || async { Ok::<_, Status>(2) }).await
+    }));
+    assert_eq!(spawned.await.unwrap().unwrap().unwrap(), 2);
+}
