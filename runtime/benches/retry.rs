@@ -57,7 +57,7 @@ fn retry_success_path(c: &mut Criterion) {
     g.bench_function("tokio_retry", |b| {
         b.to_async(&rt).iter(|| {
             let delays = tokio_retry::strategy::ExponentialBackoff::from_millis(100).take(2);
-            tokio_retry::Retry::spawn(delays, work)
+            tokio_retry::Retry::start(delays, work)
         })
     });
     g.finish();
