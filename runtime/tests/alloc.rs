@@ -11,7 +11,7 @@ fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .unwrap()
+        .expect("a tokio runtime")
 }
 
 fn allocations(

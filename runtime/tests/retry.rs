@@ -1,5 +1,6 @@
 //! The retry executors on tokio's paused clock: attempt counts, exact delays,
 //! the deadline rule, pushback, budgets, per-attempt timeouts, cancellation.
+#![allow(clippy::unwrap_used)] // the helpers below run only inside tests
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
