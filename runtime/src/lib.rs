@@ -37,6 +37,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod backoff;
 pub mod deadline;
 pub mod retry;
@@ -46,4 +49,8 @@ pub mod tonic;
 pub use backoff::{Backoff, Jitter};
 pub use deadline::Elapsed;
 pub use resilient_duration::{parse as parse_duration, DurationError};
+#[doc = include_str!("docs/deadline.md")]
+pub use resilient_macros::deadline;
+#[doc = include_str!("docs/retry.md")]
+pub use resilient_macros::retry;
 pub use retry::{retry, retry_blocking, RetryBudget, RetryPolicy, Retryable};

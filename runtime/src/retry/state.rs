@@ -154,11 +154,29 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
         C: Classify<E>,
     {
         let classify = self.policy.classifier();
-        if !classify.is_retryable(error) {
+        let retryable = classify.is_retryable(error);
+        self.after_classified(retryable, classify.retry_after(error))
+    }
+
+    /// Decides after a failure already classified by the caller: whether it
+    /// is retryable, and the server's pushback if any. What the `#[retry]`
+    /// expansion calls, since it classifies inline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilient::retry::{Decision, RetryState};
+    ///
+    /// let policy = resilient::RetryPolicy::new();
+    /// let mut state = RetryState::new(&policy);
+    /// let pushback = Some(Duration::from_millis(300));
+    /// assert_eq!(state.after_classified(true, pushback), Decision::Retry(Duration::from_millis(300)));
+    /// assert_eq!(state.after_classified(false, None), Decision::Return);
+    /// ```
+    pub fn after_classified(&mut self, retryable: bool, pushback: Option<Duration>) -> Decision {
+        if !retryable {
             self.attempts_made = self.attempts_made.saturating_add(1);
             return Decision::Return;
         }
-        let pushback = classify.retry_after(error);
         self.decide(pushback)
     }
 

@@ -1,0 +1,10 @@
+//! Compile-time behaviour of `#[retry]` and `#[deadline]`: every supported
+//! signature compiles, and every mistake is an error on the token to change.
+//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p resilient-tests --test trybuild`.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/pass/*.rs");
+    t.compile_fail("tests/ui/fail/*.rs");
+}

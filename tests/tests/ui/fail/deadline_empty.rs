@@ -1,0 +1,3 @@
+#[resilient::deadline]
+async fn call() -> Result<(), tonic::Status> { Ok(()) }
+fn main() {}

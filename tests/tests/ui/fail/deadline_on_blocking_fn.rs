@@ -1,0 +1,3 @@
+#[resilient::deadline(2s)]
+fn call() -> Result<(), std::io::Error> { Ok(()) }
+fn main() {}

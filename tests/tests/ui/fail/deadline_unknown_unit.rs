@@ -1,0 +1,3 @@
+#[resilient::deadline(2sec)]
+async fn call() -> Result<(), tonic::Status> { Ok(()) }
+fn main() {}

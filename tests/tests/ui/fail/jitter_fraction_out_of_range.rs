@@ -1,0 +1,3 @@
+#[resilient::retry(jitter = 1.5)]
+async fn call() -> Result<(), tonic::Status> { Ok(()) }
+fn main() {}

@@ -1,0 +1,3 @@
+#[resilient::retry(jitter = "fulll")]
+async fn call() -> Result<(), tonic::Status> { Ok(()) }
+fn main() {}

@@ -1,0 +1,3 @@
+#[resilient::retry(max = 3)]
+struct Client;
+fn main() {}
