@@ -281,6 +281,14 @@ impl RetryArgs {
         Ok(())
     }
 
+    /// Whether the policy can be a `const`: no budget, every duration a literal.
+    pub(crate) fn policy_is_const(&self) -> bool {
+        self.budget.is_none()
+            && [&self.initial, &self.max_delay]
+                .iter()
+                .all(|d| d.as_ref().is_none_or(|d| d.literal.is_some()))
+    }
+
     /// `RetryPolicy` construction, without classification.
     pub(crate) fn policy(&self) -> TokenStream {
         let p = quote!(::resilient::__private);

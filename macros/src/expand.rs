@@ -220,6 +220,21 @@ fn classify(args: &RetryArgs) -> TokenStream {
     }
 }
 
+/// The policy, as a `const` when it can be one: then the future holds a
+/// pointer to it rather than a copy, which keeps the success path as cheap
+/// as the hand-called executor.
+fn policy(args: &RetryArgs) -> TokenStream {
+    let policy = args.policy();
+    if args.policy_is_const() {
+        quote! {
+            const __RESILIENT_POLICY: ::resilient::__private::RetryPolicy = #policy;
+            let __resilient_policy = &__RESILIENT_POLICY;
+        }
+    } else {
+        quote!(let __resilient_policy = &#policy;)
+    }
+}
+
 fn notify(args: &RetryArgs) -> TokenStream {
     match &args.notify {
         Some(notify) => quote! {
@@ -242,7 +257,7 @@ fn retry_async(
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let into = elapsed_into(ret_span);
-    let policy = args.policy();
+    let policy = policy(args);
     let classify = classify(args);
     let notify = notify(args);
     let attempt = quote!(#p::attempt::<#ret, _>(async { #(#clones)* #body }));
@@ -269,8 +284,8 @@ fn retry_async(
         }
     };
     quote! {
-        let __resilient_policy = #policy;
-        let mut __resilient_state = #p::RetryState::new(&__resilient_policy);
+        #policy
+        let mut __resilient_state = #p::RetryState::new(__resilient_policy);
         loop {
             match #run {
                 ::core::result::Result::Ok(__resilient_value) => {
@@ -302,12 +317,12 @@ fn retry_blocking(
     ret: &TokenStream,
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
-    let policy = args.policy();
+    let policy = policy(args);
     let classify = classify(args);
     let notify = notify(args);
     quote! {
-        let __resilient_policy = #policy;
-        let mut __resilient_state = #p::RetryState::new(&__resilient_policy);
+        #policy
+        let mut __resilient_state = #p::RetryState::new(__resilient_policy);
         loop {
             #[allow(clippy::redundant_closure_call)]
             let __resilient_result: #ret = (|| -> #ret { #(#clones)* #body })();

@@ -7,6 +7,8 @@ mod chain;
 mod duration;
 mod expand;
 mod suggest;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 

@@ -1,8 +1,23 @@
 //! Retries with backoff and deadlines that travel with the work, for tokio
 //! and tonic.
 //!
-//! Everything here works without the attributes; the attributes expand to
-//! the same pieces:
+//! Declare the policy where the call is:
+//!
+//! ```
+//! use resilient::{deadline, retry};
+//! use tonic::Status;
+//!
+//! #[resilient::deadline(2s)]
+//! #[retry(max = 3, backoff = "exp", initial = 100ms)]
+//! async fn get_user(id: &str) -> Result<String, Status> {
+//!     Ok(format!("user {id}"))
+//! }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() { assert_eq!(get_user("1").await.unwrap(), "user 1"); }
+//! ```
+//!
+//! [`#[retry]`](macro@retry) and [`#[deadline]`](macro@deadline) expand to
+//! the pieces below, which also work on their own:
 //!
 //! - [`Backoff`] and [`Jitter`]: delay schedules (exponential, constant,
 //!   linear, fibonacci; AWS and gRPC jitter), overflow-proof and seedable.
@@ -10,7 +25,7 @@
 //!   to retry ([`Retryable`]), and an optional shared [`RetryBudget`].
 //! - [`retry()`] and [`retry_blocking`]: run work under a policy;
 //!   [`retry::RetryState`] is the state machine under both.
-//! - [`deadline`]: deadline scopes carried by the task; nested scopes only
+//! - [`deadline`](mod@deadline): deadline scopes carried by the task; nested scopes only
 //!   shrink, retries never sleep past them, and [`Elapsed`] converts into
 //!   `tonic::Status` and [`std::io::Error`].
 //! - [`parse_duration`]: the one duration grammar (`150ms`, `1.5s`, `1m30s`).

@@ -47,7 +47,10 @@ where
     F: Fn() -> B,
     B: ::backoff::backoff::Backoff,
 {
-    type Delays = BackoffDelays<B>;
+    type Delays<'a>
+        = BackoffDelays<B>
+    where
+        F: 'a;
 
     fn delays(&self) -> BackoffDelays<B> {
         BackoffDelays((self.0)())

@@ -302,13 +302,13 @@ impl Backoff {
     /// let first: Vec<_> = b.delays().take(3).collect();
     /// assert_eq!(first, [1, 2, 3].map(Duration::from_secs));
     /// ```
-    pub fn delays(&self) -> Delays {
+    pub fn delays(&self) -> Delays<'_> {
         let rng = match self.seed {
             Some(seed) => Rng::seeded(seed),
             None => Rng::from_entropy(),
         };
         Delays {
-            backoff: *self,
+            backoff: self,
             retry: 0,
             previous: self.initial,
             rng,
@@ -344,19 +344,19 @@ fn fibonacci(n: u32) -> u64 {
 /// assert_eq!(delays.next(), Some(Duration::from_millis(5)));
 /// ```
 #[derive(Debug, Clone)]
-pub struct Delays {
-    backoff: Backoff,
+pub struct Delays<'a> {
+    backoff: &'a Backoff,
     retry: u32,
     previous: Duration,
     rng: Rng,
 }
 
-impl Iterator for Delays {
+impl Iterator for Delays<'_> {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
         self.retry = self.retry.saturating_add(1);
-        let b = &self.backoff;
+        let b = self.backoff;
         let delay = b.jitter.apply(
             b.base(self.retry),
             self.previous,
@@ -373,7 +373,7 @@ impl Iterator for Delays {
     }
 }
 
-impl std::iter::FusedIterator for Delays {}
+impl std::iter::FusedIterator for Delays<'_> {}
 
 #[cfg(test)]
 mod tests;

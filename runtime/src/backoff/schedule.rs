@@ -19,17 +19,19 @@ use super::{Backoff, Delays};
 /// assert_eq!(fixed.delays().count(), 2);
 /// ```
 pub trait Schedule {
-    /// The iterator one call walks through.
-    type Delays: Iterator<Item = Duration>;
+    /// The iterator one call walks through; it may borrow the schedule.
+    type Delays<'a>: Iterator<Item = Duration>
+    where
+        Self: 'a;
 
     /// A fresh sequence of delays, from the first retry on.
-    fn delays(&self) -> Self::Delays;
+    fn delays(&self) -> Self::Delays<'_>;
 }
 
 impl Schedule for Backoff {
-    type Delays = Delays;
+    type Delays<'a> = Delays<'a>;
 
-    fn delays(&self) -> Delays {
+    fn delays(&self) -> Delays<'_> {
         Backoff::delays(self)
     }
 }
@@ -38,9 +40,12 @@ impl<I> Schedule for I
 where
     I: IntoIterator<Item = Duration> + Clone,
 {
-    type Delays = I::IntoIter;
+    type Delays<'a>
+        = I::IntoIter
+    where
+        I: 'a;
 
-    fn delays(&self) -> Self::Delays {
+    fn delays(&self) -> I::IntoIter {
         self.clone().into_iter()
     }
 }
@@ -91,9 +96,12 @@ where
     F: Fn() -> I,
     I: IntoIterator<Item = Duration>,
 {
-    type Delays = I::IntoIter;
+    type Delays<'a>
+        = I::IntoIter
+    where
+        F: 'a;
 
-    fn delays(&self) -> Self::Delays {
+    fn delays(&self) -> I::IntoIter {
         (self.0)().into_iter()
     }
 }

@@ -79,11 +79,13 @@ fn extreme_attempt_numbers_saturate() {
         for n in [0, 1, 2, 93, 94, 1000, u32::MAX] {
             assert!(b.base(n) <= huge);
         }
-        let mut d = b.jitter(Jitter::Proportional(1.0)).delays();
+        let b = b.jitter(Jitter::Proportional(1.0));
+        let mut d = b.delays();
         assert!(d.by_ref().take(200).all(|x| x <= huge));
     }
     // The iterator's own counter saturates rather than wraps.
-    let mut d = Backoff::linear(MS(1)).jitter(Jitter::None).delays();
+    let b = Backoff::linear(MS(1)).jitter(Jitter::None);
+    let mut d = b.delays();
     d.retry = u32::MAX - 1;
     assert_eq!(d.next(), Some(DEFAULT_MAX_DELAY));
     assert_eq!(d.next(), Some(DEFAULT_MAX_DELAY));

@@ -1,8 +1,8 @@
 //! Where the current deadline lives while a scoped future is polled.
 //!
 //! A thread-local swapped in around each poll, as tokio's task-locals do,
-//! but with a `Cell` instead of a `RefCell` and nothing to do on drop: the
-//! success path of a scope costs two swaps per poll.
+//! but with a `Cell` instead of a `RefCell`, one lookup per poll, and
+//! nothing to do on drop.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -17,25 +17,34 @@ thread_local! {
 }
 
 /// The deadline set by the innermost future being polled on this thread.
+#[inline]
 pub(super) fn get() -> Option<Instant> {
     CURRENT.try_with(Cell::get).ok().flatten()
 }
 
-/// Sets `deadline` until the guard drops (also on unwind).
-fn enter(deadline: Instant) -> Restore {
-    Restore(
-        CURRENT
-            .try_with(|c| c.replace(Some(deadline)))
-            .ok()
-            .flatten(),
-    )
-}
+/// Runs `f` with `deadline` set, restoring the previous value afterwards,
+/// also on unwind. One thread-local lookup for both.
+#[inline]
+pub(super) fn with<R>(deadline: Instant, f: impl FnOnce() -> R) -> R {
+    struct Restore<'a>(&'a Cell<Option<Instant>>, Option<Instant>);
 
-struct Restore(Option<Instant>);
+    impl Drop for Restore<'_> {
+        #[inline]
+        fn drop(&mut self) {
+            self.0.set(self.1);
+        }
+    }
 
-impl Drop for Restore {
-    fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| c.set(self.0));
+    let mut f = Some(f);
+    let result = CURRENT.try_with(|cell| {
+        let _restore = Restore(cell, cell.replace(Some(deadline)));
+        f.take().map(|f| f())
+    });
+    match (result, f) {
+        (Ok(Some(result)), _) => result,
+        // The thread is tearing down its locals: run without the deadline.
+        (_, Some(f)) => f(),
+        (_, None) => unreachable!("`f` ran, so its result is there"),
     }
 }
 
@@ -61,10 +70,7 @@ impl<F: Future> Future for WithDeadline<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         match *this.deadline {
-            Some(deadline) => {
-                let _restore = enter(deadline);
-                this.inner.poll(cx)
-            }
+            Some(deadline) => with(deadline, || this.inner.poll(cx)),
             None => this.inner.poll(cx),
         }
     }

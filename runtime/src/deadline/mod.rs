@@ -63,6 +63,7 @@ pub use scope::{Propagate, Scope};
 /// .unwrap();
 /// # }
 /// ```
+#[inline]
 pub fn current() -> Option<Instant> {
     local::get()
 }
@@ -101,6 +102,7 @@ pub fn remaining() -> Option<Duration> {
 /// assert_eq!(deadline::scope(Duration::from_secs(1), slow).await, Err(Elapsed::new()));
 /// # }
 /// ```
+#[inline]
 pub fn scope<F: Future>(timeout: Duration, future: F) -> Scope<F> {
     let now = Instant::now();
     let deadline = now.checked_add(timeout).unwrap_or_else(far_future);
@@ -126,10 +128,12 @@ pub fn scope<F: Future>(timeout: Duration, future: F) -> Scope<F> {
 /// .unwrap();
 /// # }
 /// ```
+#[inline]
 pub fn scope_at<F: Future>(deadline: Instant, future: F) -> Scope<F> {
     scope_from(Instant::now(), deadline, future)
 }
 
+#[inline]
 fn scope_from<F: Future>(now: Instant, deadline: Instant, future: F) -> Scope<F> {
     let deadline = match current() {
         Some(outer) if outer < deadline => outer,

@@ -3,9 +3,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Timeout};
+use tokio::time::{Instant, Sleep};
 
-use super::local::WithDeadline;
+use super::local::{self, WithDeadline};
 use super::Elapsed;
 
 pin_project! {
@@ -24,20 +24,24 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Scope<F> {
-        deadline: Instant,
+        // The timer doubles as the store of the deadline: keeping this
+        // future no bigger than `tokio::time::Timeout` keeps moving it cheap.
+        #[pin]
+        timer: Sleep,
+        #[pin]
+        inner: F,
         // Already past when the scope was made: fail without polling the work.
         expired: bool,
-        #[pin]
-        inner: WithDeadline<Timeout<F>>,
     }
 }
 
 impl<F: Future> Scope<F> {
+    #[inline]
     pub(super) fn new(deadline: Instant, expired: bool, future: F) -> Self {
         Self {
-            deadline,
+            timer: tokio::time::sleep_until(deadline),
+            inner: future,
             expired,
-            inner: WithDeadline::new(Some(deadline), tokio::time::timeout_at(deadline, future)),
         }
     }
 
@@ -55,26 +59,37 @@ impl<F: Future> Scope<F> {
     /// # }
     /// ```
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        self.timer.deadline()
     }
 }
 
 impl<F: Future> Future for Scope<F> {
     type Output = Result<F::Output, Elapsed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         if *this.expired {
             return Poll::Ready(Err(Elapsed::new()));
         }
-        this.inner.poll(cx).map(|r| r.map_err(Elapsed::from))
+        let deadline = this.timer.deadline();
+        if let Poll::Ready(output) = local::with(deadline, || this.inner.poll(cx)) {
+            return Poll::Ready(Ok(output));
+        }
+        // Outside the task's cooperative budget, as tokio's `Timeout` does: a
+        // work future that spends the whole budget must not starve its timer.
+        let mut timer = tokio::task::unconstrained(this.timer.as_mut());
+        match Pin::new(&mut timer).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
 impl<F> std::fmt::Debug for Scope<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scope")
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.timer.deadline())
             .finish_non_exhaustive()
     }
 }

@@ -77,7 +77,7 @@ impl Decision {
 pub struct RetryState<'p, S: Schedule, C, B> {
     policy: &'p RetryPolicy<S, C, B>,
     attempts_made: u32,
-    delays: Option<S::Delays>,
+    delays: Option<S::Delays<'p>>,
 }
 
 impl<S: Schedule, C, B> std::fmt::Debug for RetryState<'_, S, C, B> {

@@ -1,0 +1,106 @@
+//! Expansion snapshots: what each attribute writes, formatted with
+//! prettyplease and pinned with insta (`cargo insta review` after a change).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::chain::{expand, Kind};
+
+fn pretty(tokens: TokenStream) -> String {
+    match syn::parse_file(&tokens.to_string()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(_) => tokens.to_string(),
+    }
+}
+
+fn retry(args: TokenStream, item: TokenStream) -> String {
+    pretty(expand(Kind::Retry, args, item))
+}
+
+fn deadline(args: TokenStream, item: TokenStream) -> String {
+    pretty(expand(Kind::Deadline, args, item))
+}
+
+#[test]
+fn retry_async_defaults() {
+    insta::assert_snapshot!(retry(
+        quote!(),
+        quote! {
+            /// Fetches a user.
+            pub async fn get_user(client: &mut Client, id: &str) -> Result<User, Status> {
+                client.get(id).await
+            }
+        }
+    ));
+}
+
+#[test]
+fn retry_every_key() {
+    insta::assert_snapshot!(retry(
+        quote!(
+            max = 5,
+            backoff = "exp",
+            initial = 50ms,
+            multiplier = 1.5,
+            max_delay = 2s,
+            jitter = "full",
+            per_attempt = 300ms,
+            on = [Unavailable, Aborted],
+            budget = BUDGET,
+            notify = log_retry
+        ),
+        quote! {
+            async fn call(&self, request: Request) -> Result<Reply, Status> {
+                self.inner.call(request).await
+            }
+        }
+    ));
+}
+
+#[test]
+fn retry_blocking_with_when() {
+    insta::assert_snapshot!(retry(
+        quote!(max = 2, backoff = "const", initial = 1s, when = transient),
+        quote! {
+            fn read(path: &str) -> std::io::Result<Vec<u8>> {
+                std::fs::read(path)
+            }
+        }
+    ));
+}
+
+#[test]
+fn deadline_outside_retry() {
+    insta::assert_snapshot!(deadline(
+        quote!(2s),
+        quote! {
+            #[resilient::retry(max = 3)]
+            async fn call(id: String) -> Result<String, Status> {
+                Ok(id)
+            }
+        }
+    ));
+}
+
+#[test]
+fn retry_outside_deadline() {
+    insta::assert_snapshot!(retry(
+        quote!(max = 3),
+        quote! {
+            #[resilient::deadline(= TIMEOUT)]
+            async fn call(id: String) -> Result<String, Status> {
+                Ok(id)
+            }
+        }
+    ));
+}
+
+#[test]
+fn errors_keep_the_item() {
+    insta::assert_snapshot!(retry(
+        quote!(maxx = 3),
+        quote! {
+            async fn call() -> Result<(), Status> { Ok(()) }
+        }
+    ));
+}
