@@ -340,7 +340,8 @@ fn fibonacci(n: u32) -> u64 {
 /// use std::time::Duration;
 /// use resilient::{Backoff, Jitter};
 ///
-/// let mut delays = Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None).delays();
+/// let backoff = Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None);
+/// let mut delays = backoff.delays();
 /// assert_eq!(delays.next(), Some(Duration::from_millis(5)));
 /// ```
 #[derive(Debug, Clone)]
