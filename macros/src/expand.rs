@@ -188,9 +188,21 @@ fn deadline(
     let p = quote!(::resilient::__private);
     let into = elapsed_into(ret_span);
     quote! {
-        match #p::scope(#duration, #p::attempt::<#ret, _>(async { #body })).await {
-            ::core::result::Result::Ok(__resilient_result) => __resilient_result,
-            ::core::result::Result::Err(__resilient_elapsed) => {
+        let __resilient_scope = #p::scope(#duration, #p::attempt::<#ret, _>(async { #body }));
+        let __resilient_until = __resilient_scope.deadline();
+        match __resilient_scope.await {
+            ::core::result::Result::Ok(::core::result::Result::Ok(__resilient_value)) => {
+                ::core::result::Result::Ok(__resilient_value)
+            }
+            ::core::result::Result::Ok(::core::result::Result::Err(__resilient_error))
+                if !#p::passed(__resilient_until) =>
+            {
+                ::core::result::Result::Err(__resilient_error)
+            }
+            // Failed at or after the deadline: the deadline's error, whichever
+            // timer (ours or the transport's for `grpc-timeout`) fired first.
+            _ => {
+                let __resilient_elapsed = #p::Elapsed::new();
                 ::core::result::Result::Err(#into)
             }
         }
@@ -260,27 +272,43 @@ fn retry_async(
     let policy = policy(args);
     let classify = classify(args);
     let notify = notify(args);
-    let attempt = quote!(#p::attempt::<#ret, _>(async { #(#clones)* #body }));
+    let attempt = quote! {
+        #p::numbered(
+            __resilient_state.attempt() - 1,
+            #p::attempt::<#ret, _>(async { #(#clones)* #body }),
+        )
+    };
     let run = match &args.per_attempt {
         None => quote!(#attempt.await),
         Some(per) => {
             let d = &per.tokens;
-            quote! {
-                    match #p::scope(#d, #attempt).await {
-                        ::core::result::Result::Ok(__resilient_result) => __resilient_result,
-                        ::core::result::Result::Err(__resilient_elapsed) => {
-                            let __resilient_error = #into;
-                            match __resilient_state.after_timeout() {
-                                #p::Decision::Retry(__resilient_delay) => {
-                                    #notify
-                                    #p::sleep(__resilient_delay).await;
-                                    continue;
-                                }
-                                #p::Decision::Return => break ::core::result::Result::Err(__resilient_error),
+            quote! {{
+                let __resilient_scope = #p::scope(#d, #attempt);
+                let __resilient_until = __resilient_scope.deadline();
+                match __resilient_scope.await {
+                    ::core::result::Result::Ok(::core::result::Result::Ok(__resilient_value)) => {
+                        ::core::result::Result::Ok(__resilient_value)
+                    }
+                    ::core::result::Result::Ok(::core::result::Result::Err(__resilient_error))
+                        if !#p::passed(__resilient_until) =>
+                    {
+                        ::core::result::Result::Err(__resilient_error)
+                    }
+                    // Failed at or after the attempt's deadline: a timed-out attempt.
+                    _ => {
+                        let __resilient_elapsed = #p::Elapsed::new();
+                        let __resilient_error = #into;
+                        match __resilient_state.after_timeout() {
+                            #p::Decision::Retry(__resilient_delay) => {
+                                #notify
+                                #p::sleep(__resilient_delay).await;
+                                continue;
                             }
+                            #p::Decision::Return => break ::core::result::Result::Err(__resilient_error),
                         }
                     }
-            }
+                }
+            }}
         }
     };
     quote! {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 pub use crate::backoff::{Backoff, Jitter, DEFAULT_INITIAL};
 pub use crate::deadline::scope;
-pub use crate::retry::{Decision, RetryPolicy, RetryState};
+pub use crate::retry::{attempt as numbered, Decision, RetryPolicy, RetryState};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
 
@@ -18,6 +18,14 @@ pub use ::tonic::Code;
 #[inline(always)]
 pub fn attempt<R, F: Future<Output = R>>(future: F) -> F {
     future
+}
+
+/// Whether `deadline` has passed: an attempt that failed at or after its
+/// deadline counts as timed out, whichever timer (ours, or the transport's
+/// own for `grpc-timeout`) fired first.
+#[inline]
+pub fn passed(deadline: tokio::time::Instant) -> bool {
+    deadline <= tokio::time::Instant::now()
 }
 
 /// The thread sleep between attempts of a blocking function.
@@ -100,7 +108,7 @@ pub fn codes(codes: &[Code], status: &::tonic::Status) -> (bool, Option<Duration
     use crate::tonic::Pushback;
     let pushback = Pushback::of(status);
     (
-        codes.contains(&status.code()) && pushback != Pushback::Stop,
+        codes.contains(&crate::tonic::effective_code(status)) && pushback != Pushback::Stop,
         pushback.delay(),
     )
 }

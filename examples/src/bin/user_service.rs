@@ -1,136 +1,146 @@
-//! The `resilient` demonstration: a user lookup against a flaky backend,
-//! under a retry policy inside a deadline, with a table of what happened.
+//! The `resilient` demonstration: a real tonic `UserService` on 127.0.0.1
+//! that injects faults, called through an annotated client, with a table of
+//! calls, attempts, delays and outcomes.
 //!
-//! The backend here is in-process (some calls `UNAVAILABLE`, some slow); the
-//! gRPC version with a real tonic server on loopback replaces it once the
-//! tonic glue lands.
+//! `cargo run -p resilient-examples --bin user_service`
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use resilient::{deadline, Backoff, RetryPolicy};
+use resilient::tonic::PropagateDeadline;
+use resilient_examples::faulty::{closing_proxy, Fault, FaultyUsers};
+use resilient_examples::user::user_service_client::UserServiceClient;
+use resilient_examples::user::{UserRequest, UserResponse};
 use tokio::time::Instant;
-use tonic::Status;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
 
-/// A backend that fails by plan: each entry is what one call does.
-struct FlakyBackend {
-    calls: AtomicU32,
-    plan: &'static [Fault],
-}
+type Client = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
 
-const HUNG: Fault = Fault::Slow(Duration::from_secs(5));
+/// Delays chosen by the retry loop, recorded by its `notify` hook.
+static DELAYS: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
 
-#[derive(Clone, Copy)]
-enum Fault {
-    Ok,
-    Unavailable,
-    Slow(Duration),
-    NotFound,
-}
-
-impl FlakyBackend {
-    async fn get_user(&self, id: &str) -> Result<String, Status> {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) as usize;
-        match self.plan.get(n).copied().unwrap_or(Fault::Ok) {
-            Fault::Ok => Ok(format!("user {id}")),
-            Fault::Unavailable => Err(Status::unavailable("backend restarting")),
-            Fault::Slow(d) => {
-                tokio::time::sleep(d).await;
-                Ok(format!("user {id} (slow)"))
-            }
-            Fault::NotFound => Err(Status::not_found(format!("no user {id}"))),
-        }
+fn record_delay(_: &Status, delay: Duration, _attempt: u32) {
+    if let Ok(mut delays) = DELAYS.lock() {
+        delays.push(delay);
     }
 }
 
-struct Row {
-    call: &'static str,
-    attempts: u32,
-    delays: Vec<Duration>,
-    outcome: String,
-    took: Duration,
+/// The whole policy, where the call is: one 2 s budget for every attempt,
+/// up to 3 attempts 50 ms apart and growing, 300 ms for each.
+#[resilient::deadline(2s)]
+#[resilient::retry(max = 3, backoff = "exp", initial = 50ms, per_attempt = 300ms, notify = record_delay)]
+async fn get_user(client: &mut Client, id: &str) -> Result<UserResponse, Status> {
+    let request = UserRequest {
+        user_id: id.to_owned(),
+    };
+    Ok(client.get_user(request).await?.into_inner())
+}
+
+fn connect(addr: std::net::SocketAddr) -> Result<Client, Box<dyn std::error::Error>> {
+    let channel = Channel::from_shared(format!("http://{addr}"))?.connect_lazy();
+    Ok(UserServiceClient::with_interceptor(
+        channel,
+        PropagateDeadline,
+    ))
 }
 
 #[tokio::main]
-async fn main() {
-    let scenarios: &[(&'static str, &'static [Fault])] = &[
-        ("healthy", &[Fault::Ok]),
-        ("one UNAVAILABLE", &[Fault::Unavailable, Fault::Ok]),
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let server = FaultyUsers::default();
+    let (addr, _server) = server.serve().await?;
+    let (proxy_addr, _proxy) = closing_proxy(addr, 1).await?;
+    let mut client = connect(addr)?;
+    let mut through_proxy = connect(proxy_addr)?;
+
+    let scenarios: Vec<(&str, Vec<Fault>, bool)> = vec![
+        ("healthy", vec![Fault::Ok], false),
         (
-            "two UNAVAILABLE",
-            &[Fault::Unavailable, Fault::Unavailable, Fault::Ok],
+            "UNAVAILABLE once",
+            vec![Fault::Fail(Code::Unavailable)],
+            false,
         ),
-        ("always UNAVAILABLE", &[Fault::Unavailable; 5]),
-        ("NOT_FOUND (not retried)", &[Fault::NotFound]),
-        ("hung, then fine", &[HUNG, Fault::Ok]),
-        ("slower than the deadline", &[HUNG; 5]),
+        (
+            "UNAVAILABLE twice",
+            vec![Fault::Fail(Code::Unavailable); 2],
+            false,
+        ),
+        (
+            "UNAVAILABLE always",
+            vec![Fault::Fail(Code::Unavailable); 5],
+            false,
+        ),
+        (
+            "NOT_FOUND (never retried)",
+            vec![Fault::Fail(Code::NotFound)],
+            false,
+        ),
+        ("pushback 400ms", vec![Fault::Pushback("400")], false),
+        ("pushback -1 (stop)", vec![Fault::Pushback("-1")], false),
+        (
+            "pushback past the deadline",
+            vec![Fault::Pushback("5000")],
+            false,
+        ),
+        ("hangs once", vec![Fault::Hang], false),
+        (
+            "slow every time",
+            vec![Fault::Slow(Duration::from_secs(5)); 5],
+            false,
+        ),
+        ("connection closed once", vec![], true),
     ];
 
-    let policy = RetryPolicy::new()
-        .max_attempts(3)
-        .backoff(Backoff::exponential(Duration::from_millis(50)))
-        .per_attempt(Duration::from_millis(300));
-
-    let mut rows = Vec::new();
-    for &(call, plan) in scenarios {
-        let backend = FlakyBackend {
-            calls: AtomicU32::new(0),
-            plan,
-        };
-        let delays = Mutex::new(Vec::new());
-        let mut last = None::<Instant>;
+    println!("UserService on {addr}; client policy: deadline 2s, retry max 3, exp backoff from 50ms (±20%), 300ms per attempt\n");
+    println!(
+        "{:<27} {:>8}  {:<16} {:<20} {:<26} {:>7}",
+        "call", "attempts", "delays", "grpc-timeout sent", "outcome", "took"
+    );
+    println!("{}", "-".repeat(110));
+    for (name, script, proxied) in scenarios {
+        server.script(script);
+        if let Ok(mut delays) = DELAYS.lock() {
+            delays.clear();
+        }
         let start = Instant::now();
-        let result = deadline::scope(
-            Duration::from_millis(500),
-            resilient::retry(&policy, || {
-                if let Some(t) = last.replace(Instant::now()) {
-                    if let Ok(mut d) = delays.lock() {
-                        d.push(t.elapsed());
-                    }
-                }
-                backend.get_user("42")
-            }),
-        )
-        .await
-        .unwrap_or_else(|elapsed| Err(elapsed.into()));
-        let outcome = match result {
-            Ok(name) => format!("OK {name}"),
+        let client = if proxied {
+            &mut through_proxy
+        } else {
+            &mut client
+        };
+        let outcome = match get_user(client, "42").await {
+            Ok(user) => format!("OK {} ({})", user.name, user.age),
             Err(status) => format!("{:?}", status.code()),
         };
-        rows.push(Row {
-            call,
-            attempts: backend.calls.load(Ordering::SeqCst),
-            delays: delays.into_inner().unwrap_or_default(),
-            outcome,
-            took: start.elapsed(),
-        });
-    }
-
-    println!("policy: 3 attempts, exponential backoff from 50ms (±20%), 300ms per attempt, 500ms deadline\n");
-    println!(
-        "{:<26} {:>8}  {:<24} {:<22} {:>8}",
-        "call", "attempts", "between attempt starts", "outcome", "took"
-    );
-    println!("{}", "-".repeat(94));
-    for row in &rows {
-        let delays = row
-            .delays
-            .iter()
-            .map(|d| format!("{}ms", d.as_millis()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let took = start.elapsed();
+        let delays = DELAYS.lock().map(|d| d.clone()).unwrap_or_default();
+        let seen = server.seen();
+        let first_timeout = seen
+            .first()
+            .and_then(|s| s.timeout.clone())
+            .unwrap_or_else(|| "-".into());
         println!(
-            "{:<26} {:>8}  {:<24} {:<22} {:>6}ms",
-            row.call,
-            row.attempts,
-            if delays.is_empty() {
-                "-".into()
-            } else {
-                delays
-            },
-            row.outcome,
-            row.took.as_millis()
+            "{:<27} {:>8}  {:<16} {:<20} {:<26} {:>5}ms",
+            name,
+            seen.len(),
+            list(&delays),
+            first_timeout,
+            outcome,
+            took.as_millis()
         );
     }
+    println!("\nattempts: calls the server received; delays: sleeps the retry loop chose (pushback overrides the schedule).");
+    Ok(())
+}
+
+fn list(delays: &[Duration]) -> String {
+    if delays.is_empty() {
+        return "-".into();
+    }
+    delays
+        .iter()
+        .map(|d| format!("{}ms", d.as_millis()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -6,12 +6,16 @@
 //! are ready-made loops over it. The `#[retry]` attribute expands to the
 //! same decisions, inline.
 
+mod attempt;
 mod budget;
 mod classify;
 mod policy;
 mod run;
 mod state;
 
+pub use attempt::previous_attempts;
+#[doc(hidden)]
+pub use attempt::{attempt, Attempt};
 pub use budget::{Budget, NoBudget, RetryBudget};
 pub use classify::{Always, ByRetryable, Classify, Retryable, When};
 pub use policy::{RetryPolicy, DEFAULT_MAX_ATTEMPTS};

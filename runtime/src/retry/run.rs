@@ -1,5 +1,7 @@
 use std::future::Future;
 
+use tokio::time::Instant;
+
 use super::{Budget, Classify, Decision, RetryPolicy, RetryState};
 use crate::backoff::Schedule;
 use crate::{deadline, Elapsed};
@@ -58,7 +60,7 @@ where
     let mut state = RetryState::new(policy);
     loop {
         let (error, decision) = match state.attempt_timeout() {
-            None => match operation().await {
+            None => match super::attempt(state.attempt() - 1, operation()).await {
                 Ok(value) => {
                     state.on_success();
                     return Ok(value);
@@ -68,17 +70,24 @@ where
                     (error, decision)
                 }
             },
-            Some(timeout) => match deadline::scope(timeout, operation()).await {
-                Ok(Ok(value)) => {
-                    state.on_success();
-                    return Ok(value);
+            Some(timeout) => {
+                let scope =
+                    deadline::scope(timeout, super::attempt(state.attempt() - 1, operation()));
+                let until = scope.deadline();
+                match scope.await {
+                    Ok(Ok(value)) => {
+                        state.on_success();
+                        return Ok(value);
+                    }
+                    // A failure at the deadline is the deadline's, whichever
+                    // timer (ours or the transport's) fired first.
+                    Ok(Err(error)) if Instant::now() < until => {
+                        let decision = state.after_error(&error);
+                        (error, decision)
+                    }
+                    Ok(Err(_)) | Err(_) => (E::from(Elapsed::new()), state.after_timeout()),
                 }
-                Ok(Err(error)) => {
-                    let decision = state.after_error(&error);
-                    (error, decision)
-                }
-                Err(elapsed) => (E::from(elapsed), state.after_timeout()),
-            },
+            }
         };
         match decision {
             Decision::Retry(delay) => tokio::time::sleep(delay).await,

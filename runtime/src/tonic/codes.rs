@@ -43,7 +43,7 @@ impl Codes {
 
 impl Classify<Status> for Codes {
     fn is_retryable(&self, status: &Status) -> bool {
-        self.0.contains(&status.code()) && Pushback::of(status) != Pushback::Stop
+        self.0.contains(&super::effective_code(status)) && Pushback::of(status) != Pushback::Stop
     }
 
     fn retry_after(&self, status: &Status) -> Option<Duration> {

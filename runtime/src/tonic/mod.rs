@@ -5,6 +5,12 @@
 //! `grpc-retry-pushback-ms` sets the next delay. [`Codes`] retries another
 //! set of codes. [`Elapsed`] converts into `DEADLINE_EXCEEDED`.
 //!
+//! Deadlines cross the wire: [`PropagateDeadline`] (an interceptor) or
+//! [`PropagateDeadlineLayer`] (a `tower::Layer` over `Channel`) send what is
+//! left of the current deadline as `grpc-timeout` and number retried
+//! attempts; [`DeadlineLayer`] on the server runs each handler inside the
+//! deadline its client sent.
+//!
 //! ```
 //! use resilient::Retryable;
 //! use tonic::Status;
@@ -15,22 +21,84 @@
 //! assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
 //! ```
 
+mod client;
 mod codes;
 mod pushback;
+mod server;
+mod timeout;
 
 use std::time::Duration;
 
 use ::tonic::{Code, Status};
 
+pub use client::{
+    PropagateDeadline, PropagateDeadlineLayer, PropagateDeadlineService, ResponseFuture,
+    PREVIOUS_ATTEMPTS_HEADER,
+};
 pub use codes::Codes;
 pub use pushback::{Pushback, PUSHBACK_HEADER};
+pub use server::{DeadlineLayer, DeadlineService, ScopedResponse, DEFAULT_MAX_DEADLINE};
+pub use timeout::{encode_timeout, parse_timeout, InvalidTimeout, TIMEOUT_HEADER};
 
 use crate::{Elapsed, Retryable};
 
+/// The code `status` stands for once tonic's own transport errors are seen
+/// through. A status the server sent has no `source`; one with a source was
+/// made by the local transport, and gRPC names those failures:
+///
+/// - tonic's local expiry of `grpc-timeout` (`CANCELLED`, "Timeout
+///   expired") is `DEADLINE_EXCEEDED`;
+/// - a connection that broke or closed under the call (`UNKNOWN`
+///   "transport error" over an I/O error, a connect error, or `CANCELLED`
+///   because the connection closed before the request went out) is
+///   `UNAVAILABLE`.
+///
+/// Every other status keeps its code.
+///
+/// ```
+/// use resilient::tonic::effective_code;
+/// use tonic::{Code, Status};
+///
+/// let broken = Status::from_error(Box::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe)));
+/// assert_eq!(broken.code(), Code::Unknown);
+/// assert_eq!(effective_code(&broken), Code::Unavailable);
+/// assert_eq!(effective_code(&Status::unknown("app bug")), Code::Unknown);
+/// assert_eq!(effective_code(&Status::cancelled("client gave up")), Code::Cancelled);
+/// ```
+pub fn effective_code(status: &Status) -> Code {
+    let code = status.code();
+    if !matches!(code, Code::Unknown | Code::Cancelled) {
+        return code;
+    }
+    let Some(first) = std::error::Error::source(status) else {
+        return code;
+    };
+    let mut source = Some(first);
+    while let Some(error) = source {
+        if error.is::<::tonic::TimeoutExpired>() {
+            return Code::DeadlineExceeded;
+        }
+        if error.is::<::tonic::ConnectError>() {
+            return Code::Unavailable;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            if io.is_retryable() {
+                return Code::Unavailable;
+            }
+        }
+        source = error.source();
+    }
+    match code {
+        Code::Cancelled => Code::Unavailable,
+        code => code,
+    }
+}
+
 impl Retryable for Status {
-    /// `UNAVAILABLE`, unless the server's pushback says not to retry.
+    /// `UNAVAILABLE` (a broken connection included, see [`effective_code`]),
+    /// unless the server's pushback says not to retry.
     fn is_retryable(&self) -> bool {
-        self.code() == Code::Unavailable && Pushback::of(self) != Pushback::Stop
+        effective_code(self) == Code::Unavailable && Pushback::of(self) != Pushback::Stop
     }
 
     fn retry_after(&self) -> Option<Duration> {

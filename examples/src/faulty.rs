@@ -1,0 +1,171 @@
+//! A `UserService` that misbehaves on purpose, by script: fail with a
+//! status, answer slowly, hang, send pushback, or drop the connection.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Code, Request, Response, Status};
+
+use crate::user::user_service_server::{UserService, UserServiceServer};
+use crate::user::{UserRequest, UserResponse};
+
+/// What the server does with one call.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer at once.
+    Ok,
+    /// Fail with this code.
+    Fail(Code),
+    /// Fail with `UNAVAILABLE` and a `grpc-retry-pushback-ms` trailer.
+    Pushback(&'static str),
+    /// Answer after this long.
+    Slow(Duration),
+    /// Never answer.
+    Hang,
+}
+
+/// What the server saw of one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// The `grpc-timeout` header, if any.
+    pub timeout: Option<String>,
+    /// The `grpc-previous-rpc-attempts` header, if any.
+    pub previous_attempts: Option<String>,
+    /// What the handler's `resilient::deadline::remaining()` said, in ms.
+    pub remaining_ms: Option<u128>,
+}
+
+/// The scripted service. Calls past the end of the script answer `Ok`.
+#[derive(Debug, Clone, Default)]
+pub struct FaultyUsers {
+    script: Arc<Mutex<VecDeque<Fault>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FaultyUsers {
+    /// A server that follows `script`, one entry per call.
+    pub fn new(script: impl IntoIterator<Item = Fault>) -> Self {
+        Self {
+            script: Arc::new(Mutex::new(script.into_iter().collect())),
+            seen: Arc::default(),
+        }
+    }
+
+    /// Replaces the rest of the script.
+    pub fn script(&self, script: impl IntoIterator<Item = Fault>) {
+        if let Ok(mut s) = self.script.lock() {
+            *s = script.into_iter().collect();
+        }
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.clear();
+        }
+    }
+
+    /// Every call received so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Calls received so far.
+    pub fn calls(&self) -> usize {
+        self.seen.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// Serves on a free port of 127.0.0.1, with `resilient`'s
+    /// `DeadlineLayer`, until the returned task is aborted.
+    pub async fn serve(&self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let service = UserServiceServer::new(self.clone());
+        let task = tokio::spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .layer(resilient::tonic::DeadlineLayer::new())
+                .add_service(service)
+                .serve_with_incoming(TcpListenerStream::new(listener))
+                .await;
+        });
+        Ok((addr, task))
+    }
+}
+
+#[tonic::async_trait]
+impl UserService for FaultyUsers {
+    async fn get_user(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        let header = |name: &str| {
+            request
+                .metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let seen = Seen {
+            timeout: header("grpc-timeout"),
+            previous_attempts: header("grpc-previous-rpc-attempts"),
+            remaining_ms: resilient::deadline::remaining().map(|d| d.as_millis()),
+        };
+        if let Ok(mut all) = self.seen.lock() {
+            all.push(seen);
+        }
+        let fault = self
+            .script
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop_front())
+            .unwrap_or(Fault::Ok);
+        match fault {
+            Fault::Ok => {}
+            Fault::Fail(code) => return Err(Status::new(code, "injected fault")),
+            Fault::Pushback(ms) => {
+                let mut status = Status::unavailable("overloaded, back off");
+                if let Ok(value) = ms.parse() {
+                    status
+                        .metadata_mut()
+                        .insert(resilient::tonic::PUSHBACK_HEADER, value);
+                }
+                return Err(status);
+            }
+            Fault::Slow(delay) => tokio::time::sleep(delay).await,
+            Fault::Hang => std::future::pending::<()>().await,
+        }
+        let id = request.into_inner().user_id;
+        Ok(Response::new(UserResponse {
+            name: format!("user {id}"),
+            age: 42,
+        }))
+    }
+}
+
+/// A TCP proxy in front of `target` that accepts and at once closes its
+/// first `close_first` connections, as a crashing or restarting server
+/// would, then forwards the rest. Runs until the returned task is aborted.
+pub async fn closing_proxy(
+    target: SocketAddr,
+    close_first: usize,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let mut closed = 0;
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            if closed < close_first {
+                closed += 1;
+                drop(inbound);
+                continue;
+            }
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    Ok((addr, task))
+}

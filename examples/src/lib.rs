@@ -1,0 +1,11 @@
+//! Shared pieces of the examples, tests and benchmarks: the seed's
+//! `UserService` (generated from `proto/user.proto`) and a server for it
+//! whose faults are scripted.
+
+pub mod faulty;
+
+/// The generated messages, client and server of `proto/user.proto`.
+#[allow(missing_docs, clippy::all, unreachable_pub)]
+pub mod user {
+    tonic::include_proto!("user");
+}

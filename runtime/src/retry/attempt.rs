@@ -1,0 +1,86 @@
+//! Which attempt of a retried call is running, for code that needs to know
+//! (the gRPC glue sends it as `grpc-previous-rpc-attempts`).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+thread_local! {
+    static PREVIOUS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// How many attempts of the current call came before this one: 0 on the
+/// first attempt and outside any retry loop.
+///
+/// Set by [`retry`](crate::retry()) and `#[retry]` while an attempt is polled.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use resilient::{retry::previous_attempts, Backoff, Elapsed, RetryPolicy};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let policy = RetryPolicy::new().max_attempts(3).backoff(Backoff::none());
+/// let seen = std::sync::Mutex::new(Vec::new());
+/// let _ = resilient::retry(&policy, || async {
+///     seen.lock().unwrap().push(previous_attempts());
+///     Err::<(), _>(Elapsed::new())
+/// })
+/// .await;
+/// assert_eq!(*seen.lock().unwrap(), [0, 1, 2]);
+/// # }
+/// ```
+pub fn previous_attempts() -> u32 {
+    PREVIOUS.try_with(Cell::get).unwrap_or(0)
+}
+
+pin_project! {
+    /// An attempt future that reports its number while polled. The first
+    /// attempt sets nothing, so the success path pays nothing.
+    #[doc(hidden)]
+    #[derive(Debug)]
+    pub struct Attempt<F> {
+        previous: u32,
+        #[pin]
+        inner: F,
+    }
+}
+
+/// Wraps the attempt that `previous` attempts came before.
+#[doc(hidden)]
+#[inline]
+pub fn attempt<F: Future>(previous: u32, inner: F) -> Attempt<F> {
+    Attempt { previous, inner }
+}
+
+impl<F: Future> Future for Attempt<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if *this.previous == 0 {
+            return this.inner.poll(cx);
+        }
+        let previous = *this.previous;
+        let mut inner = Some(this.inner);
+        let polled = PREVIOUS.try_with(|cell| {
+            struct Restore<'a>(&'a Cell<u32>, u32);
+            impl Drop for Restore<'_> {
+                fn drop(&mut self) {
+                    self.0.set(self.1);
+                }
+            }
+            let _restore = Restore(cell, cell.replace(previous));
+            inner.take().map(|inner| inner.poll(cx))
+        });
+        match (polled, inner) {
+            (Ok(Some(poll)), _) => poll,
+            (_, Some(inner)) => inner.poll(cx),
+            (_, None) => unreachable!("the attempt was polled, so its result is there"),
+        }
+    }
+}

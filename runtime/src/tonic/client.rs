@@ -1,0 +1,229 @@
+//! Client side: outgoing calls carry what is left of the deadline.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ::tonic::metadata::MetadataMap;
+use ::tonic::Status;
+use http::{HeaderMap, HeaderValue};
+use pin_project_lite::pin_project;
+
+use super::timeout::{encode_timeout, parse_timeout, TIMEOUT_HEADER};
+use crate::{deadline, retry};
+
+/// The header that numbers a retried gRPC call (gRPC A6).
+pub const PREVIOUS_ATTEMPTS_HEADER: &str = "grpc-previous-rpc-attempts";
+
+/// What to change in an outgoing request's headers, or the status to fail
+/// it with before it touches the network.
+fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
+    let previous = retry::previous_attempts();
+    if previous > 0 {
+        headers.insert(PREVIOUS_ATTEMPTS_HEADER, HeaderValue::from(previous));
+    }
+    let Some(remaining) = deadline::remaining() else {
+        return Ok(());
+    };
+    if remaining.is_zero() {
+        return Err(Status::deadline_exceeded(
+            "deadline exceeded before the call was sent",
+        ));
+    }
+    // The method's own timeout (`Request::set_timeout`), if shorter, stays.
+    let own = headers
+        .get(TIMEOUT_HEADER)
+        .and_then(|v| parse_timeout(v.as_bytes()).ok())
+        .unwrap_or(Duration::MAX);
+    let timeout = remaining.min(own);
+    if let Ok(value) = HeaderValue::try_from(encode_timeout(timeout)) {
+        headers.insert(TIMEOUT_HEADER, value);
+    }
+    Ok(())
+}
+
+/// A tonic interceptor that sends the current deadline as `grpc-timeout`,
+/// fails calls whose deadline has passed with `DEADLINE_EXCEEDED` without
+/// sending them, and numbers retried attempts with
+/// `grpc-previous-rpc-attempts`.
+///
+/// For any generated client: `MyClient::with_interceptor(channel, PropagateDeadline)`.
+/// [`PropagateDeadlineLayer`] does the same as a `tower::Layer`.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::{deadline, tonic::PropagateDeadline};
+/// use tonic::service::Interceptor;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let request = deadline::scope(Duration::from_millis(250), async {
+///     PropagateDeadline.call(tonic::Request::new(())).unwrap()
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!(request.metadata().get("grpc-timeout").unwrap(), "250000u");
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PropagateDeadline;
+
+impl ::tonic::service::Interceptor for PropagateDeadline {
+    fn call(&mut self, mut request: ::tonic::Request<()>) -> Result<::tonic::Request<()>, Status> {
+        let mut headers = std::mem::take(request.metadata_mut()).into_headers();
+        stamp(&mut headers)?;
+        *request.metadata_mut() = MetadataMap::from_headers(headers);
+        Ok(request)
+    }
+}
+
+/// [`PropagateDeadline`] as a `tower::Layer`, for wrapping a `Channel`
+/// under any generated client.
+///
+/// ```
+/// use resilient::tonic::PropagateDeadlineLayer;
+///
+/// # async fn connect() -> Result<(), Box<dyn std::error::Error>> {
+/// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+/// let channel = tower::ServiceBuilder::new().layer(PropagateDeadlineLayer).service(channel);
+/// // let client = UserServiceClient::new(channel);
+/// # let _ = channel;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PropagateDeadlineLayer;
+
+impl<S> tower_layer::Layer<S> for PropagateDeadlineLayer {
+    type Service = PropagateDeadlineService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PropagateDeadlineService { inner }
+    }
+}
+
+/// The service made by [`PropagateDeadlineLayer`].
+///
+/// ```
+/// use resilient::tonic::PropagateDeadlineService;
+/// let svc = PropagateDeadlineService::new(());
+/// assert_eq!(svc.into_inner(), ());
+/// ```
+#[derive(Debug, Clone)]
+pub struct PropagateDeadlineService<S> {
+    inner: S,
+}
+
+impl<S> PropagateDeadlineService<S> {
+    /// Wraps `inner`.
+    ///
+    /// ```
+    /// let _ = resilient::tonic::PropagateDeadlineService::new(());
+    /// ```
+    pub const fn new(inner: S) -> Self {
+        Self { inner }
+    }
+
+    /// The wrapped service.
+    ///
+    /// ```
+    /// assert_eq!(*resilient::tonic::PropagateDeadlineService::new(3).get_ref(), 3);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    ///
+    /// ```
+    /// let mut svc = resilient::tonic::PropagateDeadlineService::new(3);
+    /// *svc.get_mut() += 1;
+    /// assert_eq!(svc.into_inner(), 4);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    ///
+    /// ```
+    /// assert_eq!(resilient::tonic::PropagateDeadlineService::new(3).into_inner(), 3);
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B, RB> tower_service::Service<http::Request<B>> for PropagateDeadlineService<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>,
+    RB: Default,
+{
+    type Response = http::Response<RB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, RB>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        match stamp(request.headers_mut()) {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err(status) => ResponseFuture::ready(status.into_http()),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of the deadline services: the inner service's,
+    /// or a gRPC error answered without calling it.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F, RB> {
+        #[pin]
+        state: State<F, RB>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[derive(Debug)]
+    enum State<F, RB> {
+        Inner { #[pin] future: F },
+        Ready { response: Option<http::Response<RB>> },
+    }
+}
+
+impl<F, RB> ResponseFuture<F, RB> {
+    pub(super) fn inner(future: F) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+
+    pub(super) fn ready(response: http::Response<RB>) -> Self {
+        Self {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, RB, E> Future for ResponseFuture<F, RB>
+where
+    F: Future<Output = Result<http::Response<RB>, E>>,
+{
+    type Output = Result<http::Response<RB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Ready { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("`ResponseFuture` polled after completion"),
+            },
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Server side: run each call inside the deadline its client sent.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ::tonic::Status;
+use pin_project_lite::pin_project;
+
+use super::client::ResponseFuture;
+use super::timeout::{parse_timeout, TIMEOUT_HEADER};
+use crate::deadline::{self, Scope};
+
+/// Default cap on a client's deadline: 5 minutes.
+pub const DEFAULT_MAX_DEADLINE: Duration = Duration::from_secs(300);
+
+/// A `tower::Layer` for tonic servers that reads the client's
+/// `grpc-timeout`, caps it at a maximum, and runs the handler inside that
+/// deadline scope, as Go's `ctx` and Java's `Context` do.
+///
+/// - The handler's own outgoing calls (through [`PropagateDeadline`](super::PropagateDeadline))
+///   inherit what is left, and [`deadline::remaining`] tells it how long it has.
+/// - When the deadline passes, the handler is dropped and the client gets
+///   `DEADLINE_EXCEEDED`.
+/// - A client cannot pin the server for hours: its timeout is capped at the
+///   maximum ([`DEFAULT_MAX_DEADLINE`] unless [`with_max`](Self::with_max)),
+///   and a call without `grpc-timeout` gets the maximum.
+/// - A malformed `grpc-timeout` is answered with `INTERNAL` without calling
+///   the handler, as grpc-go does; never a panic.
+///
+/// Applies to unary and server-streaming handlers up to their response
+/// headers; a streaming body is not cut.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use resilient::tonic::DeadlineLayer;
+///
+/// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+/// tonic::transport::Server::builder()
+///     .layer(DeadlineLayer::new().with_max(Duration::from_secs(30)))
+///     // .add_service(UserServiceServer::new(MyService))
+///     # .add_routes(tonic::service::Routes::default())
+///     .serve("127.0.0.1:50051".parse()?)
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineLayer {
+    max: Duration,
+}
+
+impl Default for DeadlineLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DeadlineLayer {
+    /// Caps deadlines at [`DEFAULT_MAX_DEADLINE`].
+    ///
+    /// ```
+    /// let layer = resilient::tonic::DeadlineLayer::new();
+    /// assert_eq!(layer.max(), resilient::tonic::DEFAULT_MAX_DEADLINE);
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            max: DEFAULT_MAX_DEADLINE,
+        }
+    }
+
+    /// Caps deadlines at `max`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = resilient::tonic::DeadlineLayer::new().with_max(Duration::from_secs(10));
+    /// assert_eq!(layer.max(), Duration::from_secs(10));
+    /// ```
+    pub const fn with_max(mut self, max: Duration) -> Self {
+        self.max = max;
+        self
+    }
+
+    /// The cap.
+    ///
+    /// ```
+    /// # let layer = resilient::tonic::DeadlineLayer::new();
+    /// let _ = layer.max();
+    /// ```
+    pub const fn max(&self) -> Duration {
+        self.max
+    }
+}
+
+impl<S> tower_layer::Layer<S> for DeadlineLayer {
+    type Service = DeadlineService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        DeadlineService {
+            inner,
+            max: self.max,
+        }
+    }
+}
+
+/// The service made by [`DeadlineLayer`].
+///
+/// ```
+/// use tower_layer::Layer;
+/// let svc = resilient::tonic::DeadlineLayer::new().layer(());
+/// assert_eq!(svc.into_inner(), ());
+/// ```
+#[derive(Debug, Clone)]
+pub struct DeadlineService<S> {
+    inner: S,
+    max: Duration,
+}
+
+impl<S> DeadlineService<S> {
+    /// The wrapped service.
+    ///
+    /// ```
+    /// use tower_layer::Layer;
+    /// assert_eq!(*resilient::tonic::DeadlineLayer::new().layer(1).get_ref(), 1);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    ///
+    /// ```
+    /// use tower_layer::Layer;
+    /// let mut svc = resilient::tonic::DeadlineLayer::new().layer(1);
+    /// *svc.get_mut() = 2;
+    /// assert_eq!(svc.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the service.
+    ///
+    /// ```
+    /// use tower_layer::Layer;
+    /// assert_eq!(resilient::tonic::DeadlineLayer::new().layer(1).into_inner(), 1);
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B, RB> tower_service::Service<http::Request<B>> for DeadlineService<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>,
+    RB: Default,
+{
+    type Response = http::Response<RB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<ScopedResponse<S::Future>, RB>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let timeout = match request.headers().get(TIMEOUT_HEADER) {
+            None => self.max,
+            Some(value) => match parse_timeout(value.as_bytes()) {
+                Ok(timeout) => timeout.min(self.max),
+                Err(invalid) => {
+                    return ResponseFuture::ready(Status::internal(invalid.to_string()).into_http())
+                }
+            },
+        };
+        let future = deadline::scope(timeout, self.inner.call(request));
+        ResponseFuture::inner(ScopedResponse { future })
+    }
+}
+
+pin_project! {
+    /// A handler's response future inside its deadline scope.
+    #[derive(Debug)]
+    pub struct ScopedResponse<F> {
+        #[pin]
+        future: Scope<F>,
+    }
+}
+
+impl<F, RB, E> Future for ScopedResponse<F>
+where
+    F: Future<Output = Result<http::Response<RB>, E>>,
+    RB: Default,
+{
+    type Output = Result<http::Response<RB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().future.poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(result)) => Poll::Ready(result),
+            Poll::Ready(Err(elapsed)) => Poll::Ready(Ok(Status::deadline_exceeded(
+                elapsed.to_string(),
+            )
+            .into_http())),
+        }
+    }
+}
