@@ -1,0 +1,262 @@
+//! End-to-end: a real tonic server on 127.0.0.1 that injects faults, and
+//! clients using `resilient`'s attributes, interceptor and layer. Real
+//! clocks, so time bounds are generous.
+#![allow(clippy::unwrap_used)] // the helpers below run only inside tests
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use resilient::deadline;
+use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer};
+use resilient_examples::faulty::{closing_proxy, Fault, FaultyUsers, Seen};
+use resilient_examples::user::user_service_client::UserServiceClient;
+use resilient_examples::user::{UserRequest, UserResponse};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+type Client = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
+
+const MS: fn(u64) -> Duration = Duration::from_millis;
+
+struct Server {
+    users: FaultyUsers,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn server(script: impl IntoIterator<Item = Fault>) -> Server {
+    let users = FaultyUsers::new(script);
+    let (addr, task) = users.serve().await.unwrap();
+    Server { users, addr, task }
+}
+
+fn client(addr: SocketAddr) -> Client {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    UserServiceClient::with_interceptor(channel, PropagateDeadline)
+}
+
+fn request() -> UserRequest {
+    UserRequest {
+        user_id: "42".into(),
+    }
+}
+
+#[resilient::retry(max = 3, backoff = "const", initial = 20ms, jitter = "none")]
+async fn get_user(client: &mut Client) -> Result<UserResponse, Status> {
+    Ok(client.get_user(request()).await?.into_inner())
+}
+
+#[tokio::test]
+async fn unavailable_is_retried_and_attempts_are_numbered() {
+    let s = server([
+        Fault::Fail(Code::Unavailable),
+        Fault::Fail(Code::Unavailable),
+    ])
+    .await;
+    let user = get_user(&mut client(s.addr)).await.unwrap();
+    assert_eq!(user.name, "user 42");
+    let previous: Vec<_> = s
+        .users
+        .seen()
+        .into_iter()
+        .map(|seen| seen.previous_attempts)
+        .collect();
+    assert_eq!(previous, [None, Some("1".into()), Some("2".into())]);
+}
+
+#[tokio::test]
+async fn non_retryable_codes_are_not_retried() {
+    for code in [
+        Code::NotFound,
+        Code::InvalidArgument,
+        Code::Internal,
+        Code::PermissionDenied,
+    ] {
+        let s = server([Fault::Fail(code)]).await;
+        let err = get_user(&mut client(s.addr)).await.unwrap_err();
+        assert_eq!(err.code(), code);
+        assert_eq!(s.users.calls(), 1, "{code:?} must not be retried");
+    }
+}
+
+#[tokio::test]
+async fn the_remaining_deadline_travels_as_grpc_timeout() {
+    let s = server([]).await;
+    let mut c = client(s.addr);
+    deadline::scope(Duration::from_secs(1), async {
+        tokio::time::sleep(MS(100)).await;
+        c.get_user(request()).await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let seen = s.users.seen().remove(0);
+    let sent = resilient::tonic::parse_timeout(seen.timeout.unwrap().as_bytes()).unwrap();
+    assert!(sent <= MS(900) && sent > MS(400), "sent {sent:?}");
+    // The server's handler ran inside that deadline.
+    let remaining = seen.remaining_ms.unwrap();
+    assert!(remaining <= 900 && remaining > 300, "{remaining} ms");
+}
+
+#[tokio::test]
+async fn the_methods_own_shorter_timeout_is_kept() {
+    let s = server([]).await;
+    let mut c = client(s.addr);
+    deadline::scope(Duration::from_secs(10), async {
+        let mut req = tonic::Request::new(request());
+        req.set_timeout(MS(200));
+        c.get_user(req).await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let sent = s.users.seen()[0].timeout.clone().unwrap();
+    let sent = resilient::tonic::parse_timeout(sent.as_bytes()).unwrap();
+    assert!(sent <= MS(200), "sent {sent:?}");
+}
+
+#[tokio::test]
+async fn a_call_past_its_deadline_never_touches_the_network() {
+    let s = server([]).await;
+    let mut c = client(s.addr);
+    let result = deadline::scope(MS(50), async {
+        // Carry the deadline into a task that outlives it.
+        tokio::spawn(deadline::propagate(async move {
+            tokio::time::sleep(MS(100)).await;
+            c.get_user(request()).await
+        }))
+    })
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    assert_eq!(result.unwrap_err().code(), Code::DeadlineExceeded);
+    assert_eq!(s.users.calls(), 0);
+}
+
+#[tokio::test]
+async fn the_tower_layer_does_what_the_interceptor_does() {
+    let s = server([Fault::Fail(Code::Unavailable)]).await;
+    let channel = Channel::from_shared(format!("http://{}", s.addr))
+        .unwrap()
+        .connect_lazy();
+    let channel = tower::ServiceBuilder::new()
+        .layer(PropagateDeadlineLayer)
+        .service(channel);
+    let c = UserServiceClient::new(channel);
+    let policy = resilient::RetryPolicy::new().backoff(resilient::Backoff::none());
+    deadline::scope(
+        Duration::from_secs(2),
+        resilient::retry(&policy, || {
+            let mut c = c.clone();
+            async move { c.get_user(request()).await }
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let seen = s.users.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|s| s.timeout.is_some()));
+    assert_eq!(seen[1].previous_attempts.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn pushback_sets_the_next_delay() {
+    let s = server([Fault::Pushback("300")]).await;
+    let start = Instant::now();
+    get_user(&mut client(s.addr)).await.unwrap();
+    let took = start.elapsed();
+    assert_eq!(s.users.calls(), 2);
+    assert!(took >= MS(300) && took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn negative_or_malformed_pushback_stops_retries() {
+    for value in ["-1", "later"] {
+        let s = server([Fault::Pushback(value)]).await;
+        let err = get_user(&mut client(s.addr)).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable);
+        assert_eq!(s.users.calls(), 1, "pushback {value:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_hung_attempt_times_out_and_is_retried() {
+    #[resilient::retry(max = 3, initial = 10ms, per_attempt = 200ms)]
+    async fn call(client: &mut Client) -> Result<UserResponse, Status> {
+        Ok(client.get_user(request()).await?.into_inner())
+    }
+    let s = server([Fault::Hang]).await;
+    let start = Instant::now();
+    call(&mut client(s.addr)).await.unwrap();
+    let took = start.elapsed();
+    assert_eq!(s.users.calls(), 2);
+    assert!(took >= MS(200) && took < Duration::from_secs(3), "{took:?}");
+    // Each attempt told the server it had 200 ms at most.
+    let sent = s.users.seen()[0].timeout.clone().unwrap();
+    assert!(resilient::tonic::parse_timeout(sent.as_bytes()).unwrap() <= MS(200));
+}
+
+#[tokio::test]
+async fn total_time_never_exceeds_the_deadline_by_more_than_noise() {
+    #[resilient::deadline(500ms)]
+    #[resilient::retry(max = 10, backoff = "const", initial = 50ms, per_attempt = 200ms)]
+    async fn call(client: &mut Client) -> Result<UserResponse, Status> {
+        Ok(client.get_user(request()).await?.into_inner())
+    }
+    let s = server(vec![Fault::Slow(Duration::from_secs(5)); 10]).await;
+    let start = Instant::now();
+    let err = call(&mut client(s.addr)).await.unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(took >= MS(400) && took < MS(500) + MS(400), "{took:?}");
+    assert!(s.users.calls() >= 2, "per-attempt timeouts led to retries");
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_retried() {
+    let s = server([]).await;
+    let (proxy, proxy_task) = closing_proxy(s.addr, 1).await.unwrap();
+    let user = get_user(&mut client(proxy)).await;
+    proxy_task.abort();
+    assert_eq!(user.unwrap().name, "user 42");
+    assert_eq!(s.users.calls(), 1);
+}
+
+#[tokio::test]
+async fn deadlines_shrink_hop_by_hop() {
+    // B is a plain faulty server; A forwards each call to B from inside its
+    // own handler, whose deadline came from the client.
+    let b = server([]).await;
+    let b_addr = b.addr;
+    let a = server([]).await;
+    let mut a_client = client(a.addr);
+    deadline::scope(Duration::from_secs(2), async {
+        a_client.get_user(request()).await.unwrap();
+        // A's handler saw the client's deadline; a hop from inside a scope
+        // carries what is left of it.
+        let remaining = deadline::remaining().unwrap();
+        tokio::time::sleep(MS(100)).await;
+        client(b_addr).get_user(request()).await.unwrap();
+        remaining
+    })
+    .await
+    .unwrap();
+    let at_a: Seen = a.users.seen().remove(0);
+    let at_b: Seen = b.users.seen().remove(0);
+    let parse =
+        |s: &Seen| resilient::tonic::parse_timeout(s.timeout.as_ref().unwrap().as_bytes()).unwrap();
+    assert!(parse(&at_b) < parse(&at_a), "{at_a:?} then {at_b:?}");
+}
