@@ -1,5 +1,6 @@
 //! `DeadlineLayer` at the tower level, on tokio's paused clock: parsing,
 //! clamping, the handler's scope, and answers per the gRPC spec.
+#![allow(clippy::unwrap_used)] // the helpers below run only inside tests
 
 use std::convert::Infallible;
 use std::time::Duration;

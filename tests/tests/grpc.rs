@@ -130,17 +130,17 @@ async fn the_methods_own_shorter_timeout_is_kept() {
 async fn a_call_past_its_deadline_never_touches_the_network() {
     let s = server([]).await;
     let mut c = client(s.addr);
-    let result = deadline::scope(MS(50), async {
-        // Carry the deadline into a task that outlives it.
-        tokio::spawn(deadline::propagate(async move {
+    // Carry the deadline into a task that outlives it.
+    let task = deadline::scope(MS(50), async {
+        Some(tokio::spawn(deadline::propagate(async move {
             tokio::time::sleep(MS(100)).await;
             c.get_user(request()).await
-        }))
+        })))
     })
     .await
     .unwrap()
-    .await
     .unwrap();
+    let result = task.await.unwrap();
     assert_eq!(result.unwrap_err().code(), Code::DeadlineExceeded);
     assert_eq!(s.users.calls(), 0);
 }
