@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Request, Response, Status};
 
 use crate::user::user_service_server::{UserService, UserServiceServer};
@@ -79,14 +79,13 @@ impl FaultyUsers {
     /// Serves on a free port of 127.0.0.1, with `resilient`'s
     /// `DeadlineLayer`, until the returned task is aborted.
     pub async fn serve(&self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let (addr, incoming) = bind().await?;
         let service = UserServiceServer::new(self.clone());
         let task = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .layer(resilient::tonic::DeadlineLayer::new())
                 .add_service(service)
-                .serve_with_incoming(TcpListenerStream::new(listener))
+                .serve_with_incoming(incoming)
                 .await;
         });
         Ok((addr, task))
@@ -168,4 +167,54 @@ pub async fn closing_proxy(
         }
     });
     Ok((addr, task))
+}
+
+/// A `UserService` that answers at once and records nothing: the baseline
+/// for benchmarks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo;
+
+#[tonic::async_trait]
+impl UserService for Echo {
+    async fn get_user(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        Ok(Response::new(UserResponse {
+            name: request.into_inner().user_id,
+            age: 42,
+        }))
+    }
+}
+
+/// Serves [`Echo`] on a free port of 127.0.0.1, with `DeadlineLayer` or
+/// without, until the returned task is aborted.
+pub async fn serve_echo(
+    with_deadline_layer: bool,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let (addr, incoming) = bind().await?;
+    let task = tokio::spawn(async move {
+        let service = UserServiceServer::new(Echo);
+        let _ = if with_deadline_layer {
+            tonic::transport::Server::builder()
+                .layer(resilient::tonic::DeadlineLayer::new())
+                .add_service(service)
+                .serve_with_incoming(incoming)
+                .await
+        } else {
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(incoming)
+                .await
+        };
+    });
+    Ok((addr, task))
+}
+
+/// A listener on a free port of 127.0.0.1, with `TCP_NODELAY` on accepted
+/// connections as tonic's own `serve` sets it.
+pub async fn bind() -> std::io::Result<(SocketAddr, TcpIncoming)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    Ok((addr, TcpIncoming::from(listener).with_nodelay(Some(true))))
 }
