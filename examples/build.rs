@@ -1,8 +1,7 @@
-//! Compiles `proto/user.proto` with protox (pure Rust, no protoc).
+//! Compiles `proto/user.proto` with `resilient-build`: protox (no protoc),
+//! tonic's code, and `ResilientUserServiceClient` with the proto's policy.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    println!("cargo:rerun-if-changed=proto");
-    let descriptors = protox::compile(["proto/user.proto"], ["proto"])?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    resilient_build::configure().compile(&["proto/user.proto"], &["proto"])?;
     Ok(())
 }

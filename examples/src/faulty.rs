@@ -38,6 +38,8 @@ pub struct Seen {
     pub previous_attempts: Option<String>,
     /// What the handler's `resilient::deadline::remaining()` said, in ms.
     pub remaining_ms: Option<u128>,
+    /// When the call arrived.
+    pub at: tokio::time::Instant,
 }
 
 /// The scripted service. Calls past the end of the script answer `Ok`.
@@ -109,6 +111,7 @@ impl UserService for FaultyUsers {
             timeout: header("grpc-timeout"),
             previous_attempts: header("grpc-previous-rpc-attempts"),
             remaining_ms: resilient::deadline::remaining().map(|d| d.as_millis()),
+            at: tokio::time::Instant::now(),
         };
         if let Ok(mut all) = self.seen.lock() {
             all.push(seen);

@@ -4,8 +4,9 @@
 
 pub mod faulty;
 
-/// The generated messages, client and server of `proto/user.proto`.
+/// The generated messages, client, server and `ResilientUserServiceClient`
+/// of `proto/user.proto`.
 #[allow(missing_docs, clippy::all, unreachable_pub)]
 pub mod user {
-    tonic::include_proto!("user");
+    resilient::include_proto!("user");
 }

@@ -69,3 +69,20 @@ pub use resilient_macros::deadline;
 #[doc = include_str!("docs/retry.md")]
 pub use resilient_macros::retry;
 pub use retry::{retry, retry_blocking, RetryBudget, RetryPolicy, Retryable};
+
+/// Includes the code `resilient-build` generated for a proto package: its
+/// messages, tonic's `<name>_client` / `<name>_server` modules, and the
+/// `Resilient<Name>Client<T>` of each service.
+///
+/// ```ignore
+/// pub mod user {
+///     resilient::include_proto!("user");
+/// }
+/// let mut client = user::ResilientUserServiceClient::connect("http://127.0.0.1:50051").await?;
+/// ```
+#[macro_export]
+macro_rules! include_proto {
+    ($package:tt) => {
+        include!(concat!(env!("OUT_DIR"), "/", $package, ".rs"));
+    };
+}

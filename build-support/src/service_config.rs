@@ -1,0 +1,202 @@
+//! gRPC service config files (`methodConfig`, gRPC A6 `retryPolicy`).
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::policy::{code_variant, Backoff, Policy, Retry};
+use crate::Error;
+
+/// What a `methodConfig` entry's `name` matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Name {
+    Global,
+    Service(String),
+    Method(String, String),
+}
+
+/// The policies of a service config, by name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ServiceConfig {
+    entries: Vec<(Name, Policy)>,
+}
+
+impl ServiceConfig {
+    /// Reads and validates `path`; every problem is reported with its JSON path.
+    pub(crate) fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::one(format!("{}: {e}", path.display())))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub(crate) fn parse(text: &str, file: &str) -> Result<Self, Error> {
+        let json: Value = serde_json::from_str(text)
+            .map_err(|e| Error::one(format!("{file}:{}:{}: {e}", e.line(), e.column())))?;
+        let mut problems = Vec::new();
+        let mut config = Self::default();
+        let configs = match json.get("methodConfig") {
+            None => return Ok(config),
+            Some(Value::Array(configs)) => configs.as_slice(),
+            Some(_) => {
+                return Err(Error::one(format!("{file}: methodConfig: expected a list")));
+            }
+        };
+        for (i, entry) in configs.iter().enumerate() {
+            let at = format!("{file}: methodConfig[{i}]");
+            let policy = entry_policy(entry, &at, &mut problems);
+            let names = entry.get("name").and_then(Value::as_array);
+            for (j, name) in names.into_iter().flatten().enumerate() {
+                match parse_name(name) {
+                    Ok(name) => config.entries.push((name, policy.clone())),
+                    Err(e) => problems.push(format!("{at}.name[{j}]: {e}")),
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(Error::new(problems))
+        }
+    }
+
+    /// The policy for `service`/`method`: exact method, then service, then global.
+    pub(crate) fn lookup(&self, service: &str, method: &str) -> Option<&Policy> {
+        let exact = Name::Method(service.to_owned(), method.to_owned());
+        let whole = Name::Service(service.to_owned());
+        [exact, whole, Name::Global]
+            .iter()
+            .find_map(|want| self.entries.iter().find(|(name, _)| name == want))
+            .map(|(_, policy)| policy)
+    }
+}
+
+fn parse_name(name: &Value) -> Result<Name, String> {
+    let field = |key: &str| -> Result<String, String> {
+        match name.get(key) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(format!("`{key}` must be a string")),
+        }
+    };
+    let (service, method) = (field("service")?, field("method")?);
+    match (service.is_empty(), method.is_empty()) {
+        (true, true) => Ok(Name::Global),
+        (true, false) => Err("a `method` needs its `service`".to_owned()),
+        (false, true) => Ok(Name::Service(service)),
+        (false, false) => Ok(Name::Method(service, method)),
+    }
+}
+
+/// A protobuf JSON duration (`"1.5s"`), in the one duration grammar.
+fn duration(value: &Value, at: &str, problems: &mut Vec<String>) -> Option<std::time::Duration> {
+    let Some(text) = value.as_str() else {
+        problems.push(format!("{at}: expected a duration string such as \"1.5s\""));
+        return None;
+    };
+    match resilient_duration::parse(text) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            problems.push(format!("{at}: {e}"));
+            None
+        }
+    }
+}
+
+fn entry_policy(entry: &Value, at: &str, problems: &mut Vec<String>) -> Policy {
+    let mut policy = Policy::new();
+    if let Some(timeout) = entry.get("timeout") {
+        policy.deadline = duration(timeout, &format!("{at}.timeout"), problems);
+    }
+    if let Some(retry) = entry.get("retryPolicy") {
+        policy.retry = retry_policy(retry, &format!("{at}.retryPolicy"), problems);
+    }
+    policy
+}
+
+/// gRPC A6's `retryPolicy`, validated as A6 says: `maxAttempts` above 1
+/// (above 5 counts as 5), positive backoffs and multiplier, and a non-empty
+/// `retryableStatusCodes`. A6 spreads each delay over `random(0, delay)`:
+/// full jitter.
+fn retry_policy(retry: &Value, at: &str, problems: &mut Vec<String>) -> Option<Retry> {
+    let before = problems.len();
+    let max_attempts = match retry.get("maxAttempts").and_then(Value::as_f64) {
+        Some(n) if n > 1.0 && n.fract() == 0.0 => (n.min(5.0)) as u32,
+        Some(n) => {
+            problems.push(format!(
+                "{at}.maxAttempts: must be a whole number above 1, not {n}"
+            ));
+            0
+        }
+        None => {
+            problems.push(format!(
+                "{at}.maxAttempts: required, a whole number above 1"
+            ));
+            0
+        }
+    };
+    let mut positive = |key: &str| match retry.get(key) {
+        None => {
+            problems.push(format!("{at}.{key}: required"));
+            None
+        }
+        Some(value) => match duration(value, &format!("{at}.{key}"), problems) {
+            Some(d) if d.is_zero() => {
+                problems.push(format!("{at}.{key}: must be above zero"));
+                None
+            }
+            d => d,
+        },
+    };
+    let initial = positive("initialBackoff");
+    let max_delay = positive("maxBackoff");
+    let multiplier = match retry.get("backoffMultiplier").and_then(Value::as_f64) {
+        Some(m) if m > 0.0 && m.is_finite() => m,
+        Some(m) => {
+            problems.push(format!(
+                "{at}.backoffMultiplier: must be above zero, not {m}"
+            ));
+            1.0
+        }
+        None => {
+            problems.push(format!("{at}.backoffMultiplier: required, above zero"));
+            1.0
+        }
+    };
+    let mut codes = Vec::new();
+    match retry.get("retryableStatusCodes").and_then(Value::as_array) {
+        Some(list) if !list.is_empty() => {
+            for (i, code) in list.iter().enumerate() {
+                let text = match code {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    _ => String::new(),
+                };
+                if code_variant(&text).is_none() {
+                    problems.push(format!(
+                        "{at}.retryableStatusCodes[{i}]: unknown status code {code}"
+                    ));
+                }
+                codes.push(text);
+            }
+        }
+        _ => problems.push(format!(
+            "{at}.retryableStatusCodes: required, a non-empty list of status codes"
+        )),
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let mut out = Retry::new(max_attempts).jitter("full").on(codes);
+    out.initial = initial;
+    out.max_delay = max_delay;
+    if multiplier > 1.0 {
+        out.multiplier = Some(multiplier);
+    } else {
+        // A multiplier of 1 (or below, which A6 allows) cannot grow: constant delays.
+        out.backoff = Backoff::Constant;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests;
