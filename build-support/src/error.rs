@@ -61,8 +61,34 @@ impl From<protox::Error> for Error {
             .map(|place| format!("{place}: "))
             .unwrap_or_default();
         let mut message = format!("{place}{error}");
+        // The detail (which field, which name) is in the labels, help and causes.
+        let mut details = Vec::new();
+        if let Some(labels) = miette::Diagnostic::labels(&error) {
+            details.extend(labels.filter_map(|l| l.label().map(str::to_owned)));
+        }
         if let Some(help) = miette::Diagnostic::help(&error) {
-            message.push_str(&format!(" ({help})"));
+            details.push(help.to_string());
+        }
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            details.push(cause.to_string());
+            source = cause.source();
+        }
+        if let Some(related) = miette::Diagnostic::related(&error) {
+            details.extend(related.map(ToString::to_string));
+        }
+        details.dedup();
+        details.retain(|d| d != "found here");
+        if message.contains("'resilient.Policy'") || message.contains("'resilient.Retry'") {
+            // protox does not say which field it rejected: list the valid ones.
+            details.push(
+                "`Policy` fields are deadline, retry, hedge, unsafe_retry; `retry` fields are \
+                 max_attempts, backoff, initial, multiplier, max_delay, jitter, per_attempt, on"
+                    .to_owned(),
+            );
+        }
+        if !details.is_empty() {
+            message.push_str(&format!(": {}", details.join("; ")));
         }
         Self::one(message)
     }

@@ -114,7 +114,8 @@ fn entry_policy(entry: &Value, at: &str, problems: &mut Vec<String>) -> Policy {
 }
 
 /// gRPC A6's `retryPolicy`, validated as A6 says: `maxAttempts` above 1
-/// (above 5 counts as 5), positive backoffs and multiplier, and a non-empty
+/// (above 5 counts as 5; left out, as published client-library configs do,
+/// it is 5), positive backoffs and multiplier, and a non-empty
 /// `retryableStatusCodes`. A6 spreads each delay over `random(0, delay)`:
 /// full jitter.
 fn retry_policy(retry: &Value, at: &str, problems: &mut Vec<String>) -> Option<Retry> {
@@ -127,12 +128,10 @@ fn retry_policy(retry: &Value, at: &str, problems: &mut Vec<String>) -> Option<R
             ));
             0
         }
-        None => {
-            problems.push(format!(
-                "{at}.maxAttempts: required, a whole number above 1"
-            ));
-            0
-        }
+        // A6 requires it, but configs published for client libraries (Pub/Sub's
+        // among them) leave it out and let the timeout bound the retries: take
+        // the most A6 allows.
+        None => 5,
     };
     let mut positive = |key: &str| match retry.get(key) {
         None => {
