@@ -187,8 +187,23 @@ fn deadline(
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let into = elapsed_into(ret_span);
+    let attempt = quote!(#p::attempt::<#ret, _>(async { #body }));
+    scoped(
+        duration,
+        &attempt,
+        quote!(::core::result::Result::Err(#into)),
+    )
+}
+
+// Input:  a future `F` of `Result<T, E>`, a duration, and what to do when
+//         the time is up (with `__resilient_elapsed` in scope).
+// Output: block contents running `F` in a deadline scope, to `Result<T, E>`.
+// A failure at or after the deadline is the deadline's, whichever timer
+// (ours, or the transport's for `grpc-timeout`) fired first.
+fn scoped(duration: &TokenStream, future: &TokenStream, on_timeout: TokenStream) -> TokenStream {
+    let p = quote!(::resilient::__private);
     quote! {
-        let __resilient_scope = #p::scope(#duration, #p::attempt::<#ret, _>(async { #body }));
+        let __resilient_scope = #p::scope(#duration, #future);
         let __resilient_until = __resilient_scope.deadline();
         match __resilient_scope.await {
             ::core::result::Result::Ok(::core::result::Result::Ok(__resilient_value)) => {
@@ -199,11 +214,9 @@ fn deadline(
             {
                 ::core::result::Result::Err(__resilient_error)
             }
-            // Failed at or after the deadline: the deadline's error, whichever
-            // timer (ours or the transport's for `grpc-timeout`) fired first.
             _ => {
                 let __resilient_elapsed = #p::Elapsed::new();
-                ::core::result::Result::Err(#into)
+                #on_timeout
             }
         }
     }
@@ -282,33 +295,19 @@ fn retry_async(
         None => quote!(#attempt.await),
         Some(per) => {
             let d = &per.tokens;
-            quote! {{
-                let __resilient_scope = #p::scope(#d, #attempt);
-                let __resilient_until = __resilient_scope.deadline();
-                match __resilient_scope.await {
-                    ::core::result::Result::Ok(::core::result::Result::Ok(__resilient_value)) => {
-                        ::core::result::Result::Ok(__resilient_value)
+            let on_timeout = quote! {
+                let __resilient_error = #into;
+                match __resilient_state.after_timeout() {
+                    #p::Decision::Retry(__resilient_delay) => {
+                        #notify
+                        #p::sleep(__resilient_delay).await;
+                        continue;
                     }
-                    ::core::result::Result::Ok(::core::result::Result::Err(__resilient_error))
-                        if !#p::passed(__resilient_until) =>
-                    {
-                        ::core::result::Result::Err(__resilient_error)
-                    }
-                    // Failed at or after the attempt's deadline: a timed-out attempt.
-                    _ => {
-                        let __resilient_elapsed = #p::Elapsed::new();
-                        let __resilient_error = #into;
-                        match __resilient_state.after_timeout() {
-                            #p::Decision::Retry(__resilient_delay) => {
-                                #notify
-                                #p::sleep(__resilient_delay).await;
-                                continue;
-                            }
-                            #p::Decision::Return => break ::core::result::Result::Err(__resilient_error),
-                        }
-                    }
+                    #p::Decision::Return => break ::core::result::Result::Err(__resilient_error),
                 }
-            }}
+            };
+            let scoped = scoped(d, &attempt, on_timeout);
+            quote!({ #scoped })
         }
     };
     quote! {
