@@ -282,8 +282,6 @@ fn retry_async(
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let into = elapsed_into(ret_span);
-    let policy = policy(args);
-    let classify = classify(args);
     let notify = notify(args);
     let attempt = quote! {
         #p::numbered(
@@ -310,28 +308,8 @@ fn retry_async(
             quote!({ #scoped })
         }
     };
-    quote! {
-        #policy
-        let mut __resilient_state = #p::RetryState::new(__resilient_policy);
-        loop {
-            match #run {
-                ::core::result::Result::Ok(__resilient_value) => {
-                    __resilient_state.on_success();
-                    break ::core::result::Result::Ok(__resilient_value);
-                }
-                ::core::result::Result::Err(__resilient_error) => {
-                    let (__resilient_retryable, __resilient_pushback) = #classify;
-                    match __resilient_state.after_classified(__resilient_retryable, __resilient_pushback) {
-                        #p::Decision::Retry(__resilient_delay) => {
-                            #notify
-                            #p::sleep(__resilient_delay).await;
-                        }
-                        #p::Decision::Return => break ::core::result::Result::Err(__resilient_error),
-                    }
-                }
-            }
-        }
-    }
+    let sleep = quote!(#p::sleep(__resilient_delay).await;);
+    retry_loop(args, TokenStream::new(), run, sleep)
 }
 
 // Input:  blocking body `B`, returning `Result<T, E>`.
@@ -344,6 +322,23 @@ fn retry_blocking(
     ret: &TokenStream,
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
+    let before = quote! {
+        #[allow(clippy::redundant_closure_call)]
+        let __resilient_result: #ret = (|| -> #ret { #(#clones)* #body })();
+    };
+    let sleep = quote!(#p::sleep_blocking(__resilient_delay););
+    retry_loop(args, before, quote!(__resilient_result), sleep)
+}
+
+// The loop both forms share: `before` runs first in each round, `outcome`
+// is the attempt's `Result`, `sleep` waits out a retry delay.
+fn retry_loop(
+    args: &RetryArgs,
+    before: TokenStream,
+    outcome: TokenStream,
+    sleep: TokenStream,
+) -> TokenStream {
+    let p = quote!(::resilient::__private);
     let policy = policy(args);
     let classify = classify(args);
     let notify = notify(args);
@@ -351,9 +346,8 @@ fn retry_blocking(
         #policy
         let mut __resilient_state = #p::RetryState::new(__resilient_policy);
         loop {
-            #[allow(clippy::redundant_closure_call)]
-            let __resilient_result: #ret = (|| -> #ret { #(#clones)* #body })();
-            match __resilient_result {
+            #before
+            match #outcome {
                 ::core::result::Result::Ok(__resilient_value) => {
                     __resilient_state.on_success();
                     break ::core::result::Result::Ok(__resilient_value);
@@ -363,7 +357,7 @@ fn retry_blocking(
                     match __resilient_state.after_classified(__resilient_retryable, __resilient_pushback) {
                         #p::Decision::Retry(__resilient_delay) => {
                             #notify
-                            #p::sleep_blocking(__resilient_delay);
+                            #sleep
                         }
                         #p::Decision::Return => break ::core::result::Result::Err(__resilient_error),
                     }
