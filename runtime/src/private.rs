@@ -104,11 +104,8 @@ impl<E> ViaAny for &Probe<'_, E> {
 
 /// `on = [..]`: retry a `tonic::Status` whose code is listed, honouring pushback.
 #[cfg(feature = "tonic")]
-pub fn codes(codes: &[Code], status: &::tonic::Status) -> (bool, Option<Duration>) {
-    use crate::tonic::Pushback;
-    let pushback = Pushback::of(status);
-    (
-        codes.contains(&crate::tonic::effective_code(status)) && pushback != Pushback::Stop,
-        pushback.delay(),
-    )
+pub fn codes(codes: &'static [Code], status: &::tonic::Status) -> (bool, Option<Duration>) {
+    use crate::retry::Classify;
+    let codes = crate::tonic::Codes::new(codes);
+    (codes.is_retryable(status), codes.retry_after(status))
 }
