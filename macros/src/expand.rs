@@ -285,7 +285,7 @@ fn retry_async(
     let notify = notify(args);
     let attempt = quote! {
         #p::numbered(
-            __resilient_state.attempt() - 1,
+            __resilient_state.previous_attempts(),
             #p::attempt::<#ret, _>(async { #(#clones)* #body }),
         )
     };

@@ -362,6 +362,32 @@ fn the_state_machine_counts_attempts_for_grpc_previous_rpc_attempts() {
     assert_eq!(state.attempt(), 2);
 }
 
+#[tokio::test(start_paused = true)]
+async fn attempts_are_numbered_alike_with_and_without_a_per_attempt_timeout() {
+    // The executor runs an untimed policy's first attempt apart from its
+    // retry loop; what an attempt sees must not depend on that.
+    async fn numbers(policy: &RetryPolicy) -> (Vec<(u32, Option<Duration>)>, Result<(), Status>) {
+        let seen = Mutex::new(Vec::new());
+        let result = resilient::retry(policy, || async {
+            seen.lock()
+                .unwrap()
+                .push((resilient::retry::previous_attempts(), deadline::remaining()));
+            Err::<(), _>(unavailable())
+        })
+        .await;
+        (seen.into_inner().unwrap(), result)
+    }
+    let untimed = RetryPolicy::new().max_attempts(4).backoff(Backoff::none());
+    let (seen, result) = numbers(&untimed).await;
+    assert_eq!(seen, [(0, None), (1, None), (2, None), (3, None)]);
+    assert_eq!(result.unwrap_err().code(), Code::Unavailable);
+
+    let timed = untimed.per_attempt(MS(50));
+    let (seen, result) = numbers(&timed).await;
+    assert_eq!(seen, [0, 1, 2, 3].map(|n| (n, Some(MS(50)))));
+    assert_eq!(result.unwrap_err().code(), Code::Unavailable);
+}
+
 fn assert_send<T: Send>(t: T) -> T {
     t
 }

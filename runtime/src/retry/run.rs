@@ -57,10 +57,49 @@ where
     Fut: Future<Output = Result<T, E>>,
     E: From<Elapsed>,
 {
+    // The first attempt of an untimed policy is the success path: nothing
+    // to number (no attempt came before it), no timer, no state. It is kept
+    // apart from the loop below so that the future stays small and its drop
+    // glue inlines when the call succeeds at once.
+    let first_error = if policy.attempt_timeout().is_none() {
+        match operation().await {
+            Ok(value) => {
+                policy.budget_ref().record_success();
+                return Ok(value);
+            }
+            Err(error) => Some(error),
+        }
+    } else {
+        None
+    };
+    retry_after(policy, operation, first_error).await
+}
+
+/// The rest of [`retry`]: the loop after a failed first attempt, or from the
+/// start for a policy with a per-attempt timeout.
+async fn retry_after<S, C, B, F, Fut, T, E>(
+    policy: &RetryPolicy<S, C, B>,
+    mut operation: F,
+    first_error: Option<E>,
+) -> Result<T, E>
+where
+    S: Schedule,
+    C: Classify<E>,
+    B: Budget,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: From<Elapsed>,
+{
     let mut state = RetryState::new(policy);
+    if let Some(error) = first_error {
+        match state.after_error(&error) {
+            Decision::Retry(delay) => tokio::time::sleep(delay).await,
+            Decision::Return => return Err(error),
+        }
+    }
     loop {
         let (error, decision) = match state.attempt_timeout() {
-            None => match super::attempt(state.attempt() - 1, operation()).await {
+            None => match super::attempt(state.previous_attempts(), operation()).await {
                 Ok(value) => {
                     state.on_success();
                     return Ok(value);
@@ -71,8 +110,10 @@ where
                 }
             },
             Some(timeout) => {
-                let scope =
-                    deadline::scope(timeout, super::attempt(state.attempt() - 1, operation()));
+                let scope = deadline::scope(
+                    timeout,
+                    super::attempt(state.previous_attempts(), operation()),
+                );
                 let until = scope.deadline();
                 match scope.await {
                     Ok(Ok(value)) => {

@@ -106,7 +106,6 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     }
 
     /// The number of the attempt about to run (or running), from 1.
-    /// `attempt() - 1` is gRPC's `grpc-previous-rpc-attempts`.
     ///
     /// ```
     /// let policy = resilient::RetryPolicy::new();
@@ -115,6 +114,23 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     #[inline]
     pub const fn attempt(&self) -> u32 {
         self.attempts_made.saturating_add(1)
+    }
+
+    /// How many attempts came before the one about to run: gRPC's
+    /// `grpc-previous-rpc-attempts`, and `attempt() - 1`.
+    ///
+    /// ```
+    /// use resilient::retry::RetryState;
+    ///
+    /// let policy = resilient::RetryPolicy::new();
+    /// let mut state = RetryState::new(&policy);
+    /// assert_eq!(state.previous_attempts(), 0);
+    /// state.after_timeout();
+    /// assert_eq!(state.previous_attempts(), 1);
+    /// ```
+    #[inline]
+    pub const fn previous_attempts(&self) -> u32 {
+        self.attempts_made
     }
 
     /// The policy's per-attempt timeout.
