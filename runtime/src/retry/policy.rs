@@ -4,6 +4,11 @@ use super::{Budget, ByRetryable, NoBudget, When};
 use crate::backoff::{Backoff, Schedule};
 
 /// Default number of attempts, the first included: 3.
+///
+/// ```
+/// use resilient::{retry::DEFAULT_MAX_ATTEMPTS, RetryPolicy};
+/// assert_eq!(RetryPolicy::new().attempt_limit(), DEFAULT_MAX_ATTEMPTS);
+/// ```
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// What to do when a call fails: how many attempts in all, how long to wait

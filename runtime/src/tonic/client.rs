@@ -13,7 +13,16 @@ use pin_project_lite::pin_project;
 use super::timeout::{encode_timeout, parse_timeout, TIMEOUT_HEADER};
 use crate::{deadline, retry};
 
-/// The header that numbers a retried gRPC call (gRPC A6).
+/// The header that numbers a retried gRPC call (gRPC A6). Sent by
+/// [`PropagateDeadline`] from the second attempt on.
+///
+/// ```
+/// use resilient::tonic::PREVIOUS_ATTEMPTS_HEADER;
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert(PREVIOUS_ATTEMPTS_HEADER, http::HeaderValue::from(2u32));
+/// assert_eq!(headers["grpc-previous-rpc-attempts"], "2");
+/// ```
 pub const PREVIOUS_ATTEMPTS_HEADER: &str = "grpc-previous-rpc-attempts";
 
 /// What to change in an outgoing request's headers, or the status to fail
@@ -179,6 +188,21 @@ where
 pin_project! {
     /// The response future of the deadline services: the inner service's,
     /// or a gRPC error answered without calling it.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use resilient::tonic::{PropagateDeadlineLayer, ResponseFuture};
+    /// use tower::{service_fn, Layer, Service};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut svc = PropagateDeadlineLayer.layer(service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, Infallible>(http::Response::new(()))
+    /// }));
+    /// let future: ResponseFuture<_, ()> = svc.call(http::Request::new(()));
+    /// assert!(future.await.is_ok());
+    /// # }
+    /// ```
     #[derive(Debug)]
     pub struct ResponseFuture<F, RB> {
         #[pin]

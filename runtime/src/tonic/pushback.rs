@@ -3,6 +3,16 @@ use std::time::Duration;
 use ::tonic::Status;
 
 /// The trailer a gRPC server sends to say when (or whether) to retry.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::tonic::PUSHBACK_HEADER;
+/// use resilient::Retryable;
+///
+/// let mut status = tonic::Status::unavailable("busy");
+/// status.metadata_mut().insert(PUSHBACK_HEADER, "250".parse().unwrap());
+/// assert_eq!(status.retry_after(), Some(Duration::from_millis(250)));
+/// ```
 pub const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
 
 /// What a server's `grpc-retry-pushback-ms` says, per gRPC A6: a

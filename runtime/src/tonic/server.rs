@@ -12,7 +12,13 @@ use super::client::ResponseFuture;
 use super::timeout::{parse_timeout, TIMEOUT_HEADER};
 use crate::deadline::{self, Scope};
 
-/// Default cap on a client's deadline: 5 minutes.
+/// Default cap on a client's deadline: 5 minutes. [`DeadlineLayer`] also
+/// gives this much time to calls that send no `grpc-timeout`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(resilient::tonic::DEFAULT_MAX_DEADLINE, Duration::from_secs(300));
+/// ```
 pub const DEFAULT_MAX_DEADLINE: Duration = Duration::from_secs(300);
 
 /// A `tower::Layer` for tonic servers that reads the client's
@@ -180,7 +186,28 @@ where
 }
 
 pin_project! {
-    /// A handler's response future inside its deadline scope.
+    /// A handler's response future inside its deadline scope: a handler
+    /// still running at the deadline is dropped and the call answered
+    /// `DEADLINE_EXCEEDED`.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use std::time::Duration;
+    /// use resilient::tonic::{DeadlineLayer, ResponseFuture, ScopedResponse};
+    /// use tower::{service_fn, Layer, Service};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let layer = DeadlineLayer::new().with_max(Duration::from_secs(1));
+    /// let mut svc = layer.layer(service_fn(|_: http::Request<()>| async {
+    ///     tokio::time::sleep(Duration::from_secs(5)).await; // too slow
+    ///     Ok::<_, Infallible>(http::Response::new(()))
+    /// }));
+    /// let future: ResponseFuture<ScopedResponse<_>, ()> = svc.call(http::Request::new(()));
+    /// let response = future.await.unwrap();
+    /// assert_eq!(response.headers()["grpc-status"], "4"); // DEADLINE_EXCEEDED
+    /// # }
+    /// ```
     #[derive(Debug)]
     pub struct ScopedResponse<F> {
         #[pin]

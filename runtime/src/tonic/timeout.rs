@@ -5,6 +5,16 @@ use std::fmt;
 use std::time::Duration;
 
 /// The header a gRPC client sends with the time it will wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::tonic::{encode_timeout, TIMEOUT_HEADER};
+///
+/// let mut headers = http::HeaderMap::new();
+/// let value = encode_timeout(Duration::from_secs(2));
+/// headers.insert(TIMEOUT_HEADER, value.parse().unwrap());
+/// assert_eq!(headers["grpc-timeout"], "2000000u");
+/// ```
 pub const TIMEOUT_HEADER: &str = "grpc-timeout";
 
 const MAX_DIGITS_VALUE: u128 = 99_999_999;
