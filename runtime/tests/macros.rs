@@ -9,28 +9,10 @@ use resilient::{deadline, retry, Elapsed};
 use tokio::time::Instant;
 use tonic::{Code, Status};
 
+mod common;
+use common::Log;
+
 const MS: fn(u64) -> Duration = Duration::from_millis;
-
-/// Attempt start times, for exact delays.
-struct Log(Mutex<Vec<Instant>>);
-
-impl Log {
-    const fn new() -> Self {
-        Self(Mutex::new(Vec::new()))
-    }
-    fn hit(&self) -> usize {
-        let mut v = self.0.lock().unwrap();
-        v.push(Instant::now());
-        v.len()
-    }
-    fn count(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-    fn gaps(&self) -> Vec<Duration> {
-        let v = self.0.lock().unwrap();
-        v.windows(2).map(|w| w[1] - w[0]).collect()
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn counts_attempts_and_sleeps_exact_delays() {

@@ -4,6 +4,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+
+mod common;
+use common::Log;
 use std::time::Duration;
 
 use resilient::retry::{Always, RetryState};
@@ -16,26 +19,6 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 
 fn no_jitter(b: Backoff) -> Backoff {
     b.jitter(Jitter::None)
-}
-
-/// Records when each attempt starts.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<Instant>>>);
-
-impl Log {
-    fn hit(&self) -> usize {
-        let mut v = self.0.lock().unwrap();
-        v.push(Instant::now());
-        v.len()
-    }
-    fn count(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-    /// Gaps between consecutive attempt starts.
-    fn gaps(&self) -> Vec<Duration> {
-        let v = self.0.lock().unwrap();
-        v.windows(2).map(|w| w[1] - w[0]).collect()
-    }
 }
 
 fn unavailable() -> Status {
