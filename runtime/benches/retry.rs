@@ -3,35 +3,14 @@
 //!
 //! `cargo bench -p resilient --bench retry`
 
-use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use resilient::{deadline, Backoff, Elapsed, RetryPolicy};
+use resilient::deadline;
 
-static POLICY: RetryPolicy = RetryPolicy::new()
-    .max_attempts(3)
-    .backoff(Backoff::exponential(Duration::from_millis(100)));
-
-async fn work() -> Result<u64, Elapsed> {
-    Ok(black_box(1))
-}
-
-async fn hand_written() -> Result<u64, Elapsed> {
-    let mut attempt = 1;
-    let mut delay = Duration::from_millis(100);
-    loop {
-        match work().await {
-            Ok(v) => return Ok(v),
-            Err(e) if attempt >= 3 => return Err(e),
-            Err(_) => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
-            }
-        }
-    }
-}
+#[path = "common/baseline.rs"]
+mod baseline;
+use baseline::{hand_written, work, POLICY};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
