@@ -1,12 +1,8 @@
 //! The retry executors on tokio's paused clock: attempt counts, exact delays,
 //! the deadline rule, pushback, budgets, per-attempt timeouts, cancellation.
-#![allow(clippy::unwrap_used)] // the helpers below run only inside tests
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-
-mod common;
-use common::Log;
 use std::time::Duration;
 
 use resilient::retry::{Always, RetryState};
@@ -14,6 +10,9 @@ use resilient::tonic::{Codes, PUSHBACK_HEADER};
 use resilient::{backoff, deadline, Backoff, Elapsed, Jitter, RetryBudget, RetryPolicy};
 use tokio::time::Instant;
 use tonic::{Code, Status};
+
+mod common;
+use common::Log;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 
