@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use resilient::{deadline, retry, Backoff, Elapsed, RetryPolicy};
+use resilient::{deadline, retry, Elapsed};
 
 async fn plain(id: u64) -> Result<u64, Elapsed> {
     Ok(black_box(id))
@@ -19,21 +19,14 @@ async fn annotated(id: u64) -> Result<u64, Elapsed> {
     Ok(black_box(id))
 }
 
-static POLICY: RetryPolicy = RetryPolicy::new()
-    .max_attempts(3)
-    .backoff(Backoff::exponential(Duration::from_millis(100)));
-
 #[resilient::deadline(2s)]
 async fn with_deadline(id: u64) -> Result<u64, Elapsed> {
     Ok(black_box(id))
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a tokio runtime")
-}
+#[path = "common/baseline.rs"]
+mod baseline;
+use baseline::{rt, POLICY};
 
 fn macros(c: &mut Criterion) {
     let rt = rt();

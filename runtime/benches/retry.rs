@@ -10,14 +10,7 @@ use resilient::deadline;
 
 #[path = "common/baseline.rs"]
 mod baseline;
-use baseline::{hand_written, work, POLICY};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a tokio runtime")
-}
+use baseline::{hand_written, rt, work, POLICY};
 
 fn retry_success_path(c: &mut Criterion) {
     let rt = rt();

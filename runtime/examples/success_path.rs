@@ -18,7 +18,7 @@ use resilient::Elapsed;
 
 #[path = "../benches/common/baseline.rs"]
 mod baseline;
-use baseline::{hand_written, work, POLICY};
+use baseline::{hand_written, rt, work, POLICY};
 
 #[resilient::retry(max = 3, backoff = "exp", initial = 100ms)]
 async fn annotated() -> Result<u64, Elapsed> {
@@ -27,9 +27,7 @@ async fn annotated() -> Result<u64, Elapsed> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let variant = std::env::args().nth(1).unwrap_or_default();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
+    let rt = rt();
     // The variant is chosen once, outside the loop, so that each loop
     // counts nothing but its own calls.
     macro_rules! times {

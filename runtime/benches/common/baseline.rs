@@ -1,12 +1,22 @@
-//! What the success-path measurements compare against: the cheapest
-//! operation, the policy every variant uses, and the retry loop a user would
-//! write by hand. Shared by `benches/retry.rs` and `examples/success_path.rs`
-//! so that both measure the same code.
+//! What the success-path measurements compare against: the runtime they run
+//! on, the cheapest operation, the policy every variant uses, and the retry
+//! loop a user would write by hand. Shared by `benches/retry.rs`,
+//! `benches/macros.rs` and `examples/success_path.rs` so that all measure
+//! the same code.
+#![allow(dead_code)] // each measurement uses only some of it
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use resilient::{Backoff, Elapsed, RetryPolicy};
+
+/// A current-thread runtime with timers, as every measurement uses.
+pub(crate) fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime")
+}
 
 /// Three attempts, exponential backoff from 100 ms.
 pub(crate) static POLICY: RetryPolicy = RetryPolicy::new()
