@@ -53,7 +53,7 @@ pub(crate) fn read(
     let mut policy = Policy::new();
     let mut problem = |what: String| problems.push(format!("{place}: {what}"));
     if let Some(text) = string(message, "deadline") {
-        match resilient_duration::parse(&text) {
+        match resilient_grammar::parse(&text) {
             Ok(d) => policy.deadline = Some(d),
             Err(e) => problem(format!("deadline: {e}")),
         }
@@ -108,7 +108,7 @@ fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     };
     let duration = |name: &str, problems: &mut Vec<String>| {
         let text = string(message, name)?;
-        resilient_duration::parse(&text)
+        resilient_grammar::parse(&text)
             .map_err(|e| problems.push(format!("{name}: {e}")))
             .ok()
     };

@@ -93,7 +93,7 @@ fn duration(value: &Value, at: &str, problems: &mut Vec<String>) -> Option<std::
         problems.push(format!("{at}: expected a duration string such as \"1.5s\""));
         return None;
     };
-    match resilient_duration::parse(text) {
+    match resilient_grammar::parse(text) {
         Ok(d) => Some(d),
         Err(e) => {
             problems.push(format!("{at}: {e}"));

@@ -65,7 +65,7 @@ fn literal(lit: &Lit) -> syn::Result<DurationArg> {
         }
     };
     let text = text.replace('_', "");
-    resilient_duration::parse(&text)
+    resilient_grammar::parse(&text)
         .map(|d| DurationArg::from_literal(d, span))
         .map_err(|e| syn::Error::new(span, e))
 }

@@ -1,25 +1,32 @@
 //! The `#[retry]` and `#[deadline]` attributes. Documented and re-exported
 //! by the `resilient` crate: depend on that, not on this.
+//!
+//! Parse → validate → expand: [`item`] takes the function apart, [`attr`]
+//! parses each attribute's arguments, [`valid`] checks them against each
+//! other and the function, [`expand`] writes the code; [`entry`] runs the
+//! pipeline.
 #![forbid(unsafe_code)]
 
-mod args;
-mod chain;
+mod attr;
 mod duration;
+mod entry;
 mod expand;
+mod item;
 mod suggest;
 #[cfg(test)]
 mod tests;
+mod valid;
 
 use proc_macro::TokenStream;
 
 /// See `resilient::retry`.
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
-    chain::expand(chain::Kind::Retry, args.into(), item.into()).into()
+    entry::expand(attr::Kind::Retry, args.into(), item.into()).into()
 }
 
 /// See `resilient::deadline`.
 #[proc_macro_attribute]
 pub fn deadline(args: TokenStream, item: TokenStream) -> TokenStream {
-    chain::expand(chain::Kind::Deadline, args.into(), item.into()).into()
+    entry::expand(attr::Kind::Deadline, args.into(), item.into()).into()
 }

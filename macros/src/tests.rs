@@ -4,7 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::chain::{expand, Kind};
+use crate::attr::Kind;
+use crate::entry::expand;
 
 fn pretty(tokens: TokenStream) -> String {
     match syn::parse_file(&tokens.to_string()) {

@@ -57,13 +57,14 @@
 pub mod __private;
 pub mod backoff;
 pub mod deadline;
+mod local;
 pub mod retry;
 #[cfg(feature = "tonic")]
 pub mod tonic;
 
 pub use backoff::{Backoff, Jitter};
 pub use deadline::Elapsed;
-pub use resilient_duration::{parse as parse_duration, DurationError};
+pub use resilient_grammar::{parse as parse_duration, DurationError};
 #[doc = include_str!("docs/deadline.md")]
 pub use resilient_macros::deadline;
 #[doc = include_str!("docs/retry.md")]

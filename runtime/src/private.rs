@@ -1,32 +1,41 @@
 //! What the `#[retry]` and `#[deadline]` expansions (and generated clients)
 //! name. Not public API: no stability promise.
 
-use std::future::Future;
 use std::time::Duration;
 
 pub use crate::backoff::{Backoff, Jitter, DEFAULT_INITIAL};
 pub use crate::deadline::scope;
-pub use crate::retry::{attempt as numbered, Decision, RetryPolicy, RetryState};
+pub use crate::retry::{Next, RetryPolicy, RetryState, Verdict};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
 
 #[cfg(feature = "tonic")]
 pub use ::tonic::Code;
 
-/// Pins down the output type of an attempt's `async` block, so `?` inside
-/// the user's body knows what to convert into.
-#[inline(always)]
-pub fn attempt<R, F: Future<Output = R>>(future: F) -> F {
-    future
+/// What a `#[deadline]` scope outside any retry loop returns: the body's
+/// result, or `Elapsed` converted into its error type when the time ran out
+/// (the scope's timer fired, or the body failed with a timeout error at or
+/// after the deadline: the same rule as [`RetryState::end_timed`]).
+#[inline]
+pub fn deadline_result<T, E>(
+    scoped: Result<Result<T, E>, Elapsed>,
+    until: tokio::time::Instant,
+    verdict: impl FnOnce(&E) -> Verdict,
+    elapsed: impl FnOnce(Elapsed) -> E,
+) -> Result<T, E> {
+    match scoped {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) if !(verdict(&error).timeout && crate::deadline::has_passed(until)) => {
+            Err(error)
+        }
+        _ => Err(elapsed(Elapsed::new())),
+    }
 }
 
-/// Whether `deadline` has passed: an attempt that failed at or after its
-/// deadline counts as timed out, whichever timer (ours, or the transport's
-/// own for `grpc-timeout`) fired first.
-#[inline]
-pub fn passed(deadline: tokio::time::Instant) -> bool {
-    deadline <= tokio::time::Instant::now()
-}
+/// Drops a failed attempt's error before the retry sleeps, so that it is
+/// not held across the sleep.
+#[inline(always)]
+pub fn discard<E>(_error: E) {}
 
 /// The thread sleep between attempts of a blocking function.
 pub fn sleep_blocking(delay: Duration) {
@@ -72,40 +81,51 @@ pub fn elapsed_into<E: FromElapsed>(elapsed: Elapsed) -> E {
 }
 
 /// Autoref specialisation: errors that implement [`Retryable`] are
-/// classified by it, any other error is retried.
+/// classified by it, any other error is retried (and is never a timeout).
 #[derive(Debug)]
 pub struct Probe<'a, E>(pub &'a E);
 
 /// Picked first, when `E: Retryable`.
 pub trait ViaRetryable {
-    /// `(retryable, pushback)`.
-    fn __resilient_classify(&self) -> (bool, Option<Duration>);
+    /// What the error's `Retryable` impl says.
+    fn __resilient_verdict(&self) -> Verdict;
 }
 
 impl<E: Retryable> ViaRetryable for Probe<'_, E> {
     #[inline]
-    fn __resilient_classify(&self) -> (bool, Option<Duration>) {
-        (self.0.is_retryable(), self.0.retry_after())
+    fn __resilient_verdict(&self) -> Verdict {
+        Verdict::of(self.0)
     }
 }
 
 /// Picked otherwise: every error is retried.
 pub trait ViaAny {
-    /// `(retryable, pushback)`.
-    fn __resilient_classify(&self) -> (bool, Option<Duration>);
+    /// Retry.
+    fn __resilient_verdict(&self) -> Verdict;
 }
 
 impl<E> ViaAny for &Probe<'_, E> {
     #[inline]
-    fn __resilient_classify(&self) -> (bool, Option<Duration>) {
-        (true, None)
+    fn __resilient_verdict(&self) -> Verdict {
+        Verdict::RETRY
+    }
+}
+
+/// `when = predicate`: the predicate decides what is retried; whether the
+/// error reports a timeout still comes from the error's type.
+#[inline]
+pub fn when(retryable: bool, by_type: Verdict) -> Verdict {
+    Verdict {
+        retryable,
+        pushback: None,
+        timeout: by_type.timeout,
     }
 }
 
 /// `on = [..]`: retry a `tonic::Status` whose code is listed, honouring pushback.
 #[cfg(feature = "tonic")]
-pub fn codes(codes: &'static [Code], status: &::tonic::Status) -> (bool, Option<Duration>) {
+#[inline]
+pub fn codes(codes: &'static [Code], status: &::tonic::Status) -> Verdict {
     use crate::retry::Classify;
-    let codes = crate::tonic::Codes::new(codes);
-    (codes.is_retryable(status), codes.retry_after(status))
+    crate::tonic::Codes::new(codes).verdict(status)
 }

@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use resilient::deadline;
-use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer};
+use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer, PropagateDeadlineService};
 use resilient_examples::faulty::{closing_proxy, Fault, FaultyUsers, Seen};
 use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::{UserRequest, UserResponse};
+use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
+use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tonic::codegen::InterceptedService;
@@ -235,28 +236,100 @@ async fn a_closed_connection_is_retried() {
     assert_eq!(s.users.calls(), 1);
 }
 
+/// A server whose handler forwards each call to another server, inside a
+/// deadline of its own written as an attribute on the `async_trait` method.
+#[derive(Clone)]
+struct Forwarder {
+    next: Client,
+}
+
+#[tonic::async_trait]
+impl UserService for Forwarder {
+    #[resilient::deadline(300ms)]
+    async fn get_user(
+        &self,
+        request: tonic::Request<UserRequest>,
+    ) -> Result<tonic::Response<UserResponse>, Status> {
+        tokio::time::sleep(MS(100)).await;
+        let mut next = self.next.clone();
+        next.get_user(request.into_inner()).await
+    }
+}
+
+/// A (the forwarder, with `DeadlineLayer`) in front of B.
+async fn chain(b: SocketAddr) -> (SocketAddr, JoinHandle<()>) {
+    let (addr, incoming) = resilient_examples::faulty::bind().await.unwrap();
+    let service = UserServiceServer::new(Forwarder { next: client(b) });
+    let task = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .layer(resilient::tonic::DeadlineLayer::new())
+            .add_service(service)
+            .serve_with_incoming(incoming)
+            .await;
+    });
+    (addr, task)
+}
+
+fn sent_timeout(seen: &Seen) -> Duration {
+    resilient::tonic::parse_timeout(seen.timeout.as_ref().unwrap().as_bytes()).unwrap()
+}
+
 #[tokio::test]
 async fn deadlines_shrink_hop_by_hop() {
-    // B is a plain faulty server; A forwards each call to B from inside its
-    // own handler, whose deadline came from the client.
+    // client (2 s) -> A, whose handler has `#[deadline(300ms)]` and spends
+    // 100 ms before it forwards -> B, which must be told 200 ms at most.
     let b = server([]).await;
-    let b_addr = b.addr;
-    let a = server([]).await;
-    let mut a_client = client(a.addr);
-    deadline::scope(Duration::from_secs(2), async {
-        a_client.get_user(request()).await.unwrap();
-        // A's handler saw the client's deadline; a hop from inside a scope
-        // carries what is left of it.
-        let remaining = deadline::remaining().unwrap();
-        tokio::time::sleep(MS(100)).await;
-        client(b_addr).get_user(request()).await.unwrap();
-        remaining
-    })
-    .await
-    .unwrap();
-    let at_a: Seen = a.users.seen().remove(0);
-    let at_b: Seen = b.users.seen().remove(0);
-    let parse =
-        |s: &Seen| resilient::tonic::parse_timeout(s.timeout.as_ref().unwrap().as_bytes()).unwrap();
-    assert!(parse(&at_b) < parse(&at_a), "{at_a:?} then {at_b:?}");
+    let (a, a_task) = chain(b.addr).await;
+    deadline::scope(Duration::from_secs(2), client(a).get_user(request()))
+        .await
+        .unwrap()
+        .unwrap();
+    a_task.abort();
+    let at_b = sent_timeout(&b.users.seen()[0]);
+    assert!(at_b <= MS(200) && at_b > MS(20), "B was told {at_b:?}");
+    let remaining_at_b = b.users.seen()[0].remaining_ms.unwrap();
+    assert!(remaining_at_b <= 200, "B's handler had {remaining_at_b} ms");
+}
+
+#[tokio::test]
+async fn a_handlers_deadline_attribute_answers_deadline_exceeded() {
+    let b = server([Fault::Hang]).await;
+    let (a, a_task) = chain(b.addr).await;
+    let start = Instant::now();
+    let err = deadline::scope(Duration::from_secs(5), client(a).get_user(request()))
+        .await
+        .unwrap()
+        .unwrap_err();
+    let took = start.elapsed();
+    a_task.abort();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(took >= MS(300) && took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_retry_around_the_generated_client_numbers_each_rpc_from_zero() {
+    fn always(_: &Status) -> bool {
+        true
+    }
+    // Two rounds of the generated method's own three attempts.
+    #[resilient::retry(max = 2, backoff = "none", when = always)]
+    async fn twice(
+        client: &mut ResilientUserServiceClient<PropagateDeadlineService<Channel>>,
+    ) -> Result<UserResponse, Status> {
+        Ok(client.get_user(request()).await?.into_inner())
+    }
+    let s = server(vec![Fault::Fail(Code::Unavailable); 6]).await;
+    let channel = Channel::from_shared(format!("http://{}", s.addr))
+        .unwrap()
+        .connect_lazy();
+    let mut c = ResilientUserServiceClient::new(channel);
+    twice(&mut c).await.unwrap_err();
+    let previous: Vec<_> = s
+        .users
+        .seen()
+        .into_iter()
+        .map(|seen| seen.previous_attempts)
+        .collect();
+    let round = [None, Some("1".to_owned()), Some("2".to_owned())];
+    assert_eq!(previous, [round.clone(), round].concat());
 }

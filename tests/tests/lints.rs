@@ -44,8 +44,33 @@ async fn nested(n: u64) -> Result<u64, std::io::Error> {
     Ok(n)
 }
 
+#[tonic::async_trait]
+trait Handler {
+    async fn handle(&self, id: String) -> Result<String, Status>;
+}
+
+#[tonic::async_trait]
+impl Handler for Client {
+    #[resilient::deadline(1s)]
+    #[retry(max = 2)]
+    async fn handle(&self, id: String) -> Result<String, Status> {
+        #![allow(clippy::redundant_clone)]
+        Ok(id.clone())
+    }
+}
+
+#[retry(max = 2)]
+async fn boxed(fail: bool) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    if fail {
+        return Err(Box::new(std::io::Error::other("x")));
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn annotated_code_compiles_cleanly_and_runs() {
+    assert_eq!(Client { calls: 0 }.handle("h".into()).await.unwrap(), "h");
+    boxed(false).await.unwrap();
     let mut client = Client { calls: 0 };
     assert_eq!(client.get("a".into()).await.unwrap(), "a");
     assert_eq!(client.list(2).await.unwrap(), vec![2, 1]);

@@ -26,6 +26,25 @@ pub trait Schedule {
 
     /// A fresh sequence of delays, from the first retry on.
     fn delays(&self) -> Self::Delays<'_>;
+
+    /// The longest delay a retry waits, whatever asked for it: a server's
+    /// pushback (`grpc-retry-pushback-ms`) is capped here, so that no server
+    /// can park a client for hours. A [`Backoff`]'s own
+    /// [`cap`](Backoff::cap); [`DEFAULT_MAX_DELAY`](super::DEFAULT_MAX_DELAY)
+    /// (10 s) for other schedules.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilient::backoff::{Schedule, DEFAULT_MAX_DELAY};
+    /// use resilient::Backoff;
+    ///
+    /// let b = Backoff::constant(Duration::from_millis(10)).max_delay(Duration::from_secs(3));
+    /// assert_eq!(Schedule::max_delay(&b), Duration::from_secs(3));
+    /// assert_eq!([Duration::from_millis(5)].max_delay(), DEFAULT_MAX_DELAY);
+    /// ```
+    fn max_delay(&self) -> Duration {
+        super::DEFAULT_MAX_DELAY
+    }
 }
 
 impl Schedule for Backoff {
@@ -33,6 +52,10 @@ impl Schedule for Backoff {
 
     fn delays(&self) -> Delays<'_> {
         Backoff::delays(self)
+    }
+
+    fn max_delay(&self) -> Duration {
+        self.cap()
     }
 }
 

@@ -1,8 +1,5 @@
-//! Where the current deadline lives while a scoped future is polled.
-//!
-//! A thread-local swapped in around each poll, as tokio's task-locals do,
-//! but with a `Cell` instead of a `RefCell`, one lookup per poll, and
-//! nothing to do on drop.
+//! Where the current deadline lives while a scoped future is polled (see
+//! [`crate::local`]).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -19,33 +16,13 @@ thread_local! {
 /// The deadline set by the innermost future being polled on this thread.
 #[inline]
 pub(super) fn get() -> Option<Instant> {
-    CURRENT.try_with(Cell::get).ok().flatten()
+    crate::local::get(&CURRENT, None)
 }
 
-/// Runs `f` with `deadline` set, restoring the previous value afterwards,
-/// also on unwind. One thread-local lookup for both.
+/// Runs `f` with `deadline` set, restoring the previous value afterwards.
 #[inline]
 pub(super) fn with<R>(deadline: Instant, f: impl FnOnce() -> R) -> R {
-    struct Restore<'a>(&'a Cell<Option<Instant>>, Option<Instant>);
-
-    impl Drop for Restore<'_> {
-        #[inline]
-        fn drop(&mut self) {
-            self.0.set(self.1);
-        }
-    }
-
-    let mut f = Some(f);
-    let result = CURRENT.try_with(|cell| {
-        let _restore = Restore(cell, cell.replace(Some(deadline)));
-        f.take().map(|f| f())
-    });
-    match (result, f) {
-        (Ok(Some(result)), _) => result,
-        // The thread is tearing down its locals: run without the deadline.
-        (_, Some(f)) => f(),
-        (_, None) => unreachable!("`f` ran, so its result is there"),
-    }
+    crate::local::with(&CURRENT, Some(deadline), f)
 }
 
 pin_project! {

@@ -168,6 +168,15 @@ pub fn propagate<F: Future>(future: F) -> Propagate<F> {
     Propagate::new(current(), future)
 }
 
+/// Whether `deadline` has passed. The one rule for failures at a deadline:
+/// an attempt or scope that fails with a timeout error at or after its
+/// deadline ran out of time, whichever timer (ours, or the transport's own
+/// for `grpc-timeout`) fired first.
+#[inline]
+pub(crate) fn has_passed(deadline: Instant) -> bool {
+    deadline <= Instant::now()
+}
+
 /// About thirty years from now: what "no deadline" saturates to.
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)

@@ -15,7 +15,8 @@ thread_local! {
 /// How many attempts of the current call came before this one: 0 on the
 /// first attempt and outside any retry loop.
 ///
-/// Set by [`retry`](crate::retry()) and `#[retry]` while an attempt is polled.
+/// Set by [`retry`](crate::retry()) and `#[retry]` while an attempt is polled;
+/// the innermost retry loop owns it.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -34,12 +35,15 @@ thread_local! {
 /// # }
 /// ```
 pub fn previous_attempts() -> u32 {
-    PREVIOUS.try_with(Cell::get).unwrap_or(0)
+    crate::local::get(&PREVIOUS, 0)
 }
 
 pin_project! {
-    /// An attempt future that reports its number while polled. The first
-    /// attempt sets nothing, so the success path pays nothing.
+    /// An attempt future that reports its number while polled.
+    ///
+    /// Every attempt sets the number, the first one (0) included: a retry
+    /// loop nested in another numbers its own attempts, so a call retried
+    /// inside an outer retry starts again from "no previous attempt".
     #[doc(hidden)]
     #[derive(Debug)]
     pub struct Attempt<F> {
@@ -62,25 +66,6 @@ impl<F: Future> Future for Attempt<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if *this.previous == 0 {
-            return this.inner.poll(cx);
-        }
-        let previous = *this.previous;
-        let mut inner = Some(this.inner);
-        let polled = PREVIOUS.try_with(|cell| {
-            struct Restore<'a>(&'a Cell<u32>, u32);
-            impl Drop for Restore<'_> {
-                fn drop(&mut self) {
-                    self.0.set(self.1);
-                }
-            }
-            let _restore = Restore(cell, cell.replace(previous));
-            inner.take().map(|inner| inner.poll(cx))
-        });
-        match (polled, inner) {
-            (Ok(Some(poll)), _) => poll,
-            (_, Some(inner)) => inner.poll(cx),
-            (_, None) => unreachable!("the attempt was polled, so its result is there"),
-        }
+        crate::local::with(&PREVIOUS, *this.previous, || this.inner.poll(cx))
     }
 }

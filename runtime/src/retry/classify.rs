@@ -31,6 +31,11 @@ use crate::Elapsed;
 /// assert!(ApiError::Busy { retry_in_ms: 5 }.is_retryable());
 /// assert!(!ApiError::NotFound.is_retryable());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `resilient::Retryable`, so the default policy cannot tell which of its errors to retry",
+    label = "classified by `Retryable` by default",
+    note = "choose with `RetryPolicy::when(|e| ..)`, retry every error with `.classify(resilient::retry::Always)`, or implement `Retryable` for `{Self}`"
+)]
 pub trait Retryable {
     /// Whether another attempt may succeed.
     fn is_retryable(&self) -> bool;
@@ -39,6 +44,61 @@ pub trait Retryable {
     /// schedule's next delay. `None` by default.
     fn retry_after(&self) -> Option<Duration> {
         None
+    }
+
+    /// Whether the error reports a deadline that passed (`DEADLINE_EXCEEDED`,
+    /// [`TimedOut`](std::io::ErrorKind::TimedOut), [`Elapsed`]). An attempt
+    /// that fails with such an error at or after its own deadline has run
+    /// out of time, whichever timer fired first, and is retried as a
+    /// timeout; any other error is classified as itself. `false` by default.
+    fn is_timeout(&self) -> bool {
+        false
+    }
+}
+
+/// What a classifier says of one failed attempt: the three questions a
+/// retry loop asks ([`Classify::verdict`]).
+///
+/// ```
+/// use resilient::retry::{ByRetryable, Classify, Verdict};
+///
+/// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+/// assert_eq!(ByRetryable.verdict(&reset), Verdict { retryable: true, pushback: None, timeout: false });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// Whether another attempt may succeed.
+    pub retryable: bool,
+    /// The delay the server asked for, replacing the schedule's next one.
+    pub pushback: Option<Duration>,
+    /// Whether the error reports a deadline that passed.
+    pub timeout: bool,
+}
+
+impl Verdict {
+    /// The verdict of an error type that knows nothing of retries: retry it.
+    ///
+    /// ```
+    /// assert!(resilient::retry::Verdict::RETRY.retryable);
+    /// ```
+    pub const RETRY: Self = Self {
+        retryable: true,
+        pushback: None,
+        timeout: false,
+    };
+
+    /// What `error`'s [`Retryable`] impl says.
+    ///
+    /// ```
+    /// use resilient::{retry::Verdict, Elapsed};
+    /// assert!(Verdict::of(&Elapsed::new()).timeout);
+    /// ```
+    pub fn of<E: Retryable + ?Sized>(error: &E) -> Self {
+        Self {
+            retryable: error.is_retryable(),
+            pushback: error.retry_after(),
+            timeout: error.is_timeout(),
+        }
     }
 }
 
@@ -56,12 +116,20 @@ impl Retryable for std::io::Error {
                 | Interrupted
         )
     }
+
+    fn is_timeout(&self) -> bool {
+        self.kind() == std::io::ErrorKind::TimedOut
+    }
 }
 
 impl Retryable for Elapsed {
     /// Always: an attempt that ran out of time may be faster next time (the
     /// retry loop still never sleeps past the overall deadline).
     fn is_retryable(&self) -> bool {
+        true
+    }
+
+    fn is_timeout(&self) -> bool {
         true
     }
 }
@@ -84,6 +152,26 @@ pub trait Classify<E> {
     fn retry_after(&self, _error: &E) -> Option<Duration> {
         None
     }
+
+    /// Whether `error` reports a deadline that passed (see
+    /// [`Retryable::is_timeout`]). `false` by default.
+    fn is_timeout(&self, _error: &E) -> bool {
+        false
+    }
+
+    /// The three answers at once.
+    ///
+    /// ```
+    /// use resilient::retry::{Always, Classify};
+    /// assert!(Classify::<()>::verdict(&Always, &()).retryable);
+    /// ```
+    fn verdict(&self, error: &E) -> Verdict {
+        Verdict {
+            retryable: self.is_retryable(error),
+            pushback: self.retry_after(error),
+            timeout: self.is_timeout(error),
+        }
+    }
 }
 
 /// Classifies errors by their [`Retryable`] impl: the default.
@@ -104,6 +192,10 @@ impl<E: Retryable> Classify<E> for ByRetryable {
 
     fn retry_after(&self, error: &E) -> Option<Duration> {
         error.retry_after()
+    }
+
+    fn is_timeout(&self, error: &E) -> bool {
+        error.is_timeout()
     }
 }
 

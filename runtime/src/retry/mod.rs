@@ -17,7 +17,7 @@ pub use attempt::previous_attempts;
 #[doc(hidden)]
 pub use attempt::{attempt, Attempt};
 pub use budget::{Budget, NoBudget, RetryBudget};
-pub use classify::{Always, ByRetryable, Classify, Retryable, When};
+pub use classify::{Always, ByRetryable, Classify, Retryable, Verdict, When};
 pub use policy::{RetryPolicy, DEFAULT_MAX_ATTEMPTS};
 pub use run::{retry, retry_blocking};
-pub use state::{Decision, RetryState};
+pub use state::{Decision, Next, RetryState};

@@ -1,8 +1,6 @@
 use std::future::Future;
 
-use tokio::time::Instant;
-
-use super::{Budget, Classify, Decision, RetryPolicy, RetryState};
+use super::{Budget, Classify, Next, RetryPolicy, RetryState};
 use crate::backoff::Schedule;
 use crate::{deadline, Elapsed};
 
@@ -57,12 +55,13 @@ where
     Fut: Future<Output = Result<T, E>>,
     E: From<Elapsed>,
 {
-    // The first attempt of an untimed policy is the success path: nothing
-    // to number (no attempt came before it), no timer, no state. It is kept
-    // apart from the loop below so that the future stays small and its drop
-    // glue inlines when the call succeeds at once.
+    // The first attempt of an untimed policy is the success path: no
+    // timer, no state. It is kept apart from the loop below so that the
+    // future stays small and its drop glue inlines when the call succeeds
+    // at once. It is numbered all the same (0): an outer retry loop's
+    // number must not leak into this call's first attempt.
     let first_error = if policy.attempt_timeout().is_none() {
-        match operation().await {
+        match super::attempt(0, operation()).await {
             Ok(value) => {
                 policy.budget_ref().record_success();
                 return Ok(value);
@@ -76,7 +75,8 @@ where
 }
 
 /// The rest of [`retry`]: the loop after a failed first attempt, or from the
-/// start for a policy with a per-attempt timeout.
+/// start for a policy with a per-attempt timeout. It only drives:
+/// [`RetryState`] decides.
 async fn retry_after<S, C, B, F, Fut, T, E>(
     policy: &RetryPolicy<S, C, B>,
     mut operation: F,
@@ -91,49 +91,29 @@ where
     E: From<Elapsed>,
 {
     let mut state = RetryState::new(policy);
-    if let Some(error) = first_error {
-        match state.after_error(&error) {
-            Decision::Retry(delay) => tokio::time::sleep(delay).await,
-            Decision::Return => return Err(error),
-        }
-    }
+    let classify = |error: &E| policy.classifier().verdict(error);
+    let mut next = first_error.map(|error| state.end(Err(error), classify));
     loop {
-        let (error, decision) = match state.attempt_timeout() {
-            None => match super::attempt(state.previous_attempts(), operation()).await {
-                Ok(value) => {
-                    state.on_success();
-                    return Ok(value);
-                }
-                Err(error) => {
-                    let decision = state.after_error(&error);
-                    (error, decision)
-                }
-            },
-            Some(timeout) => {
-                let scope = deadline::scope(
-                    timeout,
-                    super::attempt(state.previous_attempts(), operation()),
-                );
-                let until = scope.deadline();
-                match scope.await {
-                    Ok(Ok(value)) => {
-                        state.on_success();
-                        return Ok(value);
-                    }
-                    // A failure at the deadline is the deadline's, whichever
-                    // timer (ours or the transport's) fired first.
-                    Ok(Err(error)) if Instant::now() < until => {
-                        let decision = state.after_error(&error);
-                        (error, decision)
-                    }
-                    Ok(Err(_)) | Err(_) => (E::from(Elapsed::new()), state.after_timeout()),
-                }
+        next = match next {
+            Some(Next::Return(result)) => return result,
+            Some(Next::Retry { error, delay }) => {
+                drop(error);
+                tokio::time::sleep(delay).await;
+                None
             }
+            None => Some(match state.attempt_timeout() {
+                None => {
+                    let result = state.begin(operation()).await;
+                    state.end(result, classify)
+                }
+                Some(timeout) => {
+                    let scope = deadline::scope(timeout, state.begin(operation()));
+                    let until = scope.deadline();
+                    let scoped = scope.await;
+                    state.end_timed(scoped, until, classify, E::from)
+                }
+            }),
         };
-        match decision {
-            Decision::Retry(delay) => tokio::time::sleep(delay).await,
-            Decision::Return => return Err(error),
-        }
     }
 }
 
@@ -174,15 +154,9 @@ where
 {
     let mut state = RetryState::new(policy);
     loop {
-        match operation() {
-            Ok(value) => {
-                state.on_success();
-                return Ok(value);
-            }
-            Err(error) => match state.after_error(&error) {
-                Decision::Retry(delay) => std::thread::sleep(delay),
-                Decision::Return => return Err(error),
-            },
+        match state.end(operation(), |error| policy.classifier().verdict(error)) {
+            Next::Return(result) => return result,
+            Next::Retry { delay, .. } => std::thread::sleep(delay),
         }
     }
 }

@@ -1,10 +1,11 @@
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Budget, Classify, RetryPolicy};
+use super::{Attempt, Budget, Classify, RetryPolicy, Verdict};
 use crate::backoff::Schedule;
-use crate::deadline;
+use crate::{deadline, Elapsed};
 
 /// What to do after a failed attempt.
 ///
@@ -38,18 +39,55 @@ impl Decision {
     }
 }
 
+/// What a retry loop does after an attempt ([`RetryState::end`]): hand a
+/// result to the caller, or sleep and run the next attempt.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::retry::{Next, RetryState, Verdict};
+/// use resilient::{Backoff, Jitter, RetryPolicy};
+///
+/// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None));
+/// let mut state = RetryState::new(&policy);
+/// match state.end(Err::<(), _>("busy"), |_| Verdict::RETRY) {
+///     Next::Retry { error, delay } => assert_eq!((error, delay), ("busy", Duration::from_millis(5))),
+///     Next::Return(_) => unreachable!(),
+/// }
+/// assert!(matches!(state.end(Ok::<_, &str>(1), |_| Verdict::RETRY), Next::Return(Ok(1))));
+/// ```
+#[derive(Debug)]
+pub enum Next<T, E> {
+    /// The call is over: return this.
+    Return(Result<T, E>),
+    /// Sleep `delay`, then run the next attempt. `error` is the failure
+    /// that led here, for a hook to see before it is dropped.
+    Retry {
+        /// The failure of the attempt that just ended.
+        error: E,
+        /// How long to wait before the next attempt.
+        delay: Duration,
+    },
+}
+
 /// The decisions of one call under a [`RetryPolicy`]: which attempt this
 /// is, and after a failure whether to retry and after how long.
 ///
 /// It holds no future and runs nothing, so any loop can drive it: the
 /// `#[retry]` expansion, [`retry`](crate::retry()), [`retry_blocking`](super::retry_blocking),
-/// or your own. The rules it applies, in order, after a failure:
+/// the generated clients, or your own. Every attempt goes through it: a
+/// driver wraps the attempt's future in [`begin`](Self::begin) and hands
+/// its result to [`end`](Self::end) (or [`end_timed`](Self::end_timed) when
+/// the attempt has a deadline of its own), then does what the returned
+/// [`Next`] says. The rules it applies, in order, after a failure:
 ///
+/// 0. an attempt that ran out of its own time is a retryable failure,
+///    whatever the error type (see [`end_timed`](Self::end_timed));
 /// 1. an error the classifier rejects is returned;
 /// 2. the last allowed attempt's error is returned;
 /// 3. a retry budget with too few tokens returns the error;
-/// 4. the next delay is the error's pushback ([`Classify::retry_after`]) or
-///    the schedule's next value; an exhausted schedule returns the error;
+/// 4. the next delay is the error's pushback ([`Classify::retry_after`]),
+///    capped at the schedule's [`max_delay`](Schedule::max_delay), or the
+///    schedule's next value; an exhausted schedule returns the error;
 /// 5. a delay that would end at or after the current deadline
 ///    ([`deadline::current`]) returns the error at once rather than sleep
 ///    into a certain timeout.
@@ -155,6 +193,115 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
         self.policy.budget_ref().record_success();
     }
 
+    /// Starts the attempt about to run: while it is polled,
+    /// [`previous_attempts`](super::previous_attempts) tells its number
+    /// (the gRPC glue sends it as `grpc-previous-rpc-attempts`).
+    ///
+    /// ```
+    /// use resilient::retry::{previous_attempts, RetryState};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = resilient::RetryPolicy::new();
+    /// let mut state = RetryState::new(&policy);
+    /// state.after_timeout();
+    /// assert_eq!(state.begin(async { previous_attempts() }).await, 1);
+    /// # }
+    /// ```
+    #[inline]
+    pub fn begin<F: Future>(&self, attempt: F) -> Attempt<F> {
+        super::attempt(self.attempts_made, attempt)
+    }
+
+    /// Ends an attempt: a success is handed back (and refills a retry
+    /// budget), a failure is classified by `verdict` and decided on.
+    ///
+    /// ```
+    /// use resilient::retry::{Next, RetryState, Verdict};
+    ///
+    /// let policy = resilient::RetryPolicy::new();
+    /// let mut state = RetryState::new(&policy);
+    /// let fatal = |_: &&str| Verdict { retryable: false, ..Verdict::RETRY };
+    /// assert!(matches!(state.end(Err::<(), _>("no"), fatal), Next::Return(Err("no"))));
+    /// ```
+    #[inline]
+    pub fn end<T, E>(
+        &mut self,
+        result: Result<T, E>,
+        verdict: impl FnOnce(&E) -> Verdict,
+    ) -> Next<T, E> {
+        match result {
+            Ok(value) => {
+                self.on_success();
+                Next::Return(Ok(value))
+            }
+            Err(error) => {
+                let verdict = verdict(&error);
+                let decision = self.after_classified(verdict.retryable, verdict.pushback);
+                Self::next(error, decision)
+            }
+        }
+    }
+
+    /// Ends an attempt that ran under a deadline of its own, `until` (a
+    /// per-attempt timeout, or a `#[deadline]` directly inside `#[retry]`);
+    /// `scoped` is what its [`deadline::scope`] returned.
+    ///
+    /// The attempt ran out of time when the scope's timer fired, or when it
+    /// failed at or after `until` with an error that reports a timeout
+    /// ([`Verdict::timeout`]: the transport's own timer for the same
+    /// deadline may fire first). Such an attempt is a retryable failure,
+    /// whatever the classifier says of timeouts, and if the call ends there
+    /// it ends with `elapsed(Elapsed)`. Every other outcome is [`end`](Self::end)'s:
+    /// an error the server returned is classified as itself, even at the
+    /// deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilient::retry::{Next, RetryState, Verdict};
+    /// use resilient::{Backoff, Elapsed, RetryPolicy};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let policy = RetryPolicy::new().max_attempts(2).backoff(Backoff::none());
+    /// let mut state = RetryState::new(&policy);
+    /// let scope = resilient::deadline::scope(Duration::from_millis(10), std::future::pending::<Result<(), Elapsed>>());
+    /// let until = scope.deadline();
+    /// let never_retried = |_: &Elapsed| Verdict { retryable: false, ..Verdict::RETRY };
+    /// let next = state.end_timed(scope.await, until, never_retried, |e| e);
+    /// assert!(matches!(next, Next::Retry { .. }), "a timed-out attempt is retried");
+    /// # }
+    /// ```
+    pub fn end_timed<T, E>(
+        &mut self,
+        scoped: Result<Result<T, E>, Elapsed>,
+        until: Instant,
+        verdict: impl FnOnce(&E) -> Verdict,
+        elapsed: impl FnOnce(Elapsed) -> E,
+    ) -> Next<T, E> {
+        match scoped {
+            Ok(Ok(value)) => return self.end(Ok(value), |_| Verdict::RETRY),
+            Ok(Err(error)) => {
+                let verdict = verdict(&error);
+                if !(verdict.timeout && deadline::has_passed(until)) {
+                    let decision = self.after_classified(verdict.retryable, verdict.pushback);
+                    return Self::next(error, decision);
+                }
+            }
+            Err(_) => {}
+        }
+        let decision = self.after_timeout();
+        Self::next(elapsed(Elapsed::new()), decision)
+    }
+
+    #[inline]
+    fn next<T, E>(error: E, decision: Decision) -> Next<T, E> {
+        match decision {
+            Decision::Retry(delay) => Next::Retry { error, delay },
+            Decision::Return => Next::Return(Err(error)),
+        }
+    }
+
     /// Decides after an attempt that failed with `error`.
     ///
     /// ```
@@ -221,9 +368,10 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
         }
         let delay = match pushback {
             Some(delay) => {
-                // As gRPC A6: after the server's pushback the schedule starts over.
+                // As gRPC A6: after the server's pushback the schedule starts
+                // over. Capped, so that no server parks a client for hours.
                 self.delays = None;
-                delay
+                delay.min(self.policy.schedule_ref().max_delay())
             }
             None => {
                 let schedule = self.policy.schedule_ref();

@@ -49,4 +49,8 @@ impl Classify<Status> for Codes {
     fn retry_after(&self, status: &Status) -> Option<Duration> {
         Pushback::of(status).delay()
     }
+
+    fn is_timeout(&self, status: &Status) -> bool {
+        super::effective_code(status) == Code::DeadlineExceeded
+    }
 }

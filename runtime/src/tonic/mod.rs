@@ -104,6 +104,11 @@ impl Retryable for Status {
     fn retry_after(&self) -> Option<Duration> {
         Pushback::of(self).delay()
     }
+
+    /// `DEADLINE_EXCEEDED`, tonic's local expiry of `grpc-timeout` included.
+    fn is_timeout(&self) -> bool {
+        effective_code(self) == Code::DeadlineExceeded
+    }
 }
 
 impl From<Elapsed> for Status {

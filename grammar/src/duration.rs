@@ -1,25 +1,17 @@
-//! The duration grammar shared by every part of `resilient`.
-//!
-//! One grammar everywhere: the `#[retry]` and `#[deadline]` attributes, the
-//! `(resilient.policy)` proto options and gRPC service config files all spell
-//! durations the same way, and all of them parse with [`parse`].
+//! Durations: `150ms`, `2s`, `1.5s`, `1m30s`.
 //!
 //! A duration is one or more `<number><unit>` parts written without spaces,
 //! largest unit first: `150ms`, `2s`, `1.5s`, `1m`, `500us`, `1m30s`, `1h`.
 //! Numbers are decimal and may have a fraction (`1.5s`, `0.25ms`); units are
 //! `h`, `m`, `s`, `ms`, `us` (or `µs`) and `ns`.
 //!
-//! Users normally reach this crate through `resilient::parse_duration`.
-//!
 //! ```
 //! use std::time::Duration;
 //!
-//! assert_eq!(resilient_duration::parse("1m30s"), Ok(Duration::from_secs(90)));
-//! let err = resilient_duration::parse("2").unwrap_err();
+//! assert_eq!(resilient_grammar::parse("1m30s"), Ok(Duration::from_secs(90)));
+//! let err = resilient_grammar::parse("2").unwrap_err();
 //! assert_eq!(err.to_string(), "`2` has no unit: add one, as in `2s` (units: h, m, s, ms, us, ns)");
 //! ```
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 use std::fmt;
 use std::time::Duration;
@@ -52,7 +44,7 @@ const UNIT_LIST: &str = "h, m, s, ms, us, ns";
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient_duration::parse;
+/// use resilient_grammar::parse;
 ///
 /// assert_eq!(parse("150ms"), Ok(Duration::from_millis(150)));
 /// assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
@@ -178,7 +170,7 @@ fn nanos_to_duration(nanos: u128) -> Option<Duration> {
 /// build script can point at the exact character.
 ///
 /// ```
-/// let err = resilient_duration::parse("1m30x").unwrap_err();
+/// let err = resilient_grammar::parse("1m30x").unwrap_err();
 /// assert_eq!(err.position(), 4);
 /// assert_eq!(err.to_string(), "unknown unit `x` at byte 4 of `1m30x` (units: h, m, s, ms, us, ns)");
 /// ```
@@ -192,7 +184,7 @@ pub struct DurationError {
 /// What kind of mistake a [`DurationError`] reports.
 ///
 /// ```
-/// use resilient_duration::{parse, ErrorKind};
+/// use resilient_grammar::{parse, ErrorKind};
 ///
 /// assert_eq!(parse("2").unwrap_err().kind(), &ErrorKind::MissingUnit("2".into()));
 /// ```
@@ -231,7 +223,7 @@ impl DurationError {
     /// What was wrong.
     ///
     /// ```
-    /// use resilient_duration::{parse, ErrorKind};
+    /// use resilient_grammar::{parse, ErrorKind};
     /// assert_eq!(parse("-1s").unwrap_err().kind(), &ErrorKind::Negative);
     /// ```
     pub fn kind(&self) -> &ErrorKind {
@@ -241,7 +233,7 @@ impl DurationError {
     /// Byte offset in the input where the problem starts.
     ///
     /// ```
-    /// assert_eq!(resilient_duration::parse("2sec").unwrap_err().position(), 1);
+    /// assert_eq!(resilient_grammar::parse("2sec").unwrap_err().position(), 1);
     /// ```
     pub fn position(&self) -> usize {
         self.position

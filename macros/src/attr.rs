@@ -1,13 +1,93 @@
-//! `#[retry(...)]` arguments: parse with spans, then validate into what the
-//! expansion needs.
+//! The arguments of each attribute, parsed with their spans: `#[retry(..)]`
+//! keys one by one (every mistake collected), `#[deadline(d)]`'s duration,
+//! and which attributes of the item's stack are ours.
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
+use resilient_grammar::policy::{self, Growth};
 use syn::meta::ParseNestedMeta;
-use syn::{Ident, LitFloat, LitInt, LitStr, Path};
+use syn::{Attribute, Ident, LitFloat, LitInt, LitStr, Meta, Path};
 
 use crate::duration::{self, DurationArg};
 use crate::suggest;
+
+/// Which attribute.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Kind {
+    Retry,
+    Deadline,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Retry => "retry",
+            Self::Deadline => "deadline",
+        }
+    }
+}
+
+/// One attribute of the stack, its arguments not yet parsed.
+pub(crate) struct Written {
+    pub(crate) kind: Kind,
+    pub(crate) args: TokenStream,
+    pub(crate) span: Span,
+}
+
+/// Takes the resilient attributes out of `attrs`, in order: the stack below
+/// the one being expanded.
+pub(crate) fn take_stack(attrs: &mut Vec<Attribute>) -> Vec<Written> {
+    let mut found = Vec::new();
+    attrs.retain(|attr| match kind_of(attr) {
+        Some(kind) => {
+            let args = match &attr.meta {
+                Meta::List(list) => list.tokens.clone(),
+                _ => TokenStream::new(),
+            };
+            let span = syn::spanned::Spanned::span(attr);
+            found.push(Written { kind, args, span });
+            false
+        }
+        None => true,
+    });
+    found
+}
+
+/// `retry`, `deadline`, `resilient::retry`, `::resilient::deadline`.
+fn kind_of(attr: &Attribute) -> Option<Kind> {
+    let path = attr.path();
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let name = match segments.as_slice() {
+        [name] => name,
+        [krate, name] if krate == "resilient" => name,
+        _ => return None,
+    };
+    match name.as_str() {
+        "retry" => Some(Kind::Retry),
+        "deadline" => Some(Kind::Deadline),
+        _ => None,
+    }
+}
+
+/// `#[deadline(d)]`: one duration.
+pub(crate) fn parse_deadline(args: TokenStream, span: Span) -> syn::Result<DurationArg> {
+    if args.is_empty() {
+        return Err(syn::Error::new(
+            span,
+            "`#[deadline]` needs a duration, as in `#[deadline(2s)]` or `#[deadline(= expr)]`",
+        ));
+    }
+    syn::parse::Parser::parse2(
+        |input: syn::parse::ParseStream<'_>| {
+            let d = duration::parse(input)?;
+            if !input.is_empty() {
+                return Err(input.error("`#[deadline]` takes one duration"));
+            }
+            Ok(d)
+        },
+        args,
+    )
+}
 
 pub(crate) const KEYS: &[&str] = &[
     "max",
@@ -37,34 +117,6 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("codes", "on"),
 ];
 
-const BACKOFFS: &[&str] = &[
-    "exp",
-    "exponential",
-    "const",
-    "constant",
-    "linear",
-    "fib",
-    "fibonacci",
-    "none",
-];
-const BACKOFF_ALIASES: &[(&str, &str)] = &[("expo", "exp"), ("fixed", "constant")];
-
-const JITTERS: &[&str] = &["full", "equal", "decorrelated", "none"];
-
-#[derive(Clone, Copy, PartialEq)]
-pub(crate) enum Growth {
-    Exponential,
-    Constant,
-    Linear,
-    Fibonacci,
-    None,
-}
-
-pub(crate) enum Jitter {
-    Named(&'static str),
-    Fraction(f64),
-}
-
 /// Validated `#[retry]` arguments.
 pub(crate) struct RetryArgs {
     pub(crate) max: Option<(u32, Span)>,
@@ -72,7 +124,7 @@ pub(crate) struct RetryArgs {
     pub(crate) initial: Option<DurationArg>,
     pub(crate) multiplier: Option<(f64, Span)>,
     pub(crate) max_delay: Option<DurationArg>,
-    pub(crate) jitter: Option<(Jitter, Span)>,
+    pub(crate) jitter: Option<(policy::Jitter, Span)>,
     pub(crate) per_attempt: Option<DurationArg>,
     pub(crate) when: Option<Path>,
     pub(crate) on: Option<Vec<Ident>>,
@@ -156,32 +208,20 @@ impl RetryArgs {
                         "`max` is a whole number of attempts, at least 1",
                     )
                 })?;
-                if n == 0 {
-                    return Err(syn::Error::new(
-                        lit.span(),
-                        "`max` counts every attempt, the first included: it must be at least 1",
-                    ));
-                }
+                policy::check_max_attempts(n)
+                    .map_err(|e| syn::Error::new(lit.span(), format!("`max` {e}")))?;
                 set_once(&mut self.max, (n, lit.span()), &key)
             }
             "backoff" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                let growth = match lit.value().as_str() {
-                    "exp" | "exponential" => Growth::Exponential,
-                    "const" | "constant" => Growth::Constant,
-                    "linear" => Growth::Linear,
-                    "fib" | "fibonacci" => Growth::Fibonacci,
-                    "none" => Growth::None,
-                    other => {
-                        let mut msg = format!(
-                            "unknown backoff `{other}`: expected one of {}",
-                            suggest::list(BACKOFFS)
-                        );
-                        if let Some(s) = suggest::closest(other, BACKOFFS, BACKOFF_ALIASES) {
-                            msg = format!("unknown backoff `{other}`: did you mean `{s}`? (expected one of {})", suggest::list(BACKOFFS));
-                        }
-                        return Err(syn::Error::new(lit.span(), msg));
-                    }
+                let other = lit.value();
+                let Some(growth) = Growth::from_name(&other) else {
+                    let names = suggest::list(policy::BACKOFF_NAMES);
+                    let msg = match suggest::closest(&other, policy::BACKOFF_NAMES, policy::BACKOFF_ALIASES) {
+                        Some(s) => format!("unknown backoff `{other}`: did you mean `{s}`? (expected one of {names})"),
+                        None => format!("unknown backoff `{other}`: expected one of {names}"),
+                    };
+                    return Err(syn::Error::new(lit.span(), msg));
                 };
                 set_once(&mut self.backoff, (growth, lit.span()), &key)
             }
@@ -197,12 +237,8 @@ impl RetryArgs {
                     let lit: LitInt = value.parse()?;
                     (lit.base10_parse::<f64>()?, lit.span())
                 };
-                if !(m > 1.0 && m.is_finite()) {
-                    return Err(syn::Error::new(
-                        span,
-                        "`multiplier` must be greater than 1, as in `2.0`",
-                    ));
-                }
+                policy::check_multiplier(m)
+                    .map_err(|e| syn::Error::new(span, format!("`multiplier` {e}")))?;
                 set_once(&mut self.multiplier, (m, span), &key)
             }
             "jitter" => {
@@ -210,15 +246,15 @@ impl RetryArgs {
                 let jitter = if value.peek(LitStr) {
                     let lit: LitStr = value.parse()?;
                     let v = lit.value();
-                    match JITTERS.iter().find(|j| **j == v) {
-                        Some(j) => (Jitter::Named(j), lit.span()),
+                    match policy::Jitter::from_name(&v) {
+                        Some(j) => (j, lit.span()),
                         None => {
-                            let hint = suggest::closest(&v, JITTERS, &[])
+                            let hint = suggest::closest(&v, policy::JITTER_NAMES, &[])
                                 .map(|s| format!(" did you mean `{s}`?"))
                                 .unwrap_or_default();
                             return Err(syn::Error::new(
                                 lit.span(),
-                                format!("unknown jitter `{v}`:{hint} expected one of {} or a fraction such as `0.2`", suggest::list(JITTERS)),
+                                format!("unknown jitter `{v}`:{hint} expected one of {} or a fraction such as `0.2`", suggest::list(policy::JITTER_NAMES)),
                             ));
                         }
                     }
@@ -227,13 +263,9 @@ impl RetryArgs {
                         syn::Error::new(e.span(), "expected a jitter: `\"full\"`, `\"equal\"`, `\"decorrelated\"`, `\"none\"` or a fraction such as `0.2`")
                     })?;
                     let f: f64 = lit.base10_parse()?;
-                    if !(0.0..=1.0).contains(&f) {
-                        return Err(syn::Error::new(
-                            lit.span(),
-                            "a jitter fraction is between 0.0 and 1.0 (`0.2` is ±20%)",
-                        ));
-                    }
-                    (Jitter::Fraction(f), lit.span())
+                    let jitter =
+                        policy::Jitter::fraction(f).map_err(|e| syn::Error::new(lit.span(), e))?;
+                    (jitter, lit.span())
                 };
                 set_once(&mut self.jitter, jitter, &key)
             }
@@ -264,7 +296,7 @@ impl RetryArgs {
 
     fn validate(&self) -> syn::Result<()> {
         if let (Some((_, span)), Some((growth, _))) = (&self.multiplier, &self.backoff) {
-            if *growth != Growth::Exponential {
+            if !growth.takes_multiplier() {
                 return Err(syn::Error::new(
                     *span,
                     "`multiplier` only applies to `backoff = \"exp\"`",
@@ -317,11 +349,11 @@ impl RetryArgs {
         }
         if let Some((jitter, _)) = &self.jitter {
             let j = match jitter {
-                Jitter::Named("full") => quote!(#p::Jitter::Full),
-                Jitter::Named("equal") => quote!(#p::Jitter::Equal),
-                Jitter::Named("decorrelated") => quote!(#p::Jitter::Decorrelated),
-                Jitter::Named(_) => quote!(#p::Jitter::None),
-                Jitter::Fraction(f) => quote!(#p::Jitter::Proportional(#f)),
+                policy::Jitter::Full => quote!(#p::Jitter::Full),
+                policy::Jitter::Equal => quote!(#p::Jitter::Equal),
+                policy::Jitter::Decorrelated => quote!(#p::Jitter::Decorrelated),
+                policy::Jitter::None => quote!(#p::Jitter::None),
+                policy::Jitter::Fraction(f) => quote!(#p::Jitter::Proportional(#f)),
             };
             backoff = quote!(#backoff.jitter(#j));
         }
@@ -342,10 +374,13 @@ impl ParseAnyCode for Ident {
     fn parse_any_code(input: syn::parse::ParseStream<'_>) -> syn::Result<Ident> {
         let ident: Ident = input.parse()?;
         let name = ident.to_string();
-        if CODES.contains(&name.as_str()) {
+        let variants: Vec<&str> = policy::code_variants().collect();
+        if variants.contains(&name.as_str()) {
             return Ok(ident);
         }
-        let hint = suggest::closest(&name, CODES, CODE_ALIASES)
+        // gRPC's own spelling (`UNAVAILABLE`) is the likeliest slip.
+        let hint = policy::code_variant(&name)
+            .or_else(|| suggest::closest(&name, &variants, &[]))
             .map(|s| format!("did you mean `{s}`? "))
             .unwrap_or_default();
         Err(syn::Error::new(
@@ -354,31 +389,3 @@ impl ParseAnyCode for Ident {
         ))
     }
 }
-
-const CODES: &[&str] = &[
-    "Ok",
-    "Cancelled",
-    "Unknown",
-    "InvalidArgument",
-    "DeadlineExceeded",
-    "NotFound",
-    "AlreadyExists",
-    "PermissionDenied",
-    "ResourceExhausted",
-    "FailedPrecondition",
-    "Aborted",
-    "OutOfRange",
-    "Unimplemented",
-    "Internal",
-    "Unavailable",
-    "DataLoss",
-    "Unauthenticated",
-];
-
-const CODE_ALIASES: &[(&str, &str)] = &[
-    ("UNAVAILABLE", "Unavailable"),
-    ("RESOURCE_EXHAUSTED", "ResourceExhausted"),
-    ("ABORTED", "Aborted"),
-    ("DEADLINE_EXCEEDED", "DeadlineExceeded"),
-    ("INTERNAL", "Internal"),
-];

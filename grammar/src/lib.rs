@@ -1,0 +1,26 @@
+//! The one vocabulary of `resilient`: how durations, backoff schedules,
+//! jitter and status codes are spelled, and which values they may take.
+//!
+//! The `#[retry]` and `#[deadline]` attributes, the `(resilient.policy)`
+//! proto options and gRPC service config files all accept the same words and
+//! check them against the same rules, because all of them use this crate: a
+//! proc-macro crate cannot export functions and the runtime cannot be a
+//! dependency of the macros, so the shared part lives here.
+//!
+//! Users normally reach it through `resilient::parse_duration`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilient_grammar::policy::{Growth, Jitter};
+//!
+//! assert_eq!(resilient_grammar::parse("1m30s"), Ok(Duration::from_secs(90)));
+//! assert_eq!(Growth::from_name("fib"), Some(Growth::Fibonacci));
+//! assert_eq!(Jitter::parse("0.2"), Ok(Jitter::Fraction(0.2)));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod duration;
+pub mod policy;
+
+pub use duration::{parse, DurationError, ErrorKind};

@@ -1,0 +1,230 @@
+//! Validation: the parsed stack and function checked against each other,
+//! every mistake collected, into the plan the expansion writes.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Pat, Type};
+
+use crate::attr::{self, Kind, RetryArgs, Written};
+use crate::duration::DurationArg;
+use crate::item::{Function, Shape};
+
+/// One attribute of the stack, validated.
+pub(crate) enum Layer {
+    Retry(Box<RetryArgs>),
+    Deadline(DurationArg),
+}
+
+/// What the expansion writes: the function (its by-value parameters renamed
+/// where a pattern cannot be cloned), the layers outermost first, the
+/// statements that clone by-value parameters into each attempt, and the
+/// body's `Result` type.
+pub(crate) struct Plan {
+    pub(crate) function: Function,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) clones: Vec<TokenStream>,
+    pub(crate) result: Type,
+    pub(crate) result_span: Span,
+}
+
+/// Collects errors, to report them all at once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    fn finish<T>(self, value: T) -> syn::Result<T> {
+        match self.0 {
+            Some(errors) => Err(errors),
+            None => Ok(value),
+        }
+    }
+}
+
+pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<Plan> {
+    let mut errors = Errors::default();
+    let mut layers = Vec::new();
+    for written in stack {
+        let parsed = match written.kind {
+            Kind::Retry => RetryArgs::parse(written.args).map(|a| Layer::Retry(Box::new(a))),
+            Kind::Deadline => attr::parse_deadline(written.args, written.span).map(Layer::Deadline),
+        };
+        match parsed {
+            Ok(layer) => layers.push(layer),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Err(e) = check_nesting(&layers) {
+        errors.push(e);
+    }
+    let retries = layers.iter().any(|l| matches!(l, Layer::Retry(_)));
+    let result = function.result_type();
+    if result.is_none() {
+        let message = if retries {
+            "`#[retry]` needs a function returning `Result<T, E>`"
+        } else {
+            "`#[deadline]` needs a function returning `Result<T, E>` with `E: From<resilient::Elapsed>`"
+        };
+        errors.push(syn::Error::new(function.output_span(), message));
+    }
+    if !function.is_async() {
+        check_blocking(&layers, &mut errors);
+    }
+    let clones = if retries {
+        clone_parameters(&mut function, &mut errors)
+    } else {
+        Vec::new()
+    };
+    let layers = fold_attempt_deadlines(layers, &mut errors);
+    let result_span = function.output_span();
+    match result {
+        Some(result) => errors.finish(Plan {
+            function,
+            layers,
+            clones,
+            result,
+            result_span,
+        }),
+        None => Err(errors
+            .0
+            .unwrap_or_else(|| syn::Error::new(result_span, "expected a `Result` return type"))),
+    }
+}
+
+/// A per-attempt timeout longer than an enclosing literal deadline can never fire.
+fn check_nesting(layers: &[Layer]) -> syn::Result<()> {
+    let mut enclosing: Option<std::time::Duration> = None;
+    for layer in layers {
+        match layer {
+            Layer::Deadline(d) => {
+                if let Some(d) = d.literal {
+                    enclosing = Some(enclosing.map_or(d, |e| e.min(d)));
+                }
+            }
+            Layer::Retry(args) => {
+                if let (Some(outer), Some(per)) = (enclosing, &args.per_attempt) {
+                    if per.literal.is_some_and(|p| p > outer) {
+                        return Err(syn::Error::new(
+                            per.span,
+                            format!("`per_attempt` is longer than the enclosing `#[deadline({outer:?})]`, so it could never fire"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_blocking(layers: &[Layer], errors: &mut Errors) {
+    for layer in layers {
+        match layer {
+            Layer::Deadline(d) => errors.push(syn::Error::new(
+                d.span,
+                "`#[deadline]` needs an `async fn`: a blocking function cannot be stopped when its time is up",
+            )),
+            Layer::Retry(args) => {
+                if let Some(per) = &args.per_attempt {
+                    errors.push(syn::Error::new(
+                        per.span,
+                        "`per_attempt` needs an `async fn`: a blocking attempt cannot be stopped when its time is up",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// `#[retry(..)] #[deadline(d)]` is `#[retry(.., per_attempt = d)]`: one
+/// rule for an attempt that runs out of its own time, whichever way it was
+/// written (it is retried, whatever the error type).
+fn fold_attempt_deadlines(layers: Vec<Layer>, errors: &mut Errors) -> Vec<Layer> {
+    let mut folded: Vec<Layer> = Vec::with_capacity(layers.len());
+    for layer in layers {
+        match (folded.last_mut(), layer) {
+            (Some(Layer::Retry(args)), Layer::Deadline(d)) => match &args.per_attempt {
+                Some(per) => {
+                    errors.push(syn::Error::new(
+                        d.span,
+                        "a `#[deadline]` directly below `#[retry]` times each attempt, as `per_attempt` does: keep one",
+                    ));
+                    errors.push(syn::Error::new(per.span, "`per_attempt` set here"));
+                }
+                None => args.per_attempt = Some(d),
+            },
+            (_, layer) => folded.push(layer),
+        }
+    }
+    folded
+}
+
+// Input:  the function's parameters.
+// Output: `let p = clone_arg(&p);` for each one taken by value, to run at
+//         the start of each attempt; a by-value `self` is an error. A
+//         pattern that cannot be cloned as written (`(a, b): (u32, u32)`)
+//         becomes `__resilient_argN` in the signature and is destructured
+//         from the clone.
+fn clone_parameters(function: &mut Function, errors: &mut Errors) -> Vec<TokenStream> {
+    // An `#[async_trait]` method's parameters are bound again inside its
+    // async block (`let x = x;`): the clone shadows them before that, and the
+    // signature stays as `async_trait` wrote it.
+    let async_trait = matches!(function.shape, Shape::AsyncTrait { .. });
+    let mut clones = Vec::new();
+    for (i, input) in function.sig.inputs.iter_mut().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                if receiver.reference.is_none() {
+                    errors.push(syn::Error::new(
+                        receiver.self_token.span,
+                        "`#[retry]` runs the body once per attempt, so it cannot consume `self`: take `&self` or `&mut self`",
+                    ));
+                }
+            }
+            FnArg::Typed(arg) => {
+                if matches!(*arg.ty, Type::Reference(_)) {
+                    continue;
+                }
+                let span = arg.ty.span();
+                let pat = (*arg.pat).clone();
+                let source = match &mut *arg.pat {
+                    Pat::Ident(ident) if ident.subpat.is_none() => {
+                        if !async_trait {
+                            // The attempt's copy is the one that may be mutated.
+                            ident.mutability = None;
+                        }
+                        ident.ident.clone()
+                    }
+                    _ if async_trait => {
+                        errors.push(syn::Error::new(
+                            span,
+                            "`#[retry]` on an `#[async_trait]` method needs each by-value parameter bound to a name",
+                        ));
+                        continue;
+                    }
+                    _ => {
+                        let name = format_ident!("__resilient_arg{}", i);
+                        *arg.pat = syn::parse_quote!(#name);
+                        name
+                    }
+                };
+                let pat = if async_trait {
+                    quote::quote!(#source)
+                } else {
+                    quote::quote!(#pat)
+                };
+                clones.push(quote_spanned! {span=>
+                    #[allow(unused_variables, unused_mut)]
+                    let #pat = ::resilient::__private::clone_arg(&#source);
+                });
+            }
+        }
+    }
+    clones
+}
