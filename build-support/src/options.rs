@@ -3,6 +3,8 @@
 
 use prost_reflect::{DynamicMessage, ExtensionDescriptor, FileDescriptor, ReflectMessage, Value};
 
+use resilient_grammar::policy::{check_max_attempts, check_multiplier, Jitter};
+
 use crate::policy::{code_variant, Backoff, Policy, Retry};
 
 /// The schema users import as `resilient/options.proto`.
@@ -89,15 +91,13 @@ fn string(message: &DynamicMessage, name: &str) -> Option<String> {
 fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     let mut problems = Vec::new();
     let max_attempts = match field(message, "max_attempts") {
-        Some(Value::U32(n)) if n >= 1 => n,
-        _ => {
-            problems.push(
-                "max_attempts must be at least 1 (it counts every attempt, the first included)"
-                    .to_owned(),
-            );
-            1
-        }
+        Some(Value::U32(n)) => n,
+        _ => 0,
     };
+    let max_attempts = check_max_attempts(max_attempts).unwrap_or_else(|e| {
+        problems.push(format!("max_attempts {e}"));
+        1
+    });
     let mut retry = Retry::new(max_attempts);
     retry.backoff = match field(message, "backoff") {
         Some(Value::EnumNumber(2)) => Backoff::Constant,
@@ -116,12 +116,13 @@ fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     retry.max_delay = duration("max_delay", &mut problems);
     retry.per_attempt = duration("per_attempt", &mut problems);
     if let Some(Value::F64(m)) = field(message, "multiplier") {
-        if retry.backoff != Backoff::Exponential {
+        if !retry.backoff.growth().takes_multiplier() {
             problems.push("multiplier only applies to backoff: EXPONENTIAL".to_owned());
-        } else if !(m > 1.0 && m.is_finite()) {
-            problems.push(format!("multiplier must be greater than 1, not {m}"));
         } else {
-            retry.multiplier = Some(m);
+            match check_multiplier(m) {
+                Ok(m) => retry.multiplier = Some(m),
+                Err(e) => problems.push(format!("multiplier {e}, not {m}")),
+            }
         }
     }
     if let Some(jitter) = string(message, "jitter") {
@@ -149,14 +150,7 @@ fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     }
 }
 
+/// A jitter as proto options and the builder write it: a name or a fraction.
 pub(crate) fn check_jitter(jitter: &str) -> Result<(), String> {
-    if matches!(jitter, "full" | "equal" | "decorrelated" | "none") {
-        return Ok(());
-    }
-    match jitter.parse::<f64>() {
-        Ok(f) if (0.0..=1.0).contains(&f) => Ok(()),
-        _ => Err(format!(
-            "jitter \"{jitter}\": expected \"full\", \"equal\", \"decorrelated\", \"none\" or a fraction such as \"0.2\""
-        )),
-    }
+    Jitter::parse(jitter).map(|_| ())
 }

@@ -11,6 +11,8 @@ use protox::file::{
 
 use crate::codegen::{self, MethodPlan, ServicePlan};
 use crate::options::{self, location, FILE_EXTENSION, METHOD_EXTENSION, SERVICE_EXTENSION};
+use resilient_grammar::policy::{check_max_attempts, check_multiplier};
+
 use crate::policy::{code_variant, Policy, Retry};
 use crate::service_config::ServiceConfig;
 use crate::{Builder, Error};
@@ -352,8 +354,8 @@ fn check_builder(builder: &Builder, problems: &mut Vec<String>) {
         .map(|p| ("build script: default_policy".to_owned(), p));
     for (place, policy) in named.chain(default) {
         if let Some(retry) = &policy.retry {
-            if retry.max_attempts == 0 {
-                problems.push(format!("{place}: max_attempts must be at least 1"));
+            if let Err(e) = check_max_attempts(retry.max_attempts) {
+                problems.push(format!("{place}: max_attempts {e}"));
             }
             for code in &retry.on {
                 if code_variant(code).is_none() {
@@ -366,10 +368,12 @@ fn check_builder(builder: &Builder, problems: &mut Vec<String>) {
                 }
             }
             if let Some(m) = retry.multiplier {
-                if !(m > 1.0 && m.is_finite()) {
+                if !retry.backoff.growth().takes_multiplier() {
                     problems.push(format!(
-                        "{place}: multiplier must be greater than 1, not {m}"
+                        "{place}: multiplier only applies to Backoff::Exponential"
                     ));
+                } else if let Err(e) = check_multiplier(m) {
+                    problems.push(format!("{place}: multiplier {e}, not {m}"));
                 }
             }
         }

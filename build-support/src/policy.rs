@@ -2,6 +2,8 @@
 //! they were declared.
 
 use std::fmt::Write as _;
+
+use resilient_grammar::policy::Growth;
 use std::time::Duration;
 
 /// A call policy: a deadline for the whole call and how to retry it.
@@ -108,6 +110,19 @@ pub enum Backoff {
     Fibonacci,
     /// No delay.
     None,
+}
+
+impl Backoff {
+    /// The shape in the shared vocabulary.
+    pub(crate) const fn growth(self) -> Growth {
+        match self {
+            Self::Exponential => Growth::Exponential,
+            Self::Constant => Growth::Constant,
+            Self::Linear => Growth::Linear,
+            Self::Fibonacci => Growth::Fibonacci,
+            Self::None => Growth::None,
+        }
+    }
 }
 
 /// Retry settings: the keys of `#[retry(...)]`.
@@ -228,39 +243,7 @@ impl Retry {
     }
 }
 
-/// gRPC status code names and numbers, and tonic's names for them.
-const CODES: [(&str, &str); 17] = [
-    ("OK", "Ok"),
-    ("CANCELLED", "Cancelled"),
-    ("UNKNOWN", "Unknown"),
-    ("INVALID_ARGUMENT", "InvalidArgument"),
-    ("DEADLINE_EXCEEDED", "DeadlineExceeded"),
-    ("NOT_FOUND", "NotFound"),
-    ("ALREADY_EXISTS", "AlreadyExists"),
-    ("PERMISSION_DENIED", "PermissionDenied"),
-    ("RESOURCE_EXHAUSTED", "ResourceExhausted"),
-    ("FAILED_PRECONDITION", "FailedPrecondition"),
-    ("ABORTED", "Aborted"),
-    ("OUT_OF_RANGE", "OutOfRange"),
-    ("UNIMPLEMENTED", "Unimplemented"),
-    ("INTERNAL", "Internal"),
-    ("UNAVAILABLE", "Unavailable"),
-    ("DATA_LOSS", "DataLoss"),
-    ("UNAUTHENTICATED", "Unauthenticated"),
-];
-
-/// tonic's `Code` variant for a gRPC code name (`"UNAVAILABLE"`, any case)
-/// or number (`"14"`).
-pub(crate) fn code_variant(code: &str) -> Option<&'static str> {
-    if let Ok(n) = code.trim().parse::<usize>() {
-        return CODES.get(n).map(|(_, variant)| *variant);
-    }
-    let upper = code.trim().to_ascii_uppercase();
-    CODES
-        .iter()
-        .find(|(name, _)| *name == upper)
-        .map(|(_, variant)| *variant)
-}
+pub(crate) use resilient_grammar::policy::code_variant;
 
 /// A duration as the attribute grammar writes it, exactly: `2s`, `150ms`.
 pub(crate) fn duration_literal(d: Duration) -> String {
@@ -277,14 +260,7 @@ impl Retry {
     /// The arguments of `#[resilient::retry(..)]`.
     pub(crate) fn attribute_args(&self) -> String {
         let mut args = format!("max = {}", self.max_attempts);
-        let backoff = match self.backoff {
-            Backoff::Exponential => "exp",
-            Backoff::Constant => "const",
-            Backoff::Linear => "linear",
-            Backoff::Fibonacci => "fib",
-            Backoff::None => "none",
-        };
-        let _ = write!(args, ", backoff = \"{backoff}\"");
+        let _ = write!(args, ", backoff = \"{}\"", self.backoff.growth().name());
         if let Some(d) = self.initial {
             let _ = write!(args, ", initial = {}", duration_literal(d));
         }
@@ -326,14 +302,5 @@ mod tests {
         assert_eq!(duration_literal(Duration::from_micros(7)), "7us");
         assert_eq!(duration_literal(Duration::from_nanos(3)), "3ns");
         assert_eq!(duration_literal(Duration::ZERO), "0s");
-    }
-
-    #[test]
-    fn codes_by_name_or_number() {
-        assert_eq!(code_variant("UNAVAILABLE"), Some("Unavailable"));
-        assert_eq!(code_variant("unavailable"), Some("Unavailable"));
-        assert_eq!(code_variant("14"), Some("Unavailable"));
-        assert_eq!(code_variant("17"), None);
-        assert_eq!(code_variant("BUSY"), None);
     }
 }

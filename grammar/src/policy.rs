@@ -183,7 +183,7 @@ pub fn check_max_attempts(n: u32) -> Result<u32, &'static str> {
     if n >= MIN_ATTEMPTS {
         Ok(n)
     } else {
-        Err("counts every attempt, the first included: it must be at least 1")
+        Err("must be at least 1 (it counts every attempt, the first included)")
     }
 }
 

@@ -1,9 +1,9 @@
 //! The `#[retry]` and `#[deadline]` attributes. Documented and re-exported
 //! by the `resilient` crate: depend on that, not on this.
 //!
-//! Parse → validate → expand: [`item`] takes the function apart, [`attr`]
-//! parses each attribute's arguments, [`valid`] checks them against each
-//! other and the function, [`expand`] writes the code; [`entry`] runs the
+//! Parse → validate → expand: `item` takes the function apart, `attr`
+//! parses each attribute's arguments, `valid` checks them against each
+//! other and the function, `expand` writes the code; `entry` runs the
 //! pipeline.
 #![forbid(unsafe_code)]
 

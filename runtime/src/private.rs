@@ -122,6 +122,45 @@ pub fn when(retryable: bool, by_type: Verdict) -> Verdict {
     }
 }
 
+/// Without feature `tonic`, `on = [..]` is an error that says so.
+#[cfg(not(feature = "tonic"))]
+#[allow(missing_docs, non_camel_case_types, clippy::upper_case_acronyms)]
+#[derive(Debug, Clone, Copy)]
+pub enum Code {
+    Ok,
+    Cancelled,
+    Unknown,
+    InvalidArgument,
+    DeadlineExceeded,
+    NotFound,
+    AlreadyExists,
+    PermissionDenied,
+    ResourceExhausted,
+    FailedPrecondition,
+    Aborted,
+    OutOfRange,
+    Unimplemented,
+    Internal,
+    Unavailable,
+    DataLoss,
+    Unauthenticated,
+}
+
+/// What `on = [..]` needs.
+#[cfg(not(feature = "tonic"))]
+#[diagnostic::on_unimplemented(
+    message = "`on = [..]` classifies `tonic::Status` errors, and needs feature `tonic` of `resilient`",
+    label = "`on = [..]` without feature `tonic`",
+    note = "enable feature `tonic` (on by default), or choose errors with `when = predicate`"
+)]
+pub trait OnNeedsTonic {}
+
+/// `on = [..]` without feature `tonic`: a compile error.
+#[cfg(not(feature = "tonic"))]
+pub fn codes<E: OnNeedsTonic>(_codes: &'static [Code], _error: &E) -> Verdict {
+    Verdict::RETRY
+}
+
 /// `on = [..]`: retry a `tonic::Status` whose code is listed, honouring pushback.
 #[cfg(feature = "tonic")]
 #[inline]

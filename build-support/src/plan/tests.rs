@@ -183,7 +183,7 @@ fn bad_options_are_errors_with_their_location() {
         "retry: max_attempts must be at least 1",
         "retry: multiplier only applies to backoff: EXPONENTIAL",
         "retry: unknown status code \"BUSY\"",
-        "retry: jitter \"lots\"",
+        "retry: unknown jitter `lots`",
         "retry: initial: `5` has no unit",
     ] {
         assert!(
