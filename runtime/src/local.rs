@@ -15,24 +15,21 @@ pub(crate) fn with<T: Copy + 'static, R>(
     value: T,
     f: impl FnOnce() -> R,
 ) -> R {
-    struct Restore<'a, T: Copy>(&'a Cell<T>, T);
+    struct Restore<T: Copy + 'static>(&'static LocalKey<Cell<T>>, T);
 
-    impl<T: Copy> Drop for Restore<'_, T> {
+    impl<T: Copy + 'static> Drop for Restore<T> {
         #[inline]
         fn drop(&mut self) {
-            self.0.set(self.1);
+            let _ = self.0.try_with(|cell| cell.set(self.1));
         }
     }
 
-    let mut f = Some(f);
-    let result = key.try_with(|cell| {
-        let _restore = Restore(cell, cell.replace(value));
-        f.take().map(|f| f())
-    });
-    match (result, f) {
-        (Ok(Some(result)), _) => result,
-        (_, Some(f)) => f(),
-        (_, None) => unreachable!("`f` ran, so its result is there"),
+    match key.try_with(|cell| cell.replace(value)) {
+        Ok(previous) => {
+            let _restore = Restore(key, previous);
+            f()
+        }
+        Err(_) => f(),
     }
 }
 

@@ -25,9 +25,7 @@ pub fn deadline_result<T, E>(
 ) -> Result<T, E> {
     match scoped {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) if !(verdict(&error).timeout && crate::deadline::has_passed(until)) => {
-            Err(error)
-        }
+        Ok(Err(error)) if !crate::deadline::ran_out(until, verdict(&error).timeout) => Err(error),
         _ => Err(elapsed(Elapsed::new())),
     }
 }

@@ -168,13 +168,13 @@ pub fn propagate<F: Future>(future: F) -> Propagate<F> {
     Propagate::new(current(), future)
 }
 
-/// Whether `deadline` has passed. The one rule for failures at a deadline:
-/// an attempt or scope that fails with a timeout error at or after its
-/// deadline ran out of time, whichever timer (ours, or the transport's own
-/// for `grpc-timeout`) fired first.
+/// The one rule for failures at a deadline: work that fails at or after its
+/// deadline with an error that reports a timeout ran out of time, whichever
+/// timer (ours, or the transport's own for `grpc-timeout`) fired first. Any
+/// other failure is the work's own.
 #[inline]
-pub(crate) fn has_passed(deadline: Instant) -> bool {
-    deadline <= Instant::now()
+pub(crate) fn ran_out(deadline: Instant, reports_timeout: bool) -> bool {
+    reports_timeout && deadline <= Instant::now()
 }
 
 /// About thirty years from now: what "no deadline" saturates to.

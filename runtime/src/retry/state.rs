@@ -283,7 +283,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
             Ok(Ok(value)) => return self.end(Ok(value), |_| Verdict::RETRY),
             Ok(Err(error)) => {
                 let verdict = verdict(&error);
-                if !(verdict.timeout && deadline::has_passed(until)) {
+                if !deadline::ran_out(until, verdict.timeout) {
                     let decision = self.after_classified(verdict.retryable, verdict.pushback);
                     return Self::next(error, decision);
                 }
