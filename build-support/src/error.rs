@@ -13,7 +13,9 @@ use std::fmt;
 ///     .unwrap_err();
 /// assert!(err.to_string().contains("exist.proto"));
 /// ```
-#[derive(Debug)]
+///
+/// `Debug` prints the same lines, so that `fn main() -> Result<(), Box<dyn Error>>`
+/// in a build script shows one problem a line, its place first.
 pub struct Error {
     problems: Vec<String>,
 }
@@ -49,6 +51,12 @@ impl fmt::Display for Error {
             f.write_str(problem)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

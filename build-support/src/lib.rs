@@ -25,14 +25,29 @@
 //! 4. the service config's `methodConfig`: exact method, then service, then global;
 //! 5. the builder: [`Builder::method`], then [`Builder::default_policy`].
 //!
-//! Retries duplicate calls, so they need `option idempotency_level =
-//! IDEMPOTENT;` or `NO_SIDE_EFFECTS` on the method. A retry declared for one
-//! method that is neither is a build error at its `file.proto:line:col`,
-//! unless the policy says `unsafe_retry: true`; a retry inherited from a
-//! service, file, config or builder default is left off such a method, with
-//! a warning. Client- and bidi-streaming methods get the deadline and no
+//! Retries duplicate calls, so the ones the client's author writes need
+//! `option idempotency_level = IDEMPOTENT;` or `NO_SIDE_EFFECTS` on the
+//! method. A retry declared for one method that is neither is a build error
+//! at its `file.proto:line:col`, unless the policy says `unsafe_retry: true`;
+//! one inherited from a service, file or builder default is left off such a
+//! method, with a warning. A service config's explicit `retryPolicy` is the
+//! service owner's statement of what is safe to repeat (gRPC A6) and is
+//! honoured as written, as for the configs Google publishes for APIs whose
+//! protos mark no idempotency; its `retryThrottling` becomes one
+//! `resilient::RetryBudget` shared by the clients of the services it
+//! configures. Client- and bidi-streaming methods get the deadline and no
 //! retry (their requests cannot be replayed); server-streaming calls are
-//! retried until the response starts.
+//! retried until the response starts. `hedge` options and `hedgingPolicy`
+//! are build errors until hedging is supported: nothing is silently ignored.
+//!
+//! The generated client is named, built and called like tonic's (see the
+//! README): `Resilient<Name>Client<Channel>`, `new`, `connect`,
+//! `with_origin`, `with_interceptor`, compression and size limits, methods
+//! taking `impl tonic::IntoRequest<Msg>` whose metadata and extensions go
+//! out with every attempt. Its names, types, comments and `deprecated` are
+//! prost's, as tonic's are: it is written by a wrapper around
+//! tonic-prost-build's own service generator, whose settings
+//! [`Builder::tonic`] reaches.
 //!
 //! The option schema is `resilient/options.proto` (in this crate's `proto/`
 //! folder); it is provided to the compiler, so `import
@@ -48,9 +63,12 @@ mod policy;
 mod service_config;
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 pub use error::Error;
 pub use policy::{Backoff, Policy, Retry};
+/// tonic-prost-build, for [`Builder::tonic`].
+pub use tonic_prost_build;
 
 /// A [`Builder`] with no defaults.
 ///
@@ -74,12 +92,27 @@ pub fn configure() -> Builder {
 ///     .compile(&["proto/user.proto"], &["proto"])
 ///     .unwrap();
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Builder {
     service_config: Option<PathBuf>,
     default_policy: Option<Policy>,
     methods: Vec<(String, Policy)>,
     out_dir: Option<PathBuf>,
+    tonic: Option<Rc<TonicSettings>>,
+}
+
+type TonicSettings = dyn Fn(tonic_prost_build::Builder) -> tonic_prost_build::Builder;
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("service_config", &self.service_config)
+            .field("default_policy", &self.default_policy)
+            .field("methods", &self.methods)
+            .field("out_dir", &self.out_dir)
+            .field("tonic", &self.tonic.as_ref().map(|_| "Fn(..)"))
+            .finish()
+    }
 }
 
 impl Builder {
@@ -117,6 +150,38 @@ impl Builder {
     pub fn method(&mut self, name: impl Into<String>, policy: Policy) -> &mut Self {
         self.methods.push((name.into(), policy));
         self
+    }
+
+    /// Sets tonic-prost-build's own options: `build_server(false)`,
+    /// `extern_path`, `type_attribute`, `compile_well_known_types`, and the
+    /// rest of [`tonic_prost_build::Builder`]. The resilient clients follow
+    /// what tonic generates: none for `build_client(false)`, no `connect`
+    /// for `build_transport(false)`, prost's paths for `extern_path` types.
+    ///
+    /// The generated code reaches its codec through `resilient`, so a user
+    /// crate needs no `tonic-prost`; set `codec_path` here to use another.
+    ///
+    /// ```
+    /// let mut b = resilient_build::configure();
+    /// b.tonic(|tonic| tonic.build_server(false).type_attribute(".", "#[derive(Hash)]"));
+    /// ```
+    pub fn tonic(
+        &mut self,
+        settings: impl Fn(tonic_prost_build::Builder) -> tonic_prost_build::Builder + 'static,
+    ) -> &mut Self {
+        self.tonic = Some(Rc::new(settings));
+        self
+    }
+
+    /// tonic-prost-build's builder with this crate's defaults and the user's settings.
+    pub(crate) fn tonic_builder(&self) -> tonic_prost_build::Builder {
+        let tonic = tonic_prost_build::configure()
+            .codec_path("::resilient::__private::tonic_prost::ProstCodec")
+            .emit_rerun_if_changed(false);
+        match &self.tonic {
+            Some(settings) => settings(tonic),
+            None => tonic,
+        }
     }
 
     /// Where to write the generated files (default: `OUT_DIR`).

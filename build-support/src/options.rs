@@ -63,6 +63,9 @@ pub(crate) fn read(
     if let Some(Value::Bool(true)) = field(message, "unsafe_retry") {
         policy.unsafe_retry = true;
     }
+    if field(message, "hedge").is_some() {
+        problem("hedge: hedging is not supported yet; remove it (it would otherwise be silently ignored)".to_owned());
+    }
     if let Some(Value::Message(retry)) = field(message, "retry") {
         match read_retry(&retry) {
             Ok(retry) => policy.retry = Some(retry),

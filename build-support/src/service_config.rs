@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::codegen::Throttling;
 use crate::policy::{code_variant, Backoff, Policy, Retry};
 use crate::Error;
 
@@ -19,6 +20,7 @@ enum Name {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ServiceConfig {
     entries: Vec<(Name, Policy)>,
+    throttling: Option<Throttling>,
 }
 
 impl ServiceConfig {
@@ -34,8 +36,16 @@ impl ServiceConfig {
             .map_err(|e| Error::one(format!("{file}:{}:{}: {e}", e.line(), e.column())))?;
         let mut problems = Vec::new();
         let mut config = Self::default();
+        if let Some(throttling) = json.get("retryThrottling") {
+            config.throttling = retry_throttling(
+                throttling,
+                &format!("{file}: retryThrottling"),
+                &mut problems,
+            );
+        }
         let configs = match json.get("methodConfig") {
-            None => return Ok(config),
+            None if problems.is_empty() => return Ok(config),
+            None => return Err(Error::new(problems)),
             Some(Value::Array(configs)) => configs.as_slice(),
             Some(_) => {
                 return Err(Error::one(format!("{file}: methodConfig: expected a list")));
@@ -57,6 +67,16 @@ impl ServiceConfig {
         } else {
             Err(Error::new(problems))
         }
+    }
+
+    /// gRPC A6 `retryThrottling` for `service`: the config's, when it has
+    /// one and configures the service (by name, or by a global entry).
+    pub(crate) fn throttling_for(&self, service: &str) -> Option<Throttling> {
+        let configured = self.entries.iter().any(|(name, _)| match name {
+            Name::Global => true,
+            Name::Service(s) | Name::Method(s, _) => s == service,
+        });
+        self.throttling.filter(|_| configured)
     }
 
     /// The policy for `service`/`method`: exact method, then service, then global.
@@ -102,6 +122,42 @@ fn duration(value: &Value, at: &str, problems: &mut Vec<String>) -> Option<std::
     }
 }
 
+/// gRPC A6 `retryThrottling`: `maxTokens` a whole number in 1..=1000,
+/// `tokenRatio` above zero.
+fn retry_throttling(value: &Value, at: &str, problems: &mut Vec<String>) -> Option<Throttling> {
+    let before = problems.len();
+    let max_tokens = match value.get("maxTokens").and_then(Value::as_f64) {
+        Some(n) if n.fract() == 0.0 && (1.0..=1000.0).contains(&n) => n as u32,
+        Some(n) => {
+            problems.push(format!(
+                "{at}.maxTokens: must be a whole number from 1 to 1000, not {n}"
+            ));
+            0
+        }
+        None => {
+            problems.push(format!(
+                "{at}.maxTokens: required, a whole number from 1 to 1000"
+            ));
+            0
+        }
+    };
+    let token_ratio = match value.get("tokenRatio").and_then(Value::as_f64) {
+        Some(r) if r > 0.0 && r.is_finite() => r,
+        Some(r) => {
+            problems.push(format!("{at}.tokenRatio: must be above zero, not {r}"));
+            0.0
+        }
+        None => {
+            problems.push(format!("{at}.tokenRatio: required, above zero"));
+            0.0
+        }
+    };
+    (problems.len() == before).then_some(Throttling {
+        max_tokens,
+        token_ratio,
+    })
+}
+
 fn entry_policy(entry: &Value, at: &str, problems: &mut Vec<String>) -> Policy {
     let mut policy = Policy::new();
     if let Some(timeout) = entry.get("timeout") {
@@ -109,6 +165,11 @@ fn entry_policy(entry: &Value, at: &str, problems: &mut Vec<String>) -> Policy {
     }
     if let Some(retry) = entry.get("retryPolicy") {
         policy.retry = retry_policy(retry, &format!("{at}.retryPolicy"), problems);
+    }
+    if entry.get("hedgingPolicy").is_some() {
+        problems.push(format!(
+            "{at}.hedgingPolicy: hedging is not supported yet; remove it (it would otherwise be silently ignored)"
+        ));
     }
     policy
 }

@@ -36,6 +36,8 @@ pub struct Seen {
     pub timeout: Option<String>,
     /// The `grpc-previous-rpc-attempts` header, if any.
     pub previous_attempts: Option<String>,
+    /// The caller's `x-request-id` metadata, if any.
+    pub request_id: Option<String>,
     /// What the handler's `resilient::deadline::remaining()` said, in ms.
     pub remaining_ms: Option<u128>,
     /// When the call arrived.
@@ -110,6 +112,7 @@ impl UserService for FaultyUsers {
         let seen = Seen {
             timeout: header("grpc-timeout"),
             previous_attempts: header("grpc-previous-rpc-attempts"),
+            request_id: header("x-request-id"),
             remaining_ms: resilient::deadline::remaining().map(|d| d.as_millis()),
             at: tokio::time::Instant::now(),
         };

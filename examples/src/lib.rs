@@ -10,3 +10,12 @@ pub mod faulty;
 pub mod user {
     resilient::include_proto!("user");
 }
+
+/// `proto/catalog.proto`: every kind of RPC, a keyword name, a deprecated
+/// method, and a service config with `retryThrottling`.
+#[allow(missing_docs, clippy::all, unreachable_pub)]
+pub mod catalog {
+    pub mod v1 {
+        resilient::include_proto!("catalog.v1");
+    }
+}

@@ -159,6 +159,27 @@ pub fn codes<E: OnNeedsTonic>(_codes: &'static [Code], _error: &E) -> Verdict {
     Verdict::RETRY
 }
 
+/// A generated client's call under the caller's own timeout
+/// (`tonic::Request::set_timeout`), when it set one.
+#[cfg(feature = "tonic")]
+pub async fn within<T>(
+    timeout: Option<Duration>,
+    call: impl std::future::Future<Output = Result<T, ::tonic::Status>>,
+) -> Result<T, ::tonic::Status> {
+    match timeout {
+        None => call.await,
+        Some(timeout) => match crate::deadline::scope(timeout, call).await {
+            Ok(result) => result,
+            Err(elapsed) => Err(elapsed.into()),
+        },
+    }
+}
+
+/// The codec generated clients and servers use, so that a user crate needs
+/// no `tonic-prost` of its own.
+#[cfg(feature = "tonic")]
+pub use ::tonic_prost;
+
 /// `on = [..]`: retry a `tonic::Status` whose code is listed, honouring pushback.
 #[cfg(feature = "tonic")]
 #[inline]

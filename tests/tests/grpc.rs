@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use resilient::deadline;
-use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer, PropagateDeadlineService};
+use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer};
 use resilient_examples::faulty::{closing_proxy, Fault, FaultyUsers, Seen};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
@@ -314,7 +314,7 @@ async fn a_retry_around_the_generated_client_numbers_each_rpc_from_zero() {
     // Two rounds of the generated method's own three attempts.
     #[resilient::retry(max = 2, backoff = "none", when = always)]
     async fn twice(
-        client: &mut ResilientUserServiceClient<PropagateDeadlineService<Channel>>,
+        client: &mut ResilientUserServiceClient<Channel>,
     ) -> Result<UserResponse, Status> {
         Ok(client.get_user(request()).await?.into_inner())
     }

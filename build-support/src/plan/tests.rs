@@ -62,7 +62,7 @@ service Other { rpc Ping (Item) returns (Item.Price); }"#,
     assert!(code.contains("#[::resilient::deadline(5s)]"), "{code}");
     assert!(code.contains("#[::resilient::deadline(30s)]"), "{code}");
     assert!(
-        code.contains("request: ()"),
+        code.contains("request: impl tonic::IntoRequest<()>"),
         "google.protobuf.Empty is `()`: {code}"
     );
     assert!(
@@ -323,4 +323,299 @@ fn writes_one_file_per_package_with_tonic_code_and_clients() {
     assert!(text.contains("pub struct Item"));
     assert!(text.contains("pub mod shop_client"));
     assert!(text.contains("pub struct ResilientShopClient<T>"));
+}
+
+#[test]
+fn names_types_comments_and_deprecation_come_from_prost() {
+    let mut builder = configure();
+    builder.tonic(|tonic| tonic.extern_path(".shop.v1.Item.Price", "crate::money::Price"));
+    let code = ok(
+        &builder,
+        &proto(
+            r#"// Sells things.
+service Shop {
+  // Looks a type up.
+  rpc Type (Item) returns (Item.Price);
+  rpc Old (Item) returns (Item) { option deprecated = true; }
+}"#,
+        ),
+    );
+    assert!(
+        code.contains("pub async fn r#type("),
+        "keyword names are raw: {code}"
+    );
+    assert!(code.contains("async fn __resilient_type("), "{code}");
+    assert!(
+        code.contains("self.inner.r#type(request.attempt()?)"),
+        "{code}"
+    );
+    assert!(
+        code.contains("tonic::Response<crate::money::Price>"),
+        "extern_path: {code}"
+    );
+    assert!(
+        code.contains("/// Sells things."),
+        "service comments: {code}"
+    );
+    assert!(
+        code.contains("/// Looks a type up."),
+        "method comments: {code}"
+    );
+    assert!(
+        code.contains("#[deprecated]\n    pub async fn old("),
+        "{code}"
+    );
+}
+
+#[test]
+fn tonic_settings_are_followed() {
+    let mut builder = configure();
+    builder.tonic(|tonic| tonic.build_client(false));
+    let generated = run(
+        &builder,
+        &proto("service Shop { rpc Get (Item) returns (Item); }"),
+    )
+    .unwrap();
+    assert!(
+        generated.clients.is_empty(),
+        "no tonic client, nothing to wrap"
+    );
+
+    let mut builder = configure();
+    builder.tonic(|tonic| tonic.build_transport(false));
+    let code = ok(
+        &builder,
+        &proto("service Shop { rpc Get (Item) returns (Item); }"),
+    );
+    assert!(
+        !code.contains("pub async fn connect"),
+        "tonic wrote no connect: {code}"
+    );
+}
+
+#[test]
+fn hedge_is_a_build_error_until_it_is_supported() {
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option idempotency_level = IDEMPOTENT;
+    option (resilient.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
+  }
+}"#,
+        ),
+    );
+    assert!(message.contains("svc.proto:"), "{message}");
+    assert!(
+        message.contains("hedge: hedging is not supported yet"),
+        "{message}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("service_config.json");
+    std::fs::write(
+        &config,
+        r#"{"methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
+             "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s"}}]}"#,
+    )
+    .unwrap();
+    let mut builder = configure();
+    builder.service_config(&config);
+    let message = err(
+        &builder,
+        &proto("service Shop { rpc Get (Item) returns (Item); }"),
+    );
+    assert!(
+        message.contains("methodConfig[0].hedgingPolicy: hedging is not supported yet"),
+        "{message}"
+    );
+}
+
+#[test]
+fn retry_throttling_builds_one_budget_for_the_clients_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("service_config.json");
+    std::fs::write(
+        &config,
+        r#"{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+            "methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
+             "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+                             "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    let mut builder = configure();
+    builder.service_config(&config);
+    let code = ok(
+        &builder,
+        &proto("service Shop { rpc Get (Item) returns (Item); rpc List (Item) returns (Item); }"),
+    );
+    assert_eq!(
+        code.matches("static RESILIENT_SHOP_BUDGET: ::resilient::RetryBudget")
+            .count(),
+        1,
+        "{code}"
+    );
+    assert!(
+        code.contains("::resilient::RetryBudget::new(\n    10u32,\n    0.1f64,\n)"),
+        "{code}"
+    );
+    assert_eq!(
+        code.matches("budget = RESILIENT_SHOP_BUDGET").count(),
+        2,
+        "{code}"
+    );
+
+    std::fs::write(
+        &config,
+        r#"{"retryThrottling": {"maxTokens": 0, "tokenRatio": -1}}"#,
+    )
+    .unwrap();
+    let message = err(
+        &builder,
+        &proto("service Shop { rpc Get (Item) returns (Item); }"),
+    );
+    assert!(
+        message.contains("retryThrottling.maxTokens: must be a whole number from 1 to 1000"),
+        "{message}"
+    );
+    assert!(
+        message.contains("retryThrottling.tokenRatio: must be above zero"),
+        "{message}"
+    );
+}
+
+/// Issue 10: a package split over files that import each other and a
+/// package of annotations, as Google's APIs are, with a service config in
+/// the shape Google publishes (explicit retryPolicy, no idempotency_level
+/// in the protos). Our own files, written in that shape.
+#[test]
+fn a_google_shaped_api_builds_and_its_service_config_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("google/api")).unwrap();
+    std::fs::create_dir_all(root.join("acme/queue/v1")).unwrap();
+    std::fs::write(
+        root.join("google/api/annotations.proto"),
+        r#"syntax = "proto3";
+package google.api;
+import "google/protobuf/descriptor.proto";
+message HttpRule { string get = 2; string post = 4; string body = 7; }
+extend google.protobuf.MethodOptions { HttpRule http = 72295728; }
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("acme/queue/v1/schema.proto"),
+        r#"syntax = "proto3";
+package acme.queue.v1;
+message Schema { string name = 1; Encoding encoding = 2; }
+enum Encoding { ENCODING_UNSPECIFIED = 0; JSON = 1; }
+service SchemaService { rpc GetSchema (Schema) returns (Schema); }
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("acme/queue/v1/queue.proto"),
+        r#"syntax = "proto3";
+package acme.queue.v1;
+import "google/api/annotations.proto";
+import "google/protobuf/empty.proto";
+import "acme/queue/v1/schema.proto";
+message Topic { string name = 1; Schema schema = 2; Encoding encoding = 3; }
+message PublishRequest { string topic = 1; repeated bytes data = 2; }
+message PublishResponse { repeated string message_ids = 1; }
+service Publisher {
+  rpc CreateTopic (Topic) returns (Topic) { option (google.api.http) = { post: "/v1/topics" body: "*" }; }
+  rpc Publish (PublishRequest) returns (PublishResponse);
+  rpc DeleteTopic (Topic) returns (google.protobuf.Empty);
+}
+"#,
+    )
+    .unwrap();
+    let config = root.join("queue_grpc_service_config.json");
+    std::fs::write(
+        &config,
+        r#"{"methodConfig": [
+          {"name": [{"service": "acme.queue.v1.Publisher", "method": "CreateTopic"},
+                    {"service": "acme.queue.v1.Publisher", "method": "DeleteTopic"}],
+           "timeout": "60s",
+           "retryPolicy": {"initialBackoff": "0.100s", "maxBackoff": "60s", "backoffMultiplier": 1.3,
+                           "retryableStatusCodes": ["UNAVAILABLE"]}},
+          {"name": [{"service": "acme.queue.v1.Publisher", "method": "Publish"}],
+           "timeout": "60s",
+           "retryPolicy": {"initialBackoff": "0.100s", "maxBackoff": "60s", "backoffMultiplier": 4,
+                           "retryableStatusCodes": ["ABORTED", "CANCELLED", "INTERNAL", "RESOURCE_EXHAUSTED",
+                                                    "UNKNOWN", "UNAVAILABLE", "DEADLINE_EXCEEDED"]}}
+        ]}"#,
+    )
+    .unwrap();
+    let mut builder = configure();
+    builder.service_config(&config);
+    let out = root.join("out");
+    let generated = generate(
+        &builder,
+        &[root.join("acme/queue/v1/queue.proto")],
+        &[root.to_owned()],
+        &out,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let code: String = generated.clients.values().cloned().collect();
+    assert_eq!(
+        code.matches("#[::resilient::retry(").count(),
+        3,
+        "every configured method retries: {code}"
+    );
+    assert!(code.contains("the service owner's statement"), "{code}");
+    assert!(
+        code.contains("pub struct ResilientPublisherClient<T>"),
+        "{code}"
+    );
+    assert!(
+        code.contains("pub struct ResilientSchemaServiceClient<T>"),
+        "the imported file's service: {code}"
+    );
+    let file = std::fs::read_to_string(out.join("acme.queue.v1.rs")).unwrap();
+    assert!(
+        file.contains("pub struct Schema"),
+        "messages of the imported file of the same package"
+    );
+    assert!(
+        out.join("google.api.rs").exists(),
+        "the other package is generated, as tonic-prost-build does"
+    );
+}
+
+#[test]
+fn the_gate_still_holds_for_what_the_clients_author_writes() {
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Buy (Item) returns (Item) { option (resilient.policy) = { retry: { max_attempts: 3 } }; }
+}"#,
+        ),
+    );
+    assert!(message.contains("is not idempotent"), "{message}");
+}
+
+#[test]
+fn build_errors_print_one_problem_a_line_also_through_debug() {
+    let error = run(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Buy (Item) returns (Item) { option (resilient.policy) = { deadline: "2" retry: { max_attempts: 0 } }; }
+}"#,
+        ),
+    )
+    .expect_err("a build error");
+    let debug = format!("{error:?}");
+    assert_eq!(debug, error.to_string());
+    let lines: Vec<&str> = debug.lines().collect();
+    assert!(lines.len() >= 2, "{debug}");
+    assert!(
+        lines.iter().all(|l| l.starts_with("svc.proto:")),
+        "place first: {debug}"
+    );
 }

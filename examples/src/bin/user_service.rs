@@ -9,14 +9,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use resilient::tonic::PropagateDeadlineService;
 use resilient_examples::faulty::{closing_proxy, Fault, FaultyUsers, Seen};
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
 use tokio::time::Instant;
 use tonic::transport::Channel;
 use tonic::Code;
 
-type Client = ResilientUserServiceClient<PropagateDeadlineService<Channel>>;
+type Client = ResilientUserServiceClient<Channel>;
 
 fn connect(addr: SocketAddr) -> Result<Client, Box<dyn std::error::Error>> {
     let channel = Channel::from_shared(format!("http://{addr}"))?.connect_lazy();

@@ -27,7 +27,7 @@ pub const PREVIOUS_ATTEMPTS_HEADER: &str = "grpc-previous-rpc-attempts";
 
 /// What to change in an outgoing request's headers, or the status to fail
 /// it with before it touches the network.
-fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
+pub(super) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
     let previous = retry::previous_attempts();
     if previous > 0 {
         headers.insert(PREVIOUS_ATTEMPTS_HEADER, HeaderValue::from(previous));

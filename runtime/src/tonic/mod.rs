@@ -24,6 +24,7 @@
 mod client;
 mod codes;
 mod pushback;
+mod request;
 mod server;
 mod timeout;
 
@@ -37,6 +38,7 @@ pub use client::{
 };
 pub use codes::Codes;
 pub use pushback::{Pushback, PUSHBACK_HEADER};
+pub use request::{propagate_deadline, request_timeout, ReplayableRequest};
 pub use server::{DeadlineLayer, DeadlineService, ScopedResponse, DEFAULT_MAX_DEADLINE};
 pub use timeout::{encode_timeout, parse_timeout, InvalidTimeout, TIMEOUT_HEADER};
 
