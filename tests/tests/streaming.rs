@@ -1,0 +1,254 @@
+//! End-to-end: what the generated `ResilientCatalogClient` does for each
+//! kind of RPC (`examples/proto/catalog.proto`, retries from
+//! `catalog_service_config.json`: 3 attempts 50 ms apart on UNAVAILABLE,
+//! a 1 s deadline). A real tonic server on 127.0.0.1.
+#![allow(clippy::unwrap_used)] // the helpers below run only inside tests
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use resilient_examples::catalog::v1::catalog_server::{Catalog, CatalogServer};
+use resilient_examples::catalog::v1::{Entry, ResilientCatalogClient};
+use resilient_examples::user::UserResponse;
+use tokio::task::JoinHandle;
+use tonic::codegen::tokio_stream::{self, Stream, StreamExt};
+use tonic::transport::Channel;
+use tonic::{Code, Request, Response, Status, Streaming};
+
+type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry, Status>> + Send>>;
+
+/// What the server does with one call.
+#[derive(Clone)]
+enum Act {
+    Fail(Code),
+    /// Stream these, then end with this error if any.
+    Stream(Vec<&'static str>, Option<Code>),
+    Hang,
+}
+
+#[derive(Clone, Default)]
+struct Script {
+    acts: Arc<Mutex<VecDeque<Act>>>,
+    calls: Arc<Mutex<Vec<&'static str>>>,
+}
+
+impl Script {
+    fn next(&self, method: &'static str) -> Option<Act> {
+        self.calls.lock().unwrap().push(method);
+        self.acts.lock().unwrap().pop_front()
+    }
+
+    fn calls(&self) -> Vec<&'static str> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+fn entry(id: &str) -> Entry {
+    Entry { id: id.to_owned() }
+}
+
+#[tonic::async_trait]
+impl Catalog for Script {
+    async fn r#type(&self, request: Request<Entry>) -> Result<Response<Entry>, Status> {
+        match self.next("type") {
+            Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
+            _ => Ok(Response::new(request.into_inner())),
+        }
+    }
+
+    async fn old(&self, _: Request<Entry>) -> Result<Response<()>, Status> {
+        self.next("old");
+        Ok(Response::new(()))
+    }
+
+    async fn owner(&self, _: Request<Entry>) -> Result<Response<UserResponse>, Status> {
+        self.next("owner");
+        Ok(Response::new(UserResponse::default()))
+    }
+
+    type WatchStream = EntryStream;
+
+    async fn watch(&self, _: Request<Entry>) -> Result<Response<EntryStream>, Status> {
+        match self.next("watch") {
+            Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
+            Some(Act::Stream(ids, end)) => {
+                let items = ids.into_iter().map(|id| Ok(entry(id)));
+                let end = end.map(|code| Err(Status::new(code, "broke mid-stream")));
+                Ok(Response::new(Box::pin(tokio_stream::iter(
+                    items.chain(end),
+                ))))
+            }
+            Some(Act::Hang) => std::future::pending().await,
+            None => Ok(Response::new(Box::pin(tokio_stream::empty()))),
+        }
+    }
+
+    async fn upload(&self, request: Request<Streaming<Entry>>) -> Result<Response<Entry>, Status> {
+        match self.next("upload") {
+            Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
+            Some(Act::Hang) => std::future::pending().await,
+            _ => {
+                let mut stream = request.into_inner();
+                let mut ids = Vec::new();
+                while let Some(item) = stream.next().await {
+                    ids.push(item?.id);
+                }
+                Ok(Response::new(entry(&ids.join(","))))
+            }
+        }
+    }
+
+    type ChatStream = EntryStream;
+
+    async fn chat(
+        &self,
+        request: Request<Streaming<Entry>>,
+    ) -> Result<Response<EntryStream>, Status> {
+        match self.next("chat") {
+            Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
+            _ => {
+                let echo = request
+                    .into_inner()
+                    .map(|item| item.map(|e| entry(&format!("re: {}", e.id))));
+                Ok(Response::new(Box::pin(echo)))
+            }
+        }
+    }
+}
+
+struct Server {
+    script: Script,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn server(acts: impl IntoIterator<Item = Act>) -> Server {
+    let script = Script::default();
+    script.acts.lock().unwrap().extend(acts);
+    let (addr, incoming) = resilient_examples::faulty::bind().await.unwrap();
+    let service = CatalogServer::new(script.clone());
+    let task = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .layer(resilient::tonic::DeadlineLayer::new())
+            .add_service(service)
+            .serve_with_incoming(incoming)
+            .await;
+    });
+    Server { script, addr, task }
+}
+
+fn client(addr: SocketAddr) -> ResilientCatalogClient<Channel> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    ResilientCatalogClient::new(channel)
+}
+
+#[tokio::test]
+async fn a_keyword_named_rpc_is_called_and_retried() {
+    let s = server([Act::Fail(Code::Unavailable)]).await;
+    let reply = client(s.addr).r#type(entry("x")).await.unwrap();
+    assert_eq!(reply.into_inner().id, "x");
+    assert_eq!(s.script.calls(), ["type", "type"]);
+}
+
+#[tokio::test]
+async fn server_streaming_is_retried_until_the_response_starts() {
+    let s = server([
+        Act::Fail(Code::Unavailable),
+        Act::Stream(vec!["a", "b"], None),
+    ])
+    .await;
+    let mut stream = client(s.addr).watch(entry("q")).await.unwrap().into_inner();
+    let mut ids = Vec::new();
+    while let Some(item) = stream.next().await {
+        ids.push(item.unwrap().id);
+    }
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(s.script.calls(), ["watch", "watch"]);
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_after_it_started_is_the_callers() {
+    let s = server([Act::Stream(vec!["a"], Some(Code::Unavailable))]).await;
+    let mut stream = client(s.addr).watch(entry("q")).await.unwrap().into_inner();
+    assert_eq!(stream.next().await.unwrap().unwrap().id, "a");
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(s.script.calls(), ["watch"], "no retry once messages flowed");
+}
+
+#[tokio::test]
+async fn client_streaming_gets_the_deadline_and_no_retry() {
+    let s = server([Act::Fail(Code::Unavailable)]).await;
+    let request = tokio_stream::iter([entry("a"), entry("b")]);
+    let err = client(s.addr).upload(request).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        s.script.calls(),
+        ["upload"],
+        "a streamed request cannot be replayed"
+    );
+
+    let s = server([Act::Hang]).await;
+    let start = tokio::time::Instant::now();
+    let request = tokio_stream::iter([entry("a")]);
+    let err = client(s.addr).upload(request).await.unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+
+    let s = server([]).await;
+    let request = tokio_stream::iter([entry("a"), entry("b")]);
+    assert_eq!(
+        client(s.addr)
+            .upload(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .id,
+        "a,b"
+    );
+}
+
+#[tokio::test]
+async fn bidi_streaming_gets_the_deadline_and_no_retry() {
+    let s = server([Act::Fail(Code::Unavailable)]).await;
+    let err = client(s.addr)
+        .chat(tokio_stream::iter([entry("a")]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(s.script.calls(), ["chat"]);
+
+    let s = server([]).await;
+    let mut replies = client(s.addr)
+        .chat(tokio_stream::iter([entry("a"), entry("b")]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(replies.next().await.unwrap().unwrap().id, "re: a");
+    assert_eq!(replies.next().await.unwrap().unwrap().id, "re: b");
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn deprecated_and_cross_package_methods_work() {
+    let s = server([]).await;
+    let mut c = client(s.addr);
+    c.old(entry("x")).await.unwrap();
+    c.owner(entry("x")).await.unwrap();
+    assert_eq!(s.script.calls(), ["old", "owner"]);
+}
