@@ -37,7 +37,17 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
     let innermost_retry = layers.iter().rposition(|l| matches!(l, Layer::Retry(_)));
     for (index, layer) in layers.iter().enumerate().rev() {
         body = match layer {
-            Layer::Deadline(d) => deadline(&d.tokens, &body, &ret),
+            Layer::Deadline(d) => {
+                // Directly above a retry whose attempts are each timed, every
+                // wait below is bounded by this deadline already: each
+                // attempt's scope shrinks to it and the loop never sleeps past
+                // it. A timer of this scope's own could never fire first.
+                let bounded_below = matches!(
+                    layers.get(index + 1),
+                    Some(Layer::Retry(args)) if args.per_attempt.is_some()
+                );
+                deadline(&d.tokens, &body, &ret, bounded_below)
+            }
             Layer::Retry(args) => {
                 let clones = if Some(index) == innermost_retry {
                     &clones[..]
@@ -138,16 +148,27 @@ fn verdict(args: Option<&RetryArgs>) -> TokenStream {
 }
 
 // Input:  async body `B`, returning `Result<T, E>`.
-// Output: `B` run in `scope(d, ..)`; when the time runs out, `E::from(Elapsed)`.
-fn deadline(duration: &TokenStream, body: &TokenStream, ret: &Ret<'_>) -> TokenStream {
+// Output: `B` run in `scope(d, ..)` (`carried(d, ..)`, without a timer, when
+//         everything below is bounded by it already); when the time runs
+//         out, `E::from(Elapsed)`.
+fn deadline(
+    duration: &TokenStream,
+    body: &TokenStream,
+    ret: &Ret<'_>,
+    bounded_below: bool,
+) -> TokenStream {
     let p = quote!(::resilient::__private);
     let attempt = ret.attempt(&[], body);
     let verdict = verdict(None);
     let elapsed_into = ret.elapsed_into();
+    let scope = if bounded_below {
+        quote!(#p::carried)
+    } else {
+        quote!(#p::timed)
+    };
     quote! {
-        let __resilient_scope = #p::scope(#duration, #attempt);
-        let __resilient_until = __resilient_scope.deadline();
-        #p::deadline_result(__resilient_scope.await, __resilient_until, #verdict, #elapsed_into)
+        let (__resilient_scoped, __resilient_until) = #scope(#duration, #attempt).await;
+        #p::deadline_result(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
     }
 }
 
@@ -188,9 +209,8 @@ fn retry_async(
             let d = &per.tokens;
             let elapsed_into = ret.elapsed_into();
             quote! {
-                let __resilient_scope = #p::scope(#d, __resilient_state.begin(#attempt));
-                let __resilient_until = __resilient_scope.deadline();
-                let __resilient_scoped = __resilient_scope.await;
+                let (__resilient_scoped, __resilient_until) =
+                    #p::timed(#d, __resilient_state.begin(#attempt)).await;
                 __resilient_state.end_timed(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
             }
         }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 pub use crate::backoff::{Backoff, Jitter, DEFAULT_INITIAL};
-pub use crate::deadline::scope;
+pub use crate::deadline::{carried, scope, timed};
 pub use crate::retry::{Next, RetryPolicy, RetryState, Verdict};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
@@ -160,18 +160,55 @@ pub fn codes<E: OnNeedsTonic>(_codes: &'static [Code], _error: &E) -> Verdict {
 }
 
 /// A generated client's call under the caller's own timeout
-/// (`tonic::Request::set_timeout`), when it set one.
+/// (`tonic::Request::set_timeout`), when it set one. A future of its own
+/// rather than an `async fn` with two branches, which would hold the call's
+/// future twice and copy it on every call.
 #[cfg(feature = "tonic")]
-pub async fn within<T>(
-    timeout: Option<Duration>,
-    call: impl std::future::Future<Output = Result<T, ::tonic::Status>>,
-) -> Result<T, ::tonic::Status> {
+pub fn within<F, T>(timeout: Option<Duration>, call: F) -> Within<F>
+where
+    F: std::future::Future<Output = Result<T, ::tonic::Status>>,
+{
     match timeout {
-        None => call.await,
-        Some(timeout) => match crate::deadline::scope(timeout, call).await {
-            Ok(result) => result,
-            Err(elapsed) => Err(elapsed.into()),
+        None => Within::Plain { call },
+        Some(timeout) => Within::Scoped {
+            call: crate::deadline::scope(timeout, call),
         },
+    }
+}
+
+#[cfg(feature = "tonic")]
+pin_project_lite::pin_project! {
+    /// The future of [`within`].
+    #[project = WithinProj]
+    #[derive(Debug)]
+    pub enum Within<F> {
+        /// No timeout of its own.
+        Plain { #[pin] call: F },
+        /// Under the request's timeout.
+        Scoped { #[pin] call: crate::deadline::Scope<F> },
+    }
+}
+
+#[cfg(feature = "tonic")]
+impl<F, T> std::future::Future for Within<F>
+where
+    F: std::future::Future<Output = Result<T, ::tonic::Status>>,
+{
+    type Output = Result<T, ::tonic::Status>;
+
+    #[inline]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.project() {
+            WithinProj::Plain { call } => call.poll(cx),
+            WithinProj::Scoped { call } => match call.poll(cx) {
+                std::task::Poll::Ready(Ok(result)) => std::task::Poll::Ready(result),
+                std::task::Poll::Ready(Err(elapsed)) => std::task::Poll::Ready(Err(elapsed.into())),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            },
+        }
     }
 }
 

@@ -358,3 +358,39 @@ async fn annotated_futures_are_send_and_spawnable() {
     let handle = tokio::spawn(assert_send(call("42".into())));
     assert_eq!(handle.await.unwrap().unwrap(), "42");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_deadline_over_timed_attempts_ends_exactly_at_the_deadline() {
+    // The outer deadline has no timer of its own here (every wait below is
+    // bounded by it): the second attempt's scope shrinks to it and fires then.
+    #[resilient::deadline(500ms)]
+    #[retry(max = 5, backoff = "const", initial = 10ms, jitter = "none", per_attempt = 300ms)]
+    async fn call(log: &Log) -> Result<(), Status> {
+        log.hit();
+        assert!(deadline::remaining().unwrap() <= MS(300));
+        std::future::pending().await
+    }
+    let log = Log::new();
+    let start = Instant::now();
+    let err = call(&log).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert_eq!(start.elapsed(), MS(500));
+    assert_eq!(log.gaps(), [MS(310)]);
+
+    // An inherited deadline that has already passed fails at once, with no
+    // attempt made.
+    let late_log = Log::new();
+    let mut task = None;
+    deadline::scope(MS(10), async {
+        let log = late_log.clone();
+        task = Some(tokio::spawn(deadline::propagate(async move {
+            tokio::time::sleep(MS(20)).await;
+            call(&log).await
+        })));
+    })
+    .await
+    .unwrap();
+    let err = task.unwrap().await.unwrap().unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert_eq!(late_log.count(), 0);
+}

@@ -107,9 +107,7 @@ where
                     state.end(result, classify)
                 }
                 Some(timeout) => {
-                    let scope = deadline::scope(timeout, state.begin(operation()));
-                    let until = scope.deadline();
-                    let scoped = scope.await;
+                    let (scoped, until) = deadline::timed(timeout, state.begin(operation())).await;
                     state.end_timed(scoped, until, classify, E::from)
                 }
             }),

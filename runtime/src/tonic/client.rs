@@ -10,7 +10,7 @@ use ::tonic::Status;
 use http::{HeaderMap, HeaderValue};
 use pin_project_lite::pin_project;
 
-use super::timeout::{encode_timeout, parse_timeout, TIMEOUT_HEADER};
+use super::timeout::{encode_timeout_value, parse_timeout, TIMEOUT_NAME};
 use crate::{deadline, retry};
 
 /// The header that numbers a retried gRPC call (gRPC A6). Sent by
@@ -25,12 +25,16 @@ use crate::{deadline, retry};
 /// ```
 pub const PREVIOUS_ATTEMPTS_HEADER: &str = "grpc-previous-rpc-attempts";
 
+/// [`PREVIOUS_ATTEMPTS_HEADER`] as a parsed header name.
+static PREVIOUS_ATTEMPTS_NAME: http::HeaderName =
+    http::HeaderName::from_static(PREVIOUS_ATTEMPTS_HEADER);
+
 /// What to change in an outgoing request's headers, or the status to fail
 /// it with before it touches the network.
 pub(super) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
     let previous = retry::previous_attempts();
     if previous > 0 {
-        headers.insert(PREVIOUS_ATTEMPTS_HEADER, HeaderValue::from(previous));
+        headers.insert(&PREVIOUS_ATTEMPTS_NAME, HeaderValue::from(previous));
     }
     let Some(remaining) = deadline::remaining() else {
         return Ok(());
@@ -42,12 +46,12 @@ pub(super) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
     }
     // The method's own timeout (`Request::set_timeout`), if shorter, stays.
     let own = headers
-        .get(TIMEOUT_HEADER)
+        .get(&TIMEOUT_NAME)
         .and_then(|v| parse_timeout(v.as_bytes()).ok())
         .unwrap_or(Duration::MAX);
     let timeout = remaining.min(own);
-    if let Ok(value) = HeaderValue::try_from(encode_timeout(timeout)) {
-        headers.insert(TIMEOUT_HEADER, value);
+    if let Some(value) = encode_timeout_value(timeout) {
+        headers.insert(&TIMEOUT_NAME, value);
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use ::tonic::metadata::MetadataMap;
 use ::tonic::{Extensions, IntoRequest, Request, Status};
 
 use super::client::stamp;
-use super::timeout::{parse_timeout, TIMEOUT_HEADER};
+use super::timeout::{parse_timeout, TIMEOUT_NAME};
 
 /// A unary request taken apart once and rebuilt for each attempt: the
 /// caller's metadata (auth tokens, request ids) and extensions go out with
@@ -109,7 +109,8 @@ impl<M: Clone> ReplayableRequest<M> {
 /// ```
 pub fn request_timeout(metadata: &MetadataMap) -> Option<Duration> {
     metadata
-        .get(TIMEOUT_HEADER)
+        .as_ref()
+        .get(&TIMEOUT_NAME)
         .and_then(|value| parse_timeout(value.as_bytes()).ok())
 }
 

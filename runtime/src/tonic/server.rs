@@ -9,7 +9,7 @@ use ::tonic::Status;
 use pin_project_lite::pin_project;
 
 use super::client::ResponseFuture;
-use super::timeout::{parse_timeout, TIMEOUT_HEADER};
+use super::timeout::{parse_timeout, TIMEOUT_NAME};
 use crate::deadline::{self, Scope};
 
 /// Default cap on a client's deadline: 5 minutes. [`DeadlineLayer`] also
@@ -171,7 +171,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let timeout = match request.headers().get(TIMEOUT_HEADER) {
+        let timeout = match request.headers().get(&TIMEOUT_NAME) {
             None => self.max,
             Some(value) => match parse_timeout(value.as_bytes()) {
                 Ok(timeout) => timeout.min(self.max),

@@ -17,6 +17,11 @@ use std::time::Duration;
 /// ```
 pub const TIMEOUT_HEADER: &str = "grpc-timeout";
 
+/// [`TIMEOUT_HEADER`] as a parsed header name: looking a header up by a
+/// `&str` parses the name on every call, which every outgoing and incoming
+/// call would pay.
+pub(crate) static TIMEOUT_NAME: http::HeaderName = http::HeaderName::from_static(TIMEOUT_HEADER);
+
 const MAX_DIGITS_VALUE: u128 = 99_999_999;
 
 /// Encodes `timeout` for the `grpc-timeout` header: the finest unit whose
@@ -33,22 +38,55 @@ const MAX_DIGITS_VALUE: u128 = 99_999_999;
 /// assert_eq!(encode_timeout(Duration::from_nanos(7)), "7n");
 /// ```
 pub fn encode_timeout(timeout: Duration) -> String {
-    let nanos = timeout.as_nanos();
-    const UNITS: [(u128, char); 6] = [
-        (1, 'n'),
-        (1_000, 'u'),
-        (1_000_000, 'm'),
-        (1_000_000_000, 'S'),
-        (60_000_000_000, 'M'),
-        (3_600_000_000_000, 'H'),
+    let mut buf = [0; ENCODED_MAX];
+    let len = encode_into(timeout, &mut buf);
+    buf[..len].iter().map(|&b| char::from(b)).collect()
+}
+
+/// The longest encoding: 8 digits and a unit.
+const ENCODED_MAX: usize = 9;
+
+/// [`encode_timeout`] into a header value, without formatting machinery:
+/// it runs on every outgoing call.
+pub(crate) fn encode_timeout_value(timeout: Duration) -> Option<http::HeaderValue> {
+    let mut buf = [0; ENCODED_MAX];
+    let len = encode_into(timeout, &mut buf);
+    http::HeaderValue::from_bytes(&buf[..len]).ok()
+}
+
+/// Writes the encoding of `timeout` into `buf`; returns its length.
+fn encode_into(timeout: Duration, buf: &mut [u8; ENCODED_MAX]) -> usize {
+    const UNITS: [(u128, u8); 6] = [
+        (1, b'n'),
+        (1_000, b'u'),
+        (1_000_000, b'm'),
+        (1_000_000_000, b'S'),
+        (60_000_000_000, b'M'),
+        (3_600_000_000_000, b'H'),
     ];
-    for (per_unit, unit) in UNITS {
-        let value = nanos.div_ceil(per_unit);
-        if value <= MAX_DIGITS_VALUE {
-            return format!("{value}{unit}");
+    let nanos = timeout.as_nanos();
+    let (value, unit) = UNITS
+        .iter()
+        .map(|&(per_unit, unit)| (nanos.div_ceil(per_unit), unit))
+        .find(|&(value, _)| value <= MAX_DIGITS_VALUE)
+        .unwrap_or((MAX_DIGITS_VALUE, b'H'));
+    // At most 8 digits: the value fits in a u32.
+    let mut value = u32::try_from(value).unwrap_or(99_999_999);
+    let mut digits = [0u8; 8];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (value % 10) as u8;
+        n += 1;
+        value /= 10;
+        if value == 0 {
+            break;
         }
     }
-    format!("{MAX_DIGITS_VALUE}H")
+    for (i, digit) in digits[..n].iter().rev().enumerate() {
+        buf[i] = *digit;
+    }
+    buf[n] = unit;
+    n + 1
 }
 
 /// Parses a `grpc-timeout` value: 1 to 8 ASCII digits, then one of
@@ -160,7 +198,36 @@ mod tests {
         assert_eq!(parse_timeout(b"00000006n"), Ok(Duration::from_nanos(6)));
     }
 
+    /// The encoding as the gRPC spec words it, written the obvious way.
+    fn reference_encoding(timeout: Duration) -> String {
+        let nanos = timeout.as_nanos();
+        for (per_unit, unit) in [
+            (1, 'n'),
+            (1_000, 'u'),
+            (1_000_000, 'm'),
+            (1_000_000_000, 'S'),
+            (60_000_000_000, 'M'),
+            (3_600_000_000_000, 'H'),
+        ] {
+            let value = nanos.div_ceil(per_unit);
+            if value <= 99_999_999 {
+                return format!("{value}{unit}");
+            }
+        }
+        "99999999H".to_owned()
+    }
+
     proptest! {
+        #[test]
+        fn encoding_matches_the_reference(secs in any::<u64>(), nanos in 0u32..1_000_000_000) {
+            let d = Duration::new(secs, nanos);
+            prop_assert_eq!(encode_timeout(d), reference_encoding(d));
+            prop_assert_eq!(
+                encode_timeout_value(d).map(|v| v.as_bytes().to_vec()),
+                Some(reference_encoding(d).into_bytes())
+            );
+        }
+
         #[test]
         fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..16)) {
             let _ = parse_timeout(&bytes);

@@ -1,0 +1,153 @@
+//! Raw tonic against the full resilient stack, alternated in one process:
+//! this machine drifts by more than the effect, so each round measures both
+//! back to back (in alternating order) and the result is the ratio per
+//! round, with its spread.
+//!
+//! ```sh
+//! cargo bench -p resilient-examples --bench grpc_ab
+//! ```
+//!
+//! Variants, each against an echo server of its own on 127.0.0.1:
+//! - `raw`: tonic's `UserServiceClient<Channel>`, a server without layers;
+//! - `generated`: `ResilientUserServiceClient<Channel>` (policy from the
+//!   proto: a 2 s deadline, 3 attempts, 300 ms per attempt), the server
+//!   behind `DeadlineLayer`: what users run;
+//! - `annotated`: tonic's client with the `PropagateDeadline` interceptor
+//!   and a hand-written `#[deadline(2s)] #[retry(max = 3)]` function, the
+//!   server behind `DeadlineLayer`.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use resilient::tonic::PropagateDeadline;
+use resilient_examples::faulty::serve_echo;
+use resilient_examples::user::user_service_client::UserServiceClient;
+use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use tonic::Status;
+
+type Raw = UserServiceClient<Channel>;
+type Generated = ResilientUserServiceClient<Channel>;
+type Annotated = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
+
+const ROUNDS: usize = 12;
+
+fn request() -> UserRequest {
+    UserRequest {
+        user_id: "42".into(),
+    }
+}
+
+async fn raw(mut client: Raw) -> Result<UserResponse, Status> {
+    Ok(client.get_user(request()).await?.into_inner())
+}
+
+async fn generated(mut client: Generated) -> Result<UserResponse, Status> {
+    Ok(client.get_user(request()).await?.into_inner())
+}
+
+#[resilient::deadline(2s)]
+#[resilient::retry(max = 3, backoff = "exp", initial = 50ms)]
+async fn annotated_call(client: &mut Annotated) -> Result<UserResponse, Status> {
+    Ok(client.get_user(request()).await?.into_inner())
+}
+
+async fn annotated(mut client: Annotated) -> Result<UserResponse, Status> {
+    annotated_call(&mut client).await
+}
+
+/// Calls per second over `batches` rounds of `concurrency` calls.
+async fn throughput<C, F, Fut>(batches: usize, concurrency: usize, client: &C, call: F) -> f64
+where
+    C: Clone + Send + 'static,
+    F: Fn(C) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<UserResponse, Status>> + Send + 'static,
+{
+    let start = Instant::now();
+    for _ in 0..batches {
+        if concurrency == 1 {
+            call(client.clone()).await.expect("the echo server answers");
+            continue;
+        }
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| tokio::spawn(call(client.clone())))
+            .collect();
+        for task in tasks {
+            task.await
+                .expect("the task runs")
+                .expect("the echo server answers");
+        }
+    }
+    (batches * concurrency) as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn channel(addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("an address")
+        .connect()
+        .await
+        .expect("a connection")
+}
+
+/// `xs` sorted: (median, min, max).
+fn summary(mut xs: Vec<f64>) -> (f64, f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    (xs[xs.len() / 2], xs[0], xs[xs.len() - 1])
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would too: run
+    // only when benchmarking.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        let (raw_addr, _) = serve_echo(false).await.expect("a server");
+        let (layered_addr, _) = serve_echo(true).await.expect("a server");
+        let (annotated_addr, _) = serve_echo(true).await.expect("a server");
+        let raw_client: Raw = UserServiceClient::new(channel(raw_addr).await);
+        let generated_client: Generated = ResilientUserServiceClient::new(channel(layered_addr).await);
+        let annotated_client: Annotated =
+            UserServiceClient::with_interceptor(channel(annotated_addr).await, PropagateDeadline);
+
+        println!("{ROUNDS} rounds per concurrency; each round measures raw, generated and annotated back to back, in rotating order.");
+        println!("ratio = variant throughput / raw throughput in the same round (1.00 = no cost).\n");
+        println!("| concurrency | raw calls/s (median) | generated / raw: median [min, max] | annotated / raw: median [min, max] |");
+        println!("|---|---|---|---|");
+        for (concurrency, batches) in [(1usize, 1500usize), (64, 60)] {
+            // Warm-up: connections, allocator, caches.
+            throughput(batches / 3, concurrency, &raw_client, raw).await;
+            throughput(batches / 3, concurrency, &generated_client, generated).await;
+            throughput(batches / 3, concurrency, &annotated_client, annotated).await;
+            let (mut raws, mut gen_ratios, mut ann_ratios) = (Vec::new(), Vec::new(), Vec::new());
+            for round in 0..ROUNDS {
+                let mut r = 0.0;
+                let mut g = 0.0;
+                let mut a = 0.0;
+                for step in 0..3 {
+                    match (round + step) % 3 {
+                        0 => r = throughput(batches, concurrency, &raw_client, raw).await,
+                        1 => g = throughput(batches, concurrency, &generated_client, generated).await,
+                        _ => a = throughput(batches, concurrency, &annotated_client, annotated).await,
+                    }
+                }
+                raws.push(r);
+                gen_ratios.push(g / r);
+                ann_ratios.push(a / r);
+            }
+            let (raw_median, _, _) = summary(raws);
+            let (gm, glo, ghi) = summary(gen_ratios);
+            let (am, alo, ahi) = summary(ann_ratios);
+            println!(
+                "| {concurrency} | {raw_median:.0} | {gm:.3} [{glo:.3}, {ghi:.3}] | {am:.3} [{alo:.3}, {ahi:.3}] |"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    });
+}

@@ -1,0 +1,70 @@
+//! Runs 2,000 unary calls on loopback through one variant, for counting
+//! instructions with callgrind (wall-clock runs of this machine drift by
+//! more than the costs looked for):
+//!
+//! ```sh
+//! cargo build --release -p resilient-examples --example grpc_profile
+//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|generated|annotated>
+//! ```
+//!
+//! One current-thread runtime runs client and server, so that the counts
+//! repeat. The variants are those of `benches/grpc_ab.rs`.
+
+use resilient::tonic::PropagateDeadline;
+use resilient_examples::faulty::serve_echo;
+use resilient_examples::user::user_service_client::UserServiceClient;
+use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use tonic::Status;
+
+const CALLS: usize = 2_000;
+
+fn request() -> UserRequest {
+    UserRequest {
+        user_id: "42".into(),
+    }
+}
+
+#[resilient::deadline(2s)]
+#[resilient::retry(max = 3, backoff = "exp", initial = 50ms)]
+async fn annotated(
+    client: &mut UserServiceClient<InterceptedService<Channel, PropagateDeadline>>,
+) -> Result<UserResponse, Status> {
+    Ok(client.get_user(request()).await?.into_inner())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let variant = std::env::args().nth(1).unwrap_or_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let (addr, _server) = serve_echo(variant != "raw").await?;
+        let channel = Channel::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await?;
+        match variant.as_str() {
+            "raw" => {
+                let mut client = UserServiceClient::new(channel);
+                for _ in 0..CALLS {
+                    client.get_user(request()).await?;
+                }
+            }
+            "generated" => {
+                let mut client = ResilientUserServiceClient::new(channel);
+                for _ in 0..CALLS {
+                    client.get_user(request()).await?;
+                }
+            }
+            "annotated" => {
+                let mut client = UserServiceClient::with_interceptor(channel, PropagateDeadline);
+                for _ in 0..CALLS {
+                    annotated(&mut client).await?;
+                }
+            }
+            other => return Err(format!("unknown variant {other:?}").into()),
+        }
+        Ok(())
+    })
+}
