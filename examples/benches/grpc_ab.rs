@@ -31,7 +31,7 @@ type Raw = UserServiceClient<Channel>;
 type Generated = ResilientUserServiceClient<Channel>;
 type Annotated = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
 
-const ROUNDS: usize = 12;
+const ROUNDS: usize = 20;
 
 fn request() -> UserRequest {
     UserRequest {
