@@ -4,49 +4,17 @@
 //! attempts 50 ms apart (±20%), 300 ms per attempt, on `UNAVAILABLE`.
 #![allow(clippy::unwrap_used)] // the helpers below run only inside tests
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use resilient_examples::faulty::{Fault, FaultyUsers};
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
-use tokio::task::JoinHandle;
+use resilient_examples::faulty::Fault;
+use resilient_examples::user::ResilientUserServiceClient;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
-const MS: fn(u64) -> Duration = Duration::from_millis;
-
-struct Server {
-    users: FaultyUsers,
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn server(script: impl IntoIterator<Item = Fault>) -> Server {
-    let users = FaultyUsers::new(script);
-    let (addr, task) = users.serve().await.unwrap();
-    Server { users, addr, task }
-}
-
-fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy()
-}
-
-fn request() -> UserRequest {
-    UserRequest {
-        user_id: "42".into(),
-    }
-}
+mod common;
+use common::{channel, request, server, MS};
 
 fn unavailable_twice() -> [Fault; 2] {
     [
@@ -64,10 +32,11 @@ async fn connect_gives_the_client_of_a_channel_and_the_options_policy_applies() 
             .unwrap();
     let reply = client.get_user(request()).await.unwrap().into_inner();
     assert_eq!(reply.name, "user 42");
-    let seen = s.users.seen();
-    let previous: Vec<_> = seen.iter().map(|s| s.previous_attempts.clone()).collect();
-    assert_eq!(previous, [None, Some("1".into()), Some("2".into())]);
-    for s in &seen {
+    assert_eq!(
+        s.previous_attempts(),
+        [None, Some("1".into()), Some("2".into())]
+    );
+    for s in &s.users.seen() {
         let sent = resilient::tonic::parse_timeout(s.timeout.as_ref().unwrap().as_bytes()).unwrap();
         assert!(
             sent <= MS(300),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use resilient::deadline;
 use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer};
-use resilient_examples::faulty::{closing_proxy, Fault, FaultyUsers, Seen};
+use resilient_examples::faulty::{closing_proxy, Fault, Seen};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
@@ -18,39 +18,13 @@ use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
+mod common;
+use common::{channel, request, server, MS};
+
 type Client = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
 
-const MS: fn(u64) -> Duration = Duration::from_millis;
-
-struct Server {
-    users: FaultyUsers,
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn server(script: impl IntoIterator<Item = Fault>) -> Server {
-    let users = FaultyUsers::new(script);
-    let (addr, task) = users.serve().await.unwrap();
-    Server { users, addr, task }
-}
-
 fn client(addr: SocketAddr) -> Client {
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
-    UserServiceClient::with_interceptor(channel, PropagateDeadline)
-}
-
-fn request() -> UserRequest {
-    UserRequest {
-        user_id: "42".into(),
-    }
+    UserServiceClient::with_interceptor(channel(addr), PropagateDeadline)
 }
 
 #[resilient::retry(max = 3, backoff = "const", initial = 20ms, jitter = "none")]
@@ -67,13 +41,10 @@ async fn unavailable_is_retried_and_attempts_are_numbered() {
     .await;
     let user = get_user(&mut client(s.addr)).await.unwrap();
     assert_eq!(user.name, "user 42");
-    let previous: Vec<_> = s
-        .users
-        .seen()
-        .into_iter()
-        .map(|seen| seen.previous_attempts)
-        .collect();
-    assert_eq!(previous, [None, Some("1".into()), Some("2".into())]);
+    assert_eq!(
+        s.previous_attempts(),
+        [None, Some("1".into()), Some("2".into())]
+    );
 }
 
 #[tokio::test]
@@ -149,12 +120,9 @@ async fn a_call_past_its_deadline_never_touches_the_network() {
 #[tokio::test]
 async fn the_tower_layer_does_what_the_interceptor_does() {
     let s = server([Fault::Fail(Code::Unavailable)]).await;
-    let channel = Channel::from_shared(format!("http://{}", s.addr))
-        .unwrap()
-        .connect_lazy();
     let channel = tower::ServiceBuilder::new()
         .layer(PropagateDeadlineLayer)
-        .service(channel);
+        .service(channel(s.addr));
     let c = UserServiceClient::new(channel);
     let policy = resilient::RetryPolicy::new().backoff(resilient::Backoff::none());
     deadline::scope(
@@ -319,17 +287,8 @@ async fn a_retry_around_the_generated_client_numbers_each_rpc_from_zero() {
         Ok(client.get_user(request()).await?.into_inner())
     }
     let s = server(vec![Fault::Fail(Code::Unavailable); 6]).await;
-    let channel = Channel::from_shared(format!("http://{}", s.addr))
-        .unwrap()
-        .connect_lazy();
-    let mut c = ResilientUserServiceClient::new(channel);
+    let mut c = ResilientUserServiceClient::new(channel(s.addr));
     twice(&mut c).await.unwrap_err();
-    let previous: Vec<_> = s
-        .users
-        .seen()
-        .into_iter()
-        .map(|seen| seen.previous_attempts)
-        .collect();
     let round = [None, Some("1".to_owned()), Some("2".to_owned())];
-    assert_eq!(previous, [round.clone(), round].concat());
+    assert_eq!(s.previous_attempts(), [round.clone(), round].concat());
 }

@@ -20,6 +20,17 @@ fn ok(builder: &Builder, proto: &str) -> String {
     }
 }
 
+/// A builder reading `json` as its service config; the folder lives as
+/// long as the returned guard.
+fn with_config(json: &str) -> (tempfile::TempDir, Builder) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("service_config.json");
+    std::fs::write(&path, json).expect("write config");
+    let mut builder = configure();
+    builder.service_config(&path);
+    (dir, builder)
+}
+
 fn err(builder: &Builder, proto: &str) -> String {
     run(builder, proto).expect_err("a build error").to_string()
 }
@@ -412,16 +423,10 @@ fn hedge_is_a_build_error_until_it_is_supported() {
         "{message}"
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("service_config.json");
-    std::fs::write(
-        &config,
+    let (_dir, builder) = with_config(
         r#"{"methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
              "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s"}}]}"#,
-    )
-    .unwrap();
-    let mut builder = configure();
-    builder.service_config(&config);
+    );
     let message = err(
         &builder,
         &proto("service Shop { rpc Get (Item) returns (Item); }"),
@@ -434,18 +439,12 @@ fn hedge_is_a_build_error_until_it_is_supported() {
 
 #[test]
 fn retry_throttling_builds_one_budget_for_the_clients_methods() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("service_config.json");
-    std::fs::write(
-        &config,
+    let (_dir, builder) = with_config(
         r#"{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
             "methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
              "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
                              "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-    )
-    .unwrap();
-    let mut builder = configure();
-    builder.service_config(&config);
+    );
     let code = ok(
         &builder,
         &proto("service Shop { rpc Get (Item) returns (Item); rpc List (Item) returns (Item); }"),
@@ -466,11 +465,7 @@ fn retry_throttling_builds_one_budget_for_the_clients_methods() {
         "{code}"
     );
 
-    std::fs::write(
-        &config,
-        r#"{"retryThrottling": {"maxTokens": 0, "tokenRatio": -1}}"#,
-    )
-    .unwrap();
+    let (_dir, builder) = with_config(r#"{"retryThrottling": {"maxTokens": 0, "tokenRatio": -1}}"#);
     let message = err(
         &builder,
         &proto("service Shop { rpc Get (Item) returns (Item); }"),

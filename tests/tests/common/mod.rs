@@ -1,0 +1,57 @@
+//! What the end-to-end tests share: the fault-injecting `UserService` on
+//! 127.0.0.1, a channel to it, a request.
+#![allow(clippy::unwrap_used, dead_code)] // test-only; not every file uses every helper
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use resilient_examples::faulty::{Fault, FaultyUsers};
+use resilient_examples::user::UserRequest;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub(crate) const MS: fn(u64) -> Duration = Duration::from_millis;
+
+/// A fault-injecting server, stopped when dropped.
+pub(crate) struct Server {
+    pub(crate) users: FaultyUsers,
+    pub(crate) addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// The `grpc-previous-rpc-attempts` of every call received, in order.
+    pub(crate) fn previous_attempts(&self) -> Vec<Option<String>> {
+        self.users
+            .seen()
+            .into_iter()
+            .map(|seen| seen.previous_attempts)
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A server that follows `script`, one fault per call.
+pub(crate) async fn server(script: impl IntoIterator<Item = Fault>) -> Server {
+    let users = FaultyUsers::new(script);
+    let (addr, task) = users.serve().await.unwrap();
+    Server { users, addr, task }
+}
+
+/// A channel to `addr` that connects on first use.
+pub(crate) fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy()
+}
+
+pub(crate) fn request() -> UserRequest {
+    UserRequest {
+        user_id: "42".into(),
+    }
+}
