@@ -31,7 +31,7 @@ type Raw = UserServiceClient<Channel>;
 type Generated = ResilientUserServiceClient<Channel>;
 type Annotated = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
 
-const ROUNDS: usize = 20;
+const ROUNDS: usize = 15;
 
 fn request() -> UserRequest {
     UserRequest {
@@ -41,6 +41,12 @@ fn request() -> UserRequest {
 
 async fn raw(mut client: Raw) -> Result<UserResponse, Status> {
     Ok(client.get_user(request()).await?.into_inner())
+}
+
+async fn with_timeout(mut client: Raw) -> Result<UserResponse, Status> {
+    let mut request = tonic::Request::new(request());
+    request.set_timeout(Duration::from_secs(2));
+    Ok(client.get_user(request).await?.into_inner())
 }
 
 async fn generated(mut client: Generated) -> Result<UserResponse, Status> {
@@ -111,41 +117,46 @@ fn main() {
         let (raw_addr, _) = serve_echo(false).await.expect("a server");
         let (layered_addr, _) = serve_echo(true).await.expect("a server");
         let (annotated_addr, _) = serve_echo(true).await.expect("a server");
+        let (timeout_addr, _) = serve_echo(false).await.expect("a server");
         let raw_client: Raw = UserServiceClient::new(channel(raw_addr).await);
         let generated_client: Generated = ResilientUserServiceClient::new(channel(layered_addr).await);
         let annotated_client: Annotated =
             UserServiceClient::with_interceptor(channel(annotated_addr).await, PropagateDeadline);
+        let timeout_client: Raw = UserServiceClient::new(channel(timeout_addr).await);
 
-        println!("{ROUNDS} rounds per concurrency; each round measures raw, generated and annotated back to back, in rotating order.");
+        println!("{ROUNDS} rounds per concurrency; each round measures the four variants back to back, in rotating order.");
         println!("ratio = variant throughput / raw throughput in the same round (1.00 = no cost).\n");
-        println!("| concurrency | raw calls/s (median) | generated / raw: median [min, max] | annotated / raw: median [min, max] |");
-        println!("|---|---|---|---|");
-        for (concurrency, batches) in [(1usize, 1500usize), (64, 60)] {
+        println!("| concurrency | raw calls/s (median) | generated / raw: median [min, max] | annotated / raw | raw + set_timeout / raw |");
+        println!("|---|---|---|---|---|");
+        for (concurrency, batches) in [(1usize, 4000usize), (64, 160)] {
             // Warm-up: connections, allocator, caches.
             throughput(batches / 3, concurrency, &raw_client, raw).await;
             throughput(batches / 3, concurrency, &generated_client, generated).await;
             throughput(batches / 3, concurrency, &annotated_client, annotated).await;
-            let (mut raws, mut gen_ratios, mut ann_ratios) = (Vec::new(), Vec::new(), Vec::new());
+            throughput(batches / 3, concurrency, &timeout_client, with_timeout).await;
+            let (mut raws, mut gen_ratios, mut ann_ratios, mut tmo_ratios) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for round in 0..ROUNDS {
-                let mut r = 0.0;
-                let mut g = 0.0;
-                let mut a = 0.0;
-                for step in 0..3 {
-                    match (round + step) % 3 {
+                let (mut r, mut g, mut a, mut t) = (0.0, 0.0, 0.0, 0.0);
+                for step in 0..4 {
+                    match (round + step) % 4 {
                         0 => r = throughput(batches, concurrency, &raw_client, raw).await,
                         1 => g = throughput(batches, concurrency, &generated_client, generated).await,
-                        _ => a = throughput(batches, concurrency, &annotated_client, annotated).await,
+                        2 => a = throughput(batches, concurrency, &annotated_client, annotated).await,
+                        _ => t = throughput(batches, concurrency, &timeout_client, with_timeout).await,
                     }
                 }
                 raws.push(r);
                 gen_ratios.push(g / r);
                 ann_ratios.push(a / r);
+                tmo_ratios.push(t / r);
             }
             let (raw_median, _, _) = summary(raws);
             let (gm, glo, ghi) = summary(gen_ratios);
             let (am, alo, ahi) = summary(ann_ratios);
+            let (tm, tlo, thi) = summary(tmo_ratios);
             println!(
-                "| {concurrency} | {raw_median:.0} | {gm:.3} [{glo:.3}, {ghi:.3}] | {am:.3} [{alo:.3}, {ahi:.3}] |"
+                "| {concurrency} | {raw_median:.0} | {gm:.3} [{glo:.3}, {ghi:.3}] | {am:.3} [{alo:.3}, {ahi:.3}] | {tm:.3} [{tlo:.3}, {thi:.3}] |"
             );
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --example grpc_profile
-//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|generated|annotated>
+//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|generated|annotated>
 //! ```
 //!
 //! One current-thread runtime runs client and server, so that the counts
@@ -40,7 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let (addr, _server) = serve_echo(variant != "raw").await?;
+        let layered = !matches!(variant.as_str(), "raw" | "timeout");
+        let (addr, _server) = serve_echo(layered).await?;
         let channel = Channel::from_shared(format!("http://{addr}"))?
             .connect()
             .await?;
@@ -49,6 +50,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut client = UserServiceClient::new(channel);
                 for _ in 0..CALLS {
                     client.get_user(request()).await?;
+                }
+            }
+            "timeout" => {
+                let mut client = UserServiceClient::new(channel);
+                for _ in 0..CALLS {
+                    let mut request = tonic::Request::new(request());
+                    request.set_timeout(std::time::Duration::from_secs(2));
+                    client.get_user(request).await?;
                 }
             }
             "generated" => {
