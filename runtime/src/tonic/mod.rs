@@ -9,7 +9,9 @@
 //! [`PropagateDeadlineLayer`] (a `tower::Layer` over `Channel`) send what is
 //! left of the current deadline as `grpc-timeout` and number retried
 //! attempts; [`DeadlineLayer`] on the server runs each handler inside the
-//! deadline its client sent.
+//! deadline its client sent. [`ReplayableRequest`] rebuilds a request for
+//! each attempt with the caller's metadata and extensions, as the generated
+//! `Resilient<Name>Client` methods do.
 //!
 //! ```
 //! use resilient::Retryable;
