@@ -230,21 +230,15 @@ fn unknown_option_fields_are_errors_from_the_compiler_with_their_location() {
 
 #[test]
 fn service_config_and_builder_fill_in_below_the_options() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("service_config.json");
-    std::fs::write(
-        &config,
+    let (_dir, mut builder) = with_config(
         r#"{"methodConfig": [
             {"name": [{"service": "shop.v1.Shop", "method": "Get"}], "timeout": "4s",
              "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "3s",
                              "backoffMultiplier": 1.5, "retryableStatusCodes": ["UNAVAILABLE", "ABORTED"]}},
             {"name": [{}], "timeout": "9s"}
         ]}"#,
-    )
-    .unwrap();
-    let mut builder = configure();
+    );
     builder
-        .service_config(&config)
         .method(
             "shop.v1.Shop/List",
             Policy::new().retry(Retry::new(2).on(["14"])),
