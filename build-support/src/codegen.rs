@@ -297,7 +297,8 @@ fn doc_line(line: &str) -> TokenStream {
 //         takes, and a private one that carries the policy's attributes:
 //         - unary or server-streaming, retried: the request is taken apart
 //           once (`ReplayableRequest`) and rebuilt for each attempt;
-//         - otherwise: the request goes out once, stamped with the deadline.
+//         - otherwise (not retried, or a streamed request): it goes out
+//           once, stamped with the deadline, no copy kept.
 //         A timeout the caller set on the request bounds the whole call.
 fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> TokenStream {
     let name = format_ident!("{}", method.name);
@@ -347,26 +348,32 @@ fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> To
         quote!(tonic::Response<#output>)
     };
     let result = quote!(::core::result::Result<#response, tonic::Status>);
-    if method.client_streaming {
+    if !retried {
+        // Sent once: stamped with the deadline, no copy kept for a retry.
+        let (takes, into) = if method.client_streaming {
+            (
+                quote!(impl tonic::IntoStreamingRequest<Message = #input>),
+                quote!(into_streaming_request),
+            )
+        } else {
+            (
+                quote!(impl tonic::IntoRequest<#input>),
+                quote!(into_request),
+            )
+        };
         return quote! {
             #(#docs)*
             #deprecated
-            pub async fn #name(
-                &mut self,
-                request: impl tonic::IntoStreamingRequest<Message = #input>,
-            ) -> #result {
-                let request = request.into_streaming_request();
+            pub async fn #name(&mut self, request: #takes) -> #result {
+                let request = request.#into();
                 let timeout = ::resilient::tonic::request_timeout(request.metadata());
                 ::resilient::__private::within(timeout, self.#private(request)).await
             }
 
             #(#attrs)*
             #[allow(deprecated)]
-            async fn #private(
-                &mut self,
-                request: impl tonic::IntoStreamingRequest<Message = #input>,
-            ) -> #result {
-                let request = ::resilient::tonic::propagate_deadline(request.into_streaming_request())?;
+            async fn #private(&mut self, request: #takes) -> #result {
+                let request = ::resilient::tonic::propagate_deadline(request.#into())?;
                 self.inner.#name(request).await
             }
         };

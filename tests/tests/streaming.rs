@@ -33,7 +33,12 @@ enum Act {
 struct Script {
     acts: Arc<Mutex<VecDeque<Act>>>,
     calls: Arc<Mutex<Vec<&'static str>>>,
+    /// `x-request-id` and `grpc-timeout` of each call of `Old`.
+    headers: Arc<Mutex<Vec<Headers>>>,
 }
+
+/// The `x-request-id` and `grpc-timeout` a call carried.
+type Headers = (Option<String>, Option<String>);
 
 impl Script {
     fn next(&self, method: &'static str) -> Option<Act> {
@@ -59,9 +64,22 @@ impl Catalog for Script {
         }
     }
 
-    async fn old(&self, _: Request<Entry>) -> Result<Response<()>, Status> {
-        self.next("old");
-        Ok(Response::new(()))
+    async fn old(&self, request: Request<Entry>) -> Result<Response<()>, Status> {
+        let header = |name| {
+            request
+                .metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        self.headers
+            .lock()
+            .unwrap()
+            .push((header("x-request-id"), header("grpc-timeout")));
+        match self.next("old") {
+            Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
+            _ => Ok(Response::new(())),
+        }
     }
 
     async fn owner(&self, _: Request<Entry>) -> Result<Response<UserResponse>, Status> {
@@ -241,6 +259,31 @@ async fn bidi_streaming_gets_the_deadline_and_no_retry() {
         .into_inner();
     assert_eq!(replies.next().await.unwrap().unwrap().id, "re: a");
     assert_eq!(replies.next().await.unwrap().unwrap().id, "re: b");
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn a_method_without_retries_sends_once_with_metadata_and_deadline() {
+    let s = server([Act::Fail(Code::Unavailable)]).await;
+    let mut request = Request::new(entry("x"));
+    request
+        .metadata_mut()
+        .insert("x-request-id", "r-1".parse().unwrap());
+    let err = client(s.addr).old(request).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        s.script.calls(),
+        ["old"],
+        "not in the service config: not retried"
+    );
+    let headers = s.script.headers.lock().unwrap().clone();
+    assert_eq!(headers.len(), 1);
+    assert_eq!(headers[0].0.as_deref(), Some("r-1"));
+    let sent = resilient::tonic::parse_timeout(headers[0].1.as_ref().unwrap().as_bytes()).unwrap();
+    assert!(
+        sent <= Duration::from_secs(1),
+        "the service's 1 s deadline: {sent:?}"
+    );
 }
 
 #[tokio::test]

@@ -350,10 +350,7 @@ service Shop {
         "keyword names are raw: {code}"
     );
     assert!(code.contains("async fn __resilient_type("), "{code}");
-    assert!(
-        code.contains("self.inner.r#type(request.attempt()?)"),
-        "{code}"
-    );
+    assert!(code.contains("self.inner.r#type(request)"), "{code}");
     assert!(
         code.contains("tonic::Response<crate::money::Price>"),
         "extern_path: {code}"
