@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Request, Response, Status};
 
@@ -84,15 +85,8 @@ impl FaultyUsers {
     /// `DeadlineLayer`, until the returned task is aborted.
     pub async fn serve(&self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
         let (addr, incoming) = bind().await?;
-        let service = UserServiceServer::new(self.clone());
-        let task = tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .layer(resilient::tonic::DeadlineLayer::new())
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await;
-        });
-        Ok((addr, task))
+        let routes = Routes::new(UserServiceServer::new(self.clone()));
+        Ok((addr, serve_with_deadlines(routes, incoming)))
     }
 }
 
@@ -199,22 +193,30 @@ pub async fn serve_echo(
     with_deadline_layer: bool,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let (addr, incoming) = bind().await?;
+    let service = UserServiceServer::new(Echo);
+    if with_deadline_layer {
+        return Ok((addr, serve_with_deadlines(Routes::new(service), incoming)));
+    }
     let task = tokio::spawn(async move {
-        let service = UserServiceServer::new(Echo);
-        let _ = if with_deadline_layer {
-            tonic::transport::Server::builder()
-                .layer(resilient::tonic::DeadlineLayer::new())
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await
-        } else {
-            tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(incoming)
-                .await
-        };
+        let _ = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(incoming)
+            .await;
     });
     Ok((addr, task))
+}
+
+/// Serves `routes` (any tonic services, `Routes::new(..).add_service(..)`)
+/// on `incoming` behind `resilient`'s `DeadlineLayer`, until the returned
+/// task is aborted.
+pub fn serve_with_deadlines(routes: Routes, incoming: TcpIncoming) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .layer(resilient::tonic::DeadlineLayer::new())
+            .add_routes(routes)
+            .serve_with_incoming(incoming)
+            .await;
+    })
 }
 
 /// A listener on a free port of 127.0.0.1, with `TCP_NODELAY` on accepted

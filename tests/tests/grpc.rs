@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use resilient::deadline;
 use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer};
-use resilient_examples::faulty::{closing_proxy, Fault, Seen};
+use resilient_examples::faulty::{closing_proxy, serve_with_deadlines, Fault, Seen};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tonic::codegen::InterceptedService;
+use tonic::service::Routes;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
@@ -227,15 +228,8 @@ impl UserService for Forwarder {
 /// A (the forwarder, with `DeadlineLayer`) in front of B.
 async fn chain(b: SocketAddr) -> (SocketAddr, JoinHandle<()>) {
     let (addr, incoming) = resilient_examples::faulty::bind().await.unwrap();
-    let service = UserServiceServer::new(Forwarder { next: client(b) });
-    let task = tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder()
-            .layer(resilient::tonic::DeadlineLayer::new())
-            .add_service(service)
-            .serve_with_incoming(incoming)
-            .await;
-    });
-    (addr, task)
+    let routes = Routes::new(UserServiceServer::new(Forwarder { next: client(b) }));
+    (addr, serve_with_deadlines(routes, incoming))
 }
 
 fn sent_timeout(seen: &Seen) -> Duration {

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use resilient_examples::catalog::v1::catalog_server::{Catalog, CatalogServer};
 use resilient_examples::catalog::v1::{Entry, ResilientCatalogClient};
+use resilient_examples::faulty::serve_with_deadlines;
 use resilient_examples::user::UserResponse;
 use tokio::task::JoinHandle;
 use tonic::codegen::tokio_stream::{self, Stream, StreamExt};
+use tonic::service::Routes;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -153,14 +155,8 @@ async fn server(acts: impl IntoIterator<Item = Act>) -> Server {
     let script = Script::default();
     script.acts.lock().unwrap().extend(acts);
     let (addr, incoming) = resilient_examples::faulty::bind().await.unwrap();
-    let service = CatalogServer::new(script.clone());
-    let task = tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder()
-            .layer(resilient::tonic::DeadlineLayer::new())
-            .add_service(service)
-            .serve_with_incoming(incoming)
-            .await;
-    });
+    let routes = Routes::new(CatalogServer::new(script.clone()));
+    let task = serve_with_deadlines(routes, incoming);
     Server { script, addr, task }
 }
 
