@@ -12,13 +12,17 @@
 #[path = "private.rs"]
 pub mod __private;
 pub mod backoff;
+pub mod breaker;
+mod clock;
 pub mod deadline;
 mod local;
 pub mod retry;
 #[cfg(feature = "tonic")]
 pub mod tonic;
+mod window;
 
 pub use backoff::{Backoff, Jitter};
+pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
 pub use resilient_grammar::{parse as parse_duration, DurationError};
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/deadline.md"))]

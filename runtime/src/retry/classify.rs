@@ -102,9 +102,14 @@ impl Verdict {
     }
 }
 
+/// An error made from [`CircuitOpen`](crate::CircuitOpen) is retried after
+/// its `retry_after`.
 impl Retryable for std::io::Error {
     fn is_retryable(&self) -> bool {
         use std::io::ErrorKind::*;
+        if circuit_open(self).is_some() {
+            return true;
+        }
         matches!(
             self.kind(),
             ConnectionRefused
@@ -117,9 +122,17 @@ impl Retryable for std::io::Error {
         )
     }
 
+    fn retry_after(&self) -> Option<Duration> {
+        circuit_open(self).map(crate::CircuitOpen::retry_after)
+    }
+
     fn is_timeout(&self) -> bool {
         self.kind() == std::io::ErrorKind::TimedOut
     }
+}
+
+fn circuit_open(error: &std::io::Error) -> Option<&crate::CircuitOpen> {
+    error.get_ref()?.downcast_ref()
 }
 
 impl Retryable for Elapsed {

@@ -44,6 +44,7 @@ pub use request::{propagate_deadline, request_timeout, ReplayableRequest};
 pub use server::{DeadlineLayer, DeadlineService, ScopedResponse, DEFAULT_MAX_DEADLINE};
 pub use timeout::{encode_timeout, parse_timeout, InvalidTimeout, TIMEOUT_HEADER};
 
+use crate::breaker::{CircuitOpen, Fault};
 use crate::{Elapsed, Retryable};
 
 /// The code `status` stands for once tonic's own transport errors are seen
@@ -112,6 +113,41 @@ impl Retryable for Status {
     /// `DEADLINE_EXCEEDED`, tonic's local expiry of `grpc-timeout` included.
     fn is_timeout(&self) -> bool {
         effective_code(self) == Code::DeadlineExceeded
+    }
+}
+
+/// The server's faults count against a circuit breaker: `UNAVAILABLE`
+/// (a broken connection included, see [`effective_code`]),
+/// `DEADLINE_EXCEEDED`, `INTERNAL`, `UNKNOWN`, `DATA_LOSS`. Every other code
+/// says the caller asked for something wrong, and counts as a success.
+impl Fault for Status {
+    fn is_fault(&self) -> bool {
+        matches!(
+            effective_code(self),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown | Code::DataLoss
+        )
+    }
+}
+
+/// `UNAVAILABLE`, with [`CircuitOpen::retry_after`] as
+/// `grpc-retry-pushback-ms`, so that a retry waits for the breaker.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient::{CircuitOpen, Retryable};
+///
+/// let status: tonic::Status = CircuitOpen::new(Duration::from_millis(250)).into();
+/// assert_eq!(status.code(), tonic::Code::Unavailable);
+/// assert_eq!(status.retry_after(), Some(Duration::from_millis(250)));
+/// ```
+impl From<CircuitOpen> for Status {
+    fn from(open: CircuitOpen) -> Self {
+        let mut status = Status::unavailable(open.to_string());
+        let ms = u64::try_from(open.retry_after().as_millis()).unwrap_or(u64::MAX);
+        status
+            .metadata_mut()
+            .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
+        status
     }
 }
 
