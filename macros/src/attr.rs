@@ -16,6 +16,7 @@ use crate::suggest;
 pub(crate) enum Kind {
     Retry,
     Deadline,
+    CircuitBreaker,
 }
 
 impl Kind {
@@ -23,6 +24,7 @@ impl Kind {
         match self {
             Self::Retry => "retry",
             Self::Deadline => "deadline",
+            Self::CircuitBreaker => "circuit_breaker",
         }
     }
 }
@@ -53,7 +55,7 @@ pub(crate) fn take_stack(attrs: &mut Vec<Attribute>) -> Vec<Written> {
     found
 }
 
-/// `retry`, `deadline`, `resilient::retry`, `::resilient::deadline`.
+/// `retry`, `deadline`, `circuit_breaker`, with or without `resilient::`.
 fn kind_of(attr: &Attribute) -> Option<Kind> {
     let path = attr.path();
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -65,6 +67,7 @@ fn kind_of(attr: &Attribute) -> Option<Kind> {
     match name.as_str() {
         "retry" => Some(Kind::Retry),
         "deadline" => Some(Kind::Deadline),
+        "circuit_breaker" => Some(Kind::CircuitBreaker),
         _ => None,
     }
 }
@@ -101,6 +104,7 @@ pub(crate) const KEYS: &[&str] = &[
     "on",
     "budget",
     "notify",
+    "nested",
 ];
 
 const KEY_ALIASES: &[(&str, &str)] = &[
@@ -130,6 +134,8 @@ pub(crate) struct RetryArgs {
     pub(crate) on: Option<Vec<Ident>>,
     pub(crate) budget: Option<Path>,
     pub(crate) notify: Option<Path>,
+    /// `nested = "once"`: loops inside make one attempt each.
+    pub(crate) nested_once: Option<(bool, Span)>,
 }
 
 /// Sets a key once; a second time is an error on the second key.
@@ -159,6 +165,7 @@ impl RetryArgs {
             on: None,
             budget: None,
             notify: None,
+            nested_once: None,
         };
         // Collect every mistake, not just the first: a wrong key or value is
         // recorded and its tokens skipped up to the next comma.
@@ -272,6 +279,20 @@ impl RetryArgs {
             "when" => set_once(&mut self.when, meta.value()?.parse()?, &key),
             "budget" => set_once(&mut self.budget, meta.value()?.parse()?, &key),
             "notify" => set_once(&mut self.notify, meta.value()?.parse()?, &key),
+            "nested" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                let once = match lit.value().as_str() {
+                    "once" => true,
+                    "retry" => false,
+                    other => {
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            format!("unknown `nested` value `{other}`: expected `\"once\"` (retry loops inside this one make one attempt each) or `\"retry\"` (the default)"),
+                        ))
+                    }
+                };
+                set_once(&mut self.nested_once, (once, lit.span()), &key)
+            }
             "on" => {
                 let value = meta.value()?;
                 let content;
@@ -358,6 +379,9 @@ impl RetryArgs {
             backoff = quote!(#backoff.jitter(#j));
         }
         let mut policy = quote!(#p::RetryPolicy::new().max_attempts(#max).backoff(#backoff));
+        if let Some((true, _)) = self.nested_once {
+            policy = quote!(#policy.nested(#p::Nested::Once));
+        }
         if let Some(budget) = &self.budget {
             policy = quote!(#policy.budget(&#budget));
         }

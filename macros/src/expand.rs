@@ -10,6 +10,7 @@ use quote::{quote, quote_spanned};
 use syn::Type;
 
 use crate::attr::RetryArgs;
+use crate::breaker::BreakerArgs;
 use crate::item::Shape;
 use crate::valid::{Layer, Plan};
 
@@ -48,6 +49,7 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
                 );
                 deadline(&d.tokens, &body, &ret, bounded_below)
             }
+            Layer::Breaker(args) => breaker(args, &body, &ret, is_async),
             Layer::Retry(args) => {
                 let clones = if Some(index) == innermost_retry {
                     &clones[..]
@@ -169,6 +171,60 @@ fn deadline(
     quote! {
         let (__resilient_scoped, __resilient_until) = #scope(#duration, #attempt).await;
         #p::deadline_result(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
+    }
+}
+
+// Input:  body `B`, returning `Result<T, E>`.
+// Output: `B` run only when the breaker lets the call through, its outcome
+//         reported to the breaker; `Err(E::from(CircuitOpen))` otherwise.
+//         A breaker of the function's own is a `static` in the body.
+fn breaker(args: &BreakerArgs, body: &TokenStream, ret: &Ret<'_>, is_async: bool) -> TokenStream {
+    let p = quote!(::resilient::__private);
+    let ty = ret.ty;
+    let breaker = match &args.shared {
+        Some(expr) => {
+            let span = syn::spanned::Spanned::span(expr);
+            quote_spanned! {span=>
+                let __resilient_breaker: &#p::CircuitBreaker = &#expr;
+            }
+        }
+        None => {
+            let construction = args.construction();
+            quote! {
+                static __RESILIENT_BREAKER: #p::CircuitBreaker = #construction;
+                let __resilient_breaker = &__RESILIENT_BREAKER;
+            }
+        }
+    };
+    let run = if is_async {
+        let attempt = ret.attempt(&[], body);
+        quote!(#attempt.await)
+    } else {
+        quote!((|| -> #ty { #body })())
+    };
+    let fault = match &args.when {
+        Some(when) => quote!(#when(__resilient_error)),
+        None => quote! {{
+            #[allow(unused_imports)]
+            use #p::{ViaAnyFault as _, ViaFault as _};
+            (&#p::FaultProbe(__resilient_error)).__resilient_is_fault()
+        }},
+    };
+    let refused = quote_spanned!(ret.span=> #p::refused::<#ty>(__resilient_open));
+    quote! {
+        #breaker
+        match __resilient_breaker.acquire() {
+            ::core::result::Result::Ok(__resilient_permit) => {
+                #[allow(clippy::redundant_closure_call)]
+                let __resilient_result: #ty = #run;
+                match &__resilient_result {
+                    ::core::result::Result::Ok(_) => __resilient_permit.success(),
+                    ::core::result::Result::Err(__resilient_error) => __resilient_permit.record(#fault),
+                }
+                __resilient_result
+            }
+            ::core::result::Result::Err(__resilient_open) => #refused,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The `#[retry]` and `#[deadline]` attributes. Documented and re-exported
+//! The `#[retry]`, `#[deadline]` and `#[circuit_breaker]` attributes. Documented and re-exported
 //! by the `resilient` crate: depend on that, not on this.
 //!
 //! Parse → validate → expand: `item` takes the function apart, `attr`
@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod attr;
+mod breaker;
 mod duration;
 mod entry;
 mod expand;
@@ -23,6 +24,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Retry, args.into(), item.into()).into()
+}
+
+/// See `resilient::circuit_breaker`.
+#[proc_macro_attribute]
+pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::CircuitBreaker, args.into(), item.into()).into()
 }
 
 /// See `resilient::deadline`.

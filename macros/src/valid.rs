@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Pat, Type};
 
 use crate::attr::{self, Kind, RetryArgs, Written};
+use crate::breaker::BreakerArgs;
 use crate::duration::DurationArg;
 use crate::item::{Function, Shape};
 
@@ -14,6 +15,7 @@ use crate::item::{Function, Shape};
 pub(crate) enum Layer {
     Retry(Box<RetryArgs>),
     Deadline(DurationArg),
+    Breaker(Box<BreakerArgs>),
 }
 
 /// What the expansion writes: the function (its by-value parameters renamed
@@ -55,6 +57,9 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
         let parsed = match written.kind {
             Kind::Retry => RetryArgs::parse(written.args).map(|a| Layer::Retry(Box::new(a))),
             Kind::Deadline => attr::parse_deadline(written.args, written.span).map(Layer::Deadline),
+            Kind::CircuitBreaker => {
+                BreakerArgs::parse(written.args).map(|a| Layer::Breaker(Box::new(a)))
+            }
         };
         match parsed {
             Ok(layer) => layers.push(layer),
@@ -69,8 +74,10 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
     if result.is_none() {
         let message = if retries {
             "`#[retry]` needs a function returning `Result<T, E>`"
-        } else {
+        } else if layers.iter().any(|l| matches!(l, Layer::Deadline(_))) {
             "`#[deadline]` needs a function returning `Result<T, E>` with `E: From<resilient::Elapsed>`"
+        } else {
+            "`#[circuit_breaker]` needs a function returning `Result<T, E>` with `E: From<resilient::CircuitOpen>`"
         };
         errors.push(syn::Error::new(function.output_span(), message));
     }
@@ -118,6 +125,7 @@ fn check_nesting(layers: &[Layer]) -> syn::Result<()> {
                     }
                 }
             }
+            Layer::Breaker(_) => {}
         }
     }
     Ok(())
@@ -138,6 +146,7 @@ fn check_blocking(layers: &[Layer], errors: &mut Errors) {
                     ));
                 }
             }
+            Layer::Breaker(_) => {}
         }
     }
 }

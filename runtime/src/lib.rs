@@ -25,6 +25,12 @@ pub use backoff::{Backoff, Jitter};
 pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
 pub use resilient_grammar::{parse as parse_duration, DurationError};
+#[cfg_attr(feature = "tonic", doc = include_str!("docs/circuit_breaker.md"))]
+#[cfg_attr(
+    not(feature = "tonic"),
+    doc = "Fails fast while the service behind the function keeps failing (documented with feature `tonic`)."
+)]
+pub use resilient_macros::circuit_breaker;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/deadline.md"))]
 #[cfg_attr(
     not(feature = "tonic"),
@@ -37,7 +43,7 @@ pub use resilient_macros::deadline;
     doc = "Runs the function again when it fails (documented with feature `tonic`)."
 )]
 pub use resilient_macros::retry;
-pub use retry::{retry, retry_blocking, RetryBudget, RetryPolicy, Retryable};
+pub use retry::{retry, retry_blocking, RatioBudget, RetryBudget, RetryPolicy, Retryable};
 
 /// Includes the code `resilient-build` generated for a proto package: its
 /// messages, tonic's `<name>_client` / `<name>_server` modules, and the

@@ -15,6 +15,17 @@ pub(crate) fn with<T: Copy + 'static, R>(
     value: T,
     f: impl FnOnce() -> R,
 ) -> R {
+    with_merged(key, |_| value, f)
+}
+
+/// Runs `f` with `key` set to what `merge` makes of its current value,
+/// restoring the previous value afterwards: one lookup of the key.
+#[inline]
+pub(crate) fn with_merged<T: Copy + 'static, R>(
+    key: &'static LocalKey<Cell<T>>,
+    merge: impl FnOnce(T) -> T,
+    f: impl FnOnce() -> R,
+) -> R {
     struct Restore<T: Copy + 'static>(&'static LocalKey<Cell<T>>, T);
 
     impl<T: Copy + 'static> Drop for Restore<T> {
@@ -24,7 +35,11 @@ pub(crate) fn with<T: Copy + 'static, R>(
         }
     }
 
-    match key.try_with(|cell| cell.replace(value)) {
+    match key.try_with(|cell| {
+        let previous = cell.get();
+        cell.set(merge(previous));
+        previous
+    }) {
         Ok(previous) => {
             let _restore = Restore(key, previous);
             f()

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 pub use crate::backoff::{Backoff, Jitter, DEFAULT_INITIAL};
+pub use crate::breaker::{CircuitBreaker, CircuitOpen, Fault};
 pub use crate::deadline::{carried, scope, timed};
-pub use crate::retry::{Next, RetryPolicy, RetryState, Verdict};
+pub use crate::retry::{Nested, Next, RetryPolicy, RetryState, Verdict};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
 
@@ -117,6 +118,61 @@ pub fn when(retryable: bool, by_type: Verdict) -> Verdict {
         retryable,
         pushback: None,
         timeout: by_type.timeout,
+    }
+}
+
+/// What a function whose breaker refused the call returns.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` needs the error type to implement `From<resilient::CircuitOpen>`, and `{Self}` does not",
+    label = "the error type of this `Result` must implement `From<resilient::CircuitOpen>`",
+    note = "`tonic::Status` and `std::io::Error` do; for your own type, add `impl From<resilient::CircuitOpen>`"
+)]
+pub trait Refusable {
+    /// `Err(E::from(open))`.
+    fn refused(open: CircuitOpen) -> Self;
+}
+
+impl<T, E: From<CircuitOpen>> Refusable for Result<T, E> {
+    #[inline]
+    fn refused(open: CircuitOpen) -> Self {
+        Err(E::from(open))
+    }
+}
+
+/// The result of a call the breaker refused.
+#[cold]
+pub fn refused<R: Refusable>(open: CircuitOpen) -> R {
+    R::refused(open)
+}
+
+/// Autoref specialisation: errors that implement [`Fault`] say whether they
+/// count against the breaker; any other error does.
+#[derive(Debug)]
+pub struct FaultProbe<'a, E>(pub &'a E);
+
+/// Picked first, when `E: Fault`.
+pub trait ViaFault {
+    /// What the error's `Fault` impl says.
+    fn __resilient_is_fault(&self) -> bool;
+}
+
+impl<E: Fault> ViaFault for FaultProbe<'_, E> {
+    #[inline]
+    fn __resilient_is_fault(&self) -> bool {
+        self.0.is_fault()
+    }
+}
+
+/// Picked otherwise: every error is a failure.
+pub trait ViaAnyFault {
+    /// A failure.
+    fn __resilient_is_fault(&self) -> bool;
+}
+
+impl<E> ViaAnyFault for &FaultProbe<'_, E> {
+    #[inline]
+    fn __resilient_is_fault(&self) -> bool {
+        true
     }
 }
 

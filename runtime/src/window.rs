@@ -13,8 +13,9 @@
 //! count is moved into the current slice at the next clock reading: a
 //! failure, or every `stride` pending events. The stride adapts: up to 64
 //! while events come faster than 32 per slice, 1 (read the clock every
-//! time) when they come slower, so a pending event is never counted more
-//! than about a slice late.
+//! time) when they come slower. Pending events count as of the last clock
+//! reading before them: after a burst, at most 63 of them can leave the
+//! window a little early.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -51,7 +52,11 @@ const fn pack(tag: u64, a: u64, b: u64) -> u64 {
 }
 
 const fn unpack(word: u64) -> (u64, u64, u64) {
-    (word >> (2 * BITS), (word >> BITS) & COUNT_MAX, word & COUNT_MAX)
+    (
+        word >> (2 * BITS),
+        (word >> BITS) & COUNT_MAX,
+        word & COUNT_MAX,
+    )
 }
 
 impl Window {
@@ -109,13 +114,23 @@ impl Window {
         false
     }
 
-    /// Moves the pending count into the slice of `now`, and adapts the stride.
+    /// Moves the pending count into the window, and adapts the stride.
+    /// Pending events count as of the last clock reading before them (see
+    /// [`counts`](Self::counts)); when that reading has left the window, so
+    /// have they.
     pub(crate) fn flush(&self, now: u64) {
         let pending = self.pending.swap(0, Relaxed);
-        if pending > 0 {
-            self.add(now, pending, 0);
-        }
         let last = self.last_flush.swap(now, Relaxed);
+        if pending > 0 {
+            if last == 0 {
+                self.add(now, pending, 0);
+            } else if now.saturating_sub(last) < self.length_nanos() {
+                // No older than the window's oldest slice, whose slot a
+                // newer slice may have taken.
+                let oldest = now.saturating_sub(self.length_nanos() - self.width);
+                self.add(last.clamp(oldest, now), pending, 0);
+            }
+        }
         let stride = self.stride.load(Relaxed);
         let next = if now.saturating_sub(last) < self.width / 32 {
             (stride * 2).min(MAX_STRIDE)
@@ -125,6 +140,10 @@ impl Window {
         if next != stride {
             self.stride.store(next, Relaxed);
         }
+    }
+
+    const fn length_nanos(&self) -> u64 {
+        self.width * self.buckets as u64
     }
 
     /// Adds `a` and `b` to the slice of `now`.
@@ -143,12 +162,16 @@ impl Window {
     }
 
     /// The sums over the window that ends at `now`, pending events
-    /// included.
+    /// included unless the clock was last read a whole window ago (they
+    /// came after that reading, and most likely soon after: the stride only
+    /// grows while events are dense).
     pub(crate) fn counts(&self, now: u64) -> Counts {
         let tick = self.tick(now);
         let n = self.buckets as u64;
+        let last = self.last_flush.load(Relaxed);
+        let fresh = last == 0 || now.saturating_sub(last) < self.length_nanos();
         let mut counts = Counts {
-            a: self.pending.load(Relaxed),
+            a: if fresh { self.pending.load(Relaxed) } else { 0 },
             b: 0,
         };
         for (i, slice) in self.slices[..self.buckets].iter().enumerate() {
@@ -214,7 +237,13 @@ mod tests {
         let w = Window::new(Duration::from_secs(1), 1);
         w.add(0, COUNT_MAX, COUNT_MAX);
         w.add(0, 10, 10);
-        assert_eq!(w.counts(0), Counts { a: COUNT_MAX, b: COUNT_MAX });
+        assert_eq!(
+            w.counts(0),
+            Counts {
+                a: COUNT_MAX,
+                b: COUNT_MAX
+            }
+        );
     }
 
     #[test]

@@ -47,7 +47,11 @@ async fn failures_age_out_of_the_window() {
     fail(&b, 3);
     tokio::time::advance(Duration::from_millis(1100)).await;
     fail(&b, 1);
-    assert_eq!(b.state(), CircuitState::Closed, "the first three have left the window");
+    assert_eq!(
+        b.state(),
+        CircuitState::Closed,
+        "the first three have left the window"
+    );
     fail(&b, 3);
     assert_eq!(b.state(), CircuitState::Open);
 }
@@ -118,7 +122,10 @@ async fn a_failed_probe_opens_it_again() {
     // A probe of the half-open period that ended counts for nothing.
     other.success();
     assert_eq!(b.state(), CircuitState::Open);
-    assert_eq!(b.acquire().unwrap_err().retry_after(), CircuitBreaker::DEFAULT_OPEN_FOR);
+    assert_eq!(
+        b.acquire().unwrap_err().retry_after(),
+        CircuitBreaker::DEFAULT_OPEN_FOR
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -209,6 +216,9 @@ fn many_threads_share_one_breaker() {
     });
     assert_eq!(B.state(), CircuitState::Closed);
     let counts = B.calls.counts(clock::now());
-    assert_eq!(counts.a, 40_000, "every call counted, pending ones included");
+    assert_eq!(
+        counts.a, 40_000,
+        "every call counted, pending ones included"
+    );
     assert_eq!(counts.b, 4_000);
 }

@@ -8,8 +8,17 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+/// What an attempt being polled tells the code it runs.
+#[derive(Debug, Clone, Copy)]
+struct Running {
+    /// Attempts of the call before this one.
+    previous: u32,
+    /// An outer loop retries: loops inside make one attempt each.
+    outer_retries: bool,
+}
+
 thread_local! {
-    static PREVIOUS: Cell<u32> = const { Cell::new(0) };
+    static RUNNING: Cell<Running> = const { Cell::new(Running { previous: 0, outer_retries: false }) };
 }
 
 /// How many attempts of the current call came before this one: 0 on the
@@ -35,7 +44,24 @@ thread_local! {
 /// # }
 /// ```
 pub fn previous_attempts() -> u32 {
-    crate::local::get(&PREVIOUS, 0)
+    running().previous
+}
+
+fn running() -> Running {
+    crate::local::get(
+        &RUNNING,
+        Running {
+            previous: 0,
+            outer_retries: false,
+        },
+    )
+}
+
+/// Whether the code runs inside the attempt of a retry loop whose policy
+/// says [`Nested::Once`](super::Nested::Once): then a retry loop here makes
+/// one attempt and leaves retrying to that outer loop.
+pub(crate) fn outer_retries() -> bool {
+    running().outer_retries
 }
 
 pin_project! {
@@ -43,21 +69,29 @@ pin_project! {
     ///
     /// Every attempt sets the number, the first one (0) included: a retry
     /// loop nested in another numbers its own attempts, so a call retried
-    /// inside an outer retry starts again from "no previous attempt".
+    /// inside an outer retry starts again from "no previous attempt";
+    /// unless the outer loop's policy says [`Nested::Once`](super::Nested::Once),
+    /// and then the outer loop's number stands.
     #[doc(hidden)]
     #[derive(Debug)]
     pub struct Attempt<F> {
         previous: u32,
+        once_inside: bool,
         #[pin]
         inner: F,
     }
 }
 
-/// Wraps the attempt that `previous` attempts came before.
+/// Wraps the attempt that `previous` attempts came before; `once_inside`:
+/// retry loops inside it make one attempt each.
 #[doc(hidden)]
 #[inline]
-pub fn attempt<F: Future>(previous: u32, inner: F) -> Attempt<F> {
-    Attempt { previous, inner }
+pub fn attempt<F: Future>(previous: u32, once_inside: bool, inner: F) -> Attempt<F> {
+    Attempt {
+        previous,
+        once_inside,
+        inner,
+    }
 }
 
 impl<F: Future> Future for Attempt<F> {
@@ -66,6 +100,11 @@ impl<F: Future> Future for Attempt<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        crate::local::with(&PREVIOUS, *this.previous, || this.inner.poll(cx))
+        let own = Running {
+            previous: *this.previous,
+            outer_retries: *this.once_inside,
+        };
+        let merge = |outer: Running| if outer.outer_retries { outer } else { own };
+        crate::local::with_merged(&RUNNING, merge, || this.inner.poll(cx))
     }
 }

@@ -120,9 +120,16 @@ impl RetryBudget {
     }
 }
 
-/// Where a [`RetryPolicy`](crate::RetryPolicy) takes its retry tokens from:
-/// nowhere ([`NoBudget`], the default), or a shared [`RetryBudget`] by
-/// reference or `Arc`.
+/// Where a [`RetryPolicy`](crate::RetryPolicy) takes its retries from:
+/// nowhere ([`NoBudget`], the default), or a shared [`RetryBudget`] (gRPC
+/// A6's token bucket) or [`RatioBudget`](super::RatioBudget) (retries as a
+/// fraction of calls), by reference or `Arc`.
+///
+/// A retry loop tells it of every call ([`record_call`](Self::record_call),
+/// once, when the first attempt ends), every failed attempt
+/// ([`record_failure`](Self::record_failure)) and every success
+/// ([`record_success`](Self::record_success)), and asks
+/// [`try_retry`](Self::try_retry) once per retry it is about to make.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -133,26 +140,30 @@ impl RetryBudget {
 /// # let _ = policy;
 /// ```
 pub trait Budget {
-    /// Whether a retry is allowed now.
-    fn can_retry(&self) -> bool;
+    /// Whether the retry about to be made may go; a budget that counts
+    /// retries counts this one.
+    fn try_retry(&self) -> bool;
     /// An attempt failed with a retryable error.
     fn record_failure(&self);
     /// A call succeeded.
     fn record_success(&self);
+    /// A call was made (its first attempt ended). Nothing by default.
+    #[inline]
+    fn record_call(&self) {}
 }
 
 /// No budget: retries limited only by the policy's attempts.
 ///
 /// ```
 /// use resilient::retry::{Budget, NoBudget};
-/// assert!(NoBudget.can_retry());
+/// assert!(NoBudget.try_retry());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NoBudget;
 
 impl Budget for NoBudget {
     #[inline]
-    fn can_retry(&self) -> bool {
+    fn try_retry(&self) -> bool {
         true
     }
     #[inline]
@@ -162,7 +173,7 @@ impl Budget for NoBudget {
 }
 
 impl Budget for RetryBudget {
-    fn can_retry(&self) -> bool {
+    fn try_retry(&self) -> bool {
         RetryBudget::can_retry(self)
     }
     fn record_failure(&self) {
@@ -174,25 +185,31 @@ impl Budget for RetryBudget {
 }
 
 impl<B: Budget + ?Sized> Budget for &B {
-    fn can_retry(&self) -> bool {
-        (**self).can_retry()
+    fn try_retry(&self) -> bool {
+        (**self).try_retry()
     }
     fn record_failure(&self) {
         (**self).record_failure();
     }
     fn record_success(&self) {
         (**self).record_success();
+    }
+    fn record_call(&self) {
+        (**self).record_call();
     }
 }
 
 impl<B: Budget + ?Sized> Budget for Arc<B> {
-    fn can_retry(&self) -> bool {
-        (**self).can_retry()
+    fn try_retry(&self) -> bool {
+        (**self).try_retry()
     }
     fn record_failure(&self) {
         (**self).record_failure();
     }
     fn record_success(&self) {
         (**self).record_success();
+    }
+    fn record_call(&self) {
+        (**self).record_call();
     }
 }

@@ -10,6 +10,7 @@ mod attempt;
 mod budget;
 mod classify;
 mod policy;
+mod ratio;
 mod run;
 mod state;
 
@@ -18,6 +19,7 @@ pub use attempt::previous_attempts;
 pub use attempt::{attempt, Attempt};
 pub use budget::{Budget, NoBudget, RetryBudget};
 pub use classify::{Always, ByRetryable, Classify, Retryable, Verdict, When};
-pub use policy::{RetryPolicy, DEFAULT_MAX_ATTEMPTS};
+pub use policy::{Nested, RetryPolicy, DEFAULT_MAX_ATTEMPTS};
+pub use ratio::RatioBudget;
 pub use run::{retry, retry_blocking};
 pub use state::{Decision, Next, RetryState};

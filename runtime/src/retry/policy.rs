@@ -40,6 +40,47 @@ pub struct RetryPolicy<S = Backoff, C = ByRetryable, B = NoBudget> {
     per_attempt: Option<Duration>,
     classify: C,
     budget: B,
+    nested: Nested,
+}
+
+/// What retry loops nested inside another do (the same task, the attempt
+/// of an outer loop running): nested loops multiply, so that three layers
+/// of `max = 3` send 27 attempts to the deepest service.
+///
+/// Set on the **outer** policy ([`RetryPolicy::nested`], `#[retry(nested =
+/// "once")]`): with [`Once`](Self::Once), every retry loop that runs inside
+/// one of its attempts makes a single attempt and returns its error, and
+/// retrying is this loop's alone: three such layers send 3 attempts, not 27.
+/// Inner loops still classify and count (a budget still sees the failure),
+/// and the attempt number they send (`grpc-previous-rpc-attempts`) is the
+/// outer loop's.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use resilient::{retry::Nested, Backoff, Elapsed, RetryPolicy};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let outer = RetryPolicy::new().max_attempts(3).backoff(Backoff::none()).nested(Nested::Once);
+/// let inner = RetryPolicy::new().max_attempts(3).backoff(Backoff::none());
+/// let sent = AtomicU32::new(0);
+/// let _ = resilient::retry(&outer, || {
+///     resilient::retry(&inner, || async {
+///         sent.fetch_add(1, Ordering::Relaxed);
+///         Err::<(), _>(Elapsed::new())
+///     })
+/// })
+/// .await;
+/// assert_eq!(sent.load(Ordering::Relaxed), 3, "not 9");
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Nested {
+    /// Loops inside retry as their own policies say (the default).
+    #[default]
+    Retry,
+    /// Loops inside make one attempt each; this loop does the retrying.
+    Once,
 }
 
 impl Default for RetryPolicy {
@@ -64,6 +105,7 @@ impl RetryPolicy {
             per_attempt: None,
             classify: ByRetryable,
             budget: NoBudget,
+            nested: Nested::Retry,
         }
     }
 }
@@ -131,6 +173,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
             per_attempt: self.per_attempt,
             classify: self.classify,
             budget: self.budget,
+            nested: self.nested,
         }
     }
 
@@ -161,6 +204,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
             per_attempt: self.per_attempt,
             classify,
             budget: self.budget,
+            nested: self.nested,
         }
     }
 
@@ -181,7 +225,30 @@ impl<S, C, B> RetryPolicy<S, C, B> {
             per_attempt: self.per_attempt,
             classify: self.classify,
             budget,
+            nested: self.nested,
         }
+    }
+
+    /// What retry loops inside this one's attempts do: see [`Nested`].
+    ///
+    /// ```
+    /// use resilient::{retry::Nested, RetryPolicy};
+    /// let outer = RetryPolicy::new().nested(Nested::Once);
+    /// assert_eq!(outer.nested_loops(), Nested::Once);
+    /// ```
+    pub const fn nested(mut self, nested: Nested) -> Self {
+        self.nested = nested;
+        self
+    }
+
+    /// What retry loops inside this one's attempts do.
+    ///
+    /// ```
+    /// use resilient::{retry::Nested, RetryPolicy};
+    /// assert_eq!(RetryPolicy::new().nested_loops(), Nested::Retry);
+    /// ```
+    pub const fn nested_loops(&self) -> Nested {
+        self.nested
     }
 
     /// Attempts in total, the first included.

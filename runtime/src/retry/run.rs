@@ -61,9 +61,12 @@ where
     // at once. It is numbered all the same (0): an outer retry loop's
     // number must not leak into this call's first attempt.
     let first_error = if policy.attempt_timeout().is_none() {
-        match super::attempt(0, operation()).await {
+        let once_inside = matches!(policy.nested_loops(), super::Nested::Once);
+        match super::attempt(0, once_inside, operation()).await {
             Ok(value) => {
-                policy.budget_ref().record_success();
+                let budget = policy.budget_ref();
+                budget.record_call();
+                budget.record_success();
                 return Ok(value);
             }
             Err(error) => Some(error),

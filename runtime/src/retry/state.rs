@@ -83,14 +83,16 @@ pub enum Next<T, E> {
 /// 0. an attempt that ran out of its own time is a retryable failure,
 ///    whatever the error type (see [`end_timed`](Self::end_timed));
 /// 1. an error the classifier rejects is returned;
-/// 2. the last allowed attempt's error is returned;
-/// 3. a retry budget with too few tokens returns the error;
-/// 4. the next delay is the error's pushback ([`Classify::retry_after`]),
+/// 2. the last allowed attempt's error is returned, and so is any error of
+///    a loop running inside the attempt of an outer loop whose policy says
+///    [`Nested::Once`](super::Nested::Once);
+/// 3. the next delay is the error's pushback ([`Classify::retry_after`]),
 ///    capped at the schedule's [`max_delay`](Schedule::max_delay), or the
 ///    schedule's next value; an exhausted schedule returns the error;
-/// 5. a delay that would end at or after the current deadline
+/// 4. a delay that would end at or after the current deadline
 ///    ([`deadline::current`]) returns the error at once rather than sleep
-///    into a certain timeout.
+///    into a certain timeout;
+/// 5. a retry budget that refuses ([`Budget::try_retry`]) returns the error.
 ///
 /// Nothing is allocated until the first failure, and then only what the
 /// schedule's iterator needs (nothing, for a [`Backoff`](crate::Backoff)).
@@ -190,7 +192,11 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// ```
     #[inline]
     pub fn on_success(&self) {
-        self.policy.budget_ref().record_success();
+        let budget = self.policy.budget_ref();
+        if self.attempts_made == 0 {
+            budget.record_call();
+        }
+        budget.record_success();
     }
 
     /// Starts the attempt about to run: while it is polled,
@@ -210,7 +216,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// ```
     #[inline]
     pub fn begin<F: Future>(&self, attempt: F) -> Attempt<F> {
-        super::attempt(self.attempts_made, attempt)
+        let once_inside = matches!(self.policy.nested_loops(), super::Nested::Once);
+        super::attempt(self.attempts_made, once_inside, attempt)
     }
 
     /// Ends an attempt: a success is handed back (and refills a retry
@@ -360,10 +367,13 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     }
 
     fn decide(&mut self, pushback: Option<Duration>) -> Decision {
-        self.attempts_made = self.attempts_made.saturating_add(1);
         let budget = self.policy.budget_ref();
+        if self.attempts_made == 0 {
+            budget.record_call();
+        }
+        self.attempts_made = self.attempts_made.saturating_add(1);
         budget.record_failure();
-        if self.attempts_made >= self.policy.attempt_limit() || !budget.can_retry() {
+        if self.attempts_made >= self.policy.attempt_limit() || super::attempt::outer_retries() {
             return Decision::Return;
         }
         let delay = match pushback {
@@ -386,6 +396,11 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
             if wakes_at.is_none_or(|at| at >= deadline) {
                 return Decision::Return;
             }
+        }
+        // Last, so that a budget that counts retries counts only those
+        // that happen.
+        if !budget.try_retry() {
+            return Decision::Return;
         }
         Decision::Retry(delay)
     }

@@ -124,7 +124,11 @@ impl Fault for Status {
     fn is_fault(&self) -> bool {
         matches!(
             effective_code(self),
-            Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown | Code::DataLoss
+            Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::Internal
+                | Code::Unknown
+                | Code::DataLoss
         )
     }
 }

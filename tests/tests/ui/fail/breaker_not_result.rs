@@ -1,0 +1,3 @@
+#[resilient::circuit_breaker]
+fn call() -> u32 { 1 }
+fn main() {}

@@ -1,0 +1,5 @@
+use tonic::Status;
+
+#[resilient::retry(nested = "never")]
+async fn call() -> Result<(), Status> { Ok(()) }
+fn main() {}
