@@ -16,13 +16,14 @@ use proc_macro2::TokenStream;
 use prost_build::{Method, Service, ServiceGenerator};
 use quote::{format_ident, quote};
 
-use crate::policy::{duration_literal, Retry};
+use crate::policy::{duration_literal, Breaker, Retry};
 
 /// One method's resolved policy.
 #[derive(Debug, Clone)]
 pub(crate) struct MethodPlan {
     pub(crate) deadline: Option<std::time::Duration>,
     pub(crate) retry: Option<Retry>,
+    pub(crate) breaker: Option<Breaker>,
     /// Where each part of the policy came from, and what was left out why.
     pub(crate) notes: Vec<String>,
 }
@@ -175,10 +176,62 @@ fn client(
         let plan = plans.get(&key).cloned().unwrap_or(MethodPlan {
             deadline: None,
             retry: None,
+            breaker: None,
             notes: vec!["No policy.".to_owned()],
         });
         method(m, &plan, budget_name)
     });
+    // One breaker per method that has one, in a struct the client and its
+    // clones share.
+    let breakers: Vec<(&Method, Breaker)> = service
+        .methods
+        .iter()
+        .filter_map(|m| {
+            let key = format!("{full_name}/{}", m.proto_name);
+            let breaker = plans.get(&key)?.breaker.clone()?;
+            Some((m, breaker))
+        })
+        .collect();
+    let breakers_type = format_ident!("{}Breakers", ours);
+    let (breakers_field, breakers_init, breakers_item, breakers_lookup) = if breakers.is_empty() {
+        (quote!(), quote!(), quote!(), quote!(None))
+    } else {
+        let fields = breakers.iter().map(|(m, _)| field_name(m));
+        let inits = breakers.iter().map(|(m, b)| {
+            let field = field_name(m);
+            let name = format!("{full_name}/{}", m.proto_name);
+            let construction = breaker_construction(b);
+            quote!(#field: #construction.name(#name))
+        });
+        let arms = breakers.iter().map(|(m, _)| {
+            let field = field_name(m);
+            let proto = &m.proto_name;
+            quote!(#proto => Some(&self.breakers.#field))
+        });
+        (
+            quote!(breakers: ::std::sync::Arc<#breakers_type>,),
+            quote!(breakers: ::std::sync::Arc::new(#breakers_type::new()),),
+            quote! {
+                /// The circuit breakers of a client's methods, shared by its clones.
+                #[derive(Debug)]
+                struct #breakers_type {
+                    #(#fields: ::resilient::CircuitBreaker,)*
+                }
+
+                impl #breakers_type {
+                    const fn new() -> Self {
+                        Self { #(#inits,)* }
+                    }
+                }
+            },
+            quote! {
+                match method {
+                    #(#arms,)*
+                    _ => None,
+                }
+            },
+        )
+    };
     // Only where tonic wrote its own (`build_transport`).
     let connect = connect.then(|| {
         quote! {
@@ -196,11 +249,13 @@ fn client(
     });
     quote! {
         #budget_item
+        #breakers_item
 
         #(#docs)*
         #[derive(Debug, Clone)]
         pub struct #ours<T> {
             inner: #client_mod::#tonic_client<T>,
+            #breakers_field
         }
 
         #connect
@@ -208,7 +263,7 @@ fn client(
         impl<T> ::core::convert::From<#client_mod::#tonic_client<T>> for #ours<T> {
             /// Adds the policies to a tonic client as it is configured.
             fn from(inner: #client_mod::#tonic_client<T>) -> Self {
-                Self { inner }
+                Self { inner, #breakers_init }
             }
         }
 
@@ -243,6 +298,14 @@ fn client(
                     ::core::convert::Into<tonic::codegen::StdError> + ::core::marker::Send + ::core::marker::Sync,
             {
                 #ours::from(#client_mod::#tonic_client::with_interceptor(inner, interceptor))
+            }
+
+            /// The circuit breaker of `method` (its proto name, as `"GetUser"`), if its policy
+            /// has one. Shared by this client's clones; a client made with `new`, `connect` or
+            /// `from` has breakers of its own.
+            #[allow(unused_variables)]
+            pub fn circuit_breaker(&self, method: &str) -> ::core::option::Option<&::resilient::CircuitBreaker> {
+                #breakers_lookup
             }
 
             /// Compresses requests with `encoding` (the server must accept it).
@@ -327,6 +390,10 @@ fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> To
         let args = literal_tokens(&args);
         attrs.push(quote!(#[::resilient::retry(#args)]));
     }
+    if plan.breaker.is_some() {
+        let field = field_name(method);
+        attrs.push(quote!(#[::resilient::circuit_breaker(self.breakers.#field)]));
+    }
     let mut docs: Vec<String> = method.comments.leading.clone();
     if !docs.is_empty() {
         docs.push(String::new());
@@ -335,6 +402,13 @@ fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> To
         " Policy: {}.",
         describe(plan.deadline, plan.retry.as_ref().filter(|_| retried))
     ));
+    if let Some(breaker) = &plan.breaker {
+        docs.push(format!(
+            " Circuit breaker: `#[circuit_breaker({})]`, one per client, shared by its clones{}.",
+            breaker.attribute_args(),
+            if retried { ", asked before each attempt" } else { "" }
+        ));
+    }
     docs.extend(plan.notes.iter().map(|n| format!(" {n}")));
     let docs = docs.iter().map(|line| doc_line(line));
     let deprecated = method
@@ -392,6 +466,45 @@ fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> To
             self.inner.#name(request.attempt()?).await
         }
     }
+}
+
+/// The field of a method's breaker: its Rust name, without `r#`.
+fn field_name(method: &Method) -> syn::Ident {
+    format_ident!("{}", method.name.trim_start_matches("r#"))
+}
+
+/// `CircuitBreaker::new()` with the settings, as a constant expression.
+fn breaker_construction(b: &Breaker) -> TokenStream {
+    let duration = |d: std::time::Duration| {
+        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+        quote!(::core::time::Duration::new(#secs, #nanos))
+    };
+    let mut tokens = quote!(::resilient::CircuitBreaker::new());
+    if let Some(r) = b.failure_ratio {
+        tokens = quote!(#tokens.failure_ratio(#r));
+    }
+    if let Some(n) = b.min_calls {
+        tokens = quote!(#tokens.min_calls(#n));
+    }
+    if let Some(d) = b.window {
+        let d = duration(d);
+        tokens = quote!(#tokens.window(#d));
+    }
+    if let Some(d) = b.open_for {
+        let d = duration(d);
+        tokens = quote!(#tokens.open_for(#d));
+    }
+    if let Some(n) = b.half_open {
+        tokens = quote!(#tokens.half_open_calls(#n));
+    }
+    if let Some((d, r)) = b.slow {
+        let d = duration(d);
+        tokens = quote!(#tokens.slow_calls(#d, #r));
+    }
+    if let Some(n) = b.failures {
+        tokens = quote!(#tokens.failure_count(#n));
+    }
+    tokens
 }
 
 /// Attribute arguments as tokens; they are written by this crate from

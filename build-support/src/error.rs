@@ -87,11 +87,16 @@ impl From<protox::Error> for Error {
         }
         details.dedup();
         details.retain(|d| d != "found here");
-        if message.contains("'resilient.Policy'") || message.contains("'resilient.Retry'") {
+        if message.contains("'resilient.Policy'")
+            || message.contains("'resilient.Retry'")
+            || message.contains("'resilient.Breaker'")
+        {
             // protox does not say which field it rejected: list the valid ones.
             details.push(
-                "`Policy` fields are deadline, retry, hedge, unsafe_retry; `retry` fields are \
-                 max_attempts, backoff, initial, multiplier, max_delay, jitter, per_attempt, on"
+                "`Policy` fields are deadline, retry, hedge, unsafe_retry, breaker; `retry` fields are \
+                 max_attempts, backoff, initial, multiplier, max_delay, jitter, per_attempt, on; \
+                 `breaker` fields are failure_ratio, min_calls, window, open_for, half_open, slow, \
+                 slow_ratio, failures"
                     .to_owned(),
             );
         }

@@ -66,7 +66,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 pub use error::Error;
-pub use policy::{Backoff, Policy, Retry};
+pub use policy::{Backoff, Breaker, Policy, Retry};
 /// tonic-prost-build, for [`Builder::tonic`].
 pub use tonic_prost_build;
 

@@ -5,7 +5,7 @@ use prost_reflect::{DynamicMessage, ExtensionDescriptor, FileDescriptor, Reflect
 
 use resilient_grammar::policy::{check_max_attempts, check_multiplier, Jitter};
 
-use crate::policy::{code_variant, Backoff, Policy, Retry};
+use crate::policy::{code_variant, Backoff, Breaker, Policy, Retry};
 
 /// The schema users import as `resilient/options.proto`.
 pub(crate) const OPTIONS_PROTO: &str = include_str!("../proto/resilient/options.proto");
@@ -65,6 +65,14 @@ pub(crate) fn read(
     }
     if field(message, "hedge").is_some() {
         problem("hedge: hedging is not supported yet; remove it (it would otherwise be silently ignored)".to_owned());
+    }
+    if let Some(Value::Message(breaker)) = field(message, "breaker") {
+        match read_breaker(&breaker) {
+            Ok(breaker) => policy.breaker = Some(breaker),
+            Err(errors) => errors
+                .into_iter()
+                .for_each(|e| problem(format!("breaker: {e}"))),
+        }
     }
     if let Some(Value::Message(retry)) = field(message, "retry") {
         match read_retry(&retry) {
@@ -148,6 +156,43 @@ fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     }
     if problems.is_empty() {
         Ok(retry)
+    } else {
+        Err(problems)
+    }
+}
+
+fn read_breaker(message: &DynamicMessage) -> Result<Breaker, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut breaker = Breaker::new();
+    let number = |name: &str| match field(message, name) {
+        Some(Value::F64(f)) => Some(f),
+        _ => None,
+    };
+    let count = |name: &str| match field(message, name) {
+        Some(Value::U32(n)) if n > 0 => Some(n),
+        _ => None,
+    };
+    let mut duration = |name: &str| {
+        let text = string(message, name)?;
+        resilient_grammar::parse(&text)
+            .map_err(|e| problems.push(format!("{name}: {e}")))
+            .ok()
+    };
+    breaker.window = duration("window");
+    breaker.open_for = duration("open_for");
+    let slow = duration("slow");
+    breaker.failure_ratio = number("failure_ratio");
+    breaker.min_calls = count("min_calls");
+    breaker.half_open = count("half_open");
+    breaker.failures = count("failures");
+    match (slow, number("slow_ratio")) {
+        (Some(slow), ratio) => breaker.slow = Some((slow, ratio.unwrap_or(0.8))),
+        (None, Some(_)) => problems.push("slow_ratio needs slow, the time past which a call is slow".to_owned()),
+        (None, None) => {}
+    }
+    problems.extend(breaker.problems());
+    if problems.is_empty() {
+        Ok(breaker)
     } else {
         Err(problems)
     }

@@ -294,9 +294,16 @@ fn method_plan(
             retry = None;
         }
     }
+    let breaker = sources
+        .iter()
+        .find_map(|(s, p)| p.and_then(|p| p.breaker.clone()).map(|b| (*s, b)));
+    if let Some((source, _)) = &breaker {
+        notes.push(format!("Circuit breaker from {}.", source.describe()));
+    }
     MethodPlan {
         deadline: deadline.map(|(_, d)| d),
         retry: retry.map(|(_, r, _)| r),
+        breaker: breaker.map(|(_, b)| b),
         notes,
     }
 }
@@ -312,6 +319,11 @@ fn check_builder(builder: &Builder, problems: &mut Vec<String>) {
         .iter()
         .map(|p| ("build script: default_policy".to_owned(), p));
     for (place, policy) in named.chain(default) {
+        if let Some(breaker) = &policy.breaker {
+            for problem in breaker.problems() {
+                problems.push(format!("{place}: breaker: {problem}"));
+            }
+        }
         if let Some(retry) = &policy.retry {
             if let Err(e) = check_max_attempts(retry.max_attempts) {
                 problems.push(format!("{place}: max_attempts {e}"));

@@ -26,6 +26,7 @@ pub struct Policy {
     pub(crate) deadline: Option<Duration>,
     pub(crate) retry: Option<Retry>,
     pub(crate) unsafe_retry: bool,
+    pub(crate) breaker: Option<Breaker>,
 }
 
 impl Policy {
@@ -71,6 +72,27 @@ impl Policy {
     pub fn unsafe_retry(mut self, allow: bool) -> Self {
         self.unsafe_retry = allow;
         self
+    }
+
+    /// A circuit breaker for the method (one per generated client, shared
+    /// by its clones); retries ask it before each attempt.
+    ///
+    /// ```
+    /// let p = resilient_build::Policy::new().breaker(resilient_build::Breaker::new().failures(5));
+    /// assert!(p.get_breaker().is_some());
+    /// ```
+    pub fn breaker(mut self, breaker: Breaker) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// The circuit breaker settings, if set.
+    ///
+    /// ```
+    /// assert_eq!(resilient_build::Policy::new().get_breaker(), None);
+    /// ```
+    pub fn get_breaker(&self) -> Option<&Breaker> {
+        self.breaker.as_ref()
     }
 
     /// The deadline, if set.
@@ -240,6 +262,166 @@ impl Retry {
     {
         self.on = codes.into_iter().map(Into::into).collect();
         self
+    }
+}
+
+/// Circuit breaker settings: the keys of `#[circuit_breaker(..)]`; unset
+/// ones take the attribute's defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient_build::Breaker;
+///
+/// let breaker = Breaker::new()
+///     .failure_ratio(0.5)
+///     .min_calls(20)
+///     .open_for(Duration::from_secs(5))
+///     .slow(Duration::from_secs(1), 0.8);
+/// # let _ = breaker;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Breaker {
+    pub(crate) failure_ratio: Option<f64>,
+    pub(crate) min_calls: Option<u32>,
+    pub(crate) window: Option<Duration>,
+    pub(crate) open_for: Option<Duration>,
+    pub(crate) half_open: Option<u32>,
+    pub(crate) slow: Option<(Duration, f64)>,
+    pub(crate) failures: Option<u32>,
+}
+
+impl Breaker {
+    /// Every default: 50% failures over 10 s once 20 calls were seen, open 5 s, 3 probes.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new();
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Open when failures reach this fraction of the window's calls, in `(0, 1]`.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new().failure_ratio(0.25);
+    /// ```
+    pub fn failure_ratio(mut self, ratio: f64) -> Self {
+        self.failure_ratio = Some(ratio);
+        self
+    }
+
+    /// The ratio rules wait for this many calls in the window.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new().min_calls(100);
+    /// ```
+    pub fn min_calls(mut self, calls: u32) -> Self {
+        self.min_calls = Some(calls);
+        self
+    }
+
+    /// The sliding window.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new().window(std::time::Duration::from_secs(30));
+    /// ```
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// How long calls fail fast before probes.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new().open_for(std::time::Duration::from_secs(30));
+    /// ```
+    pub fn open_for(mut self, open_for: Duration) -> Self {
+        self.open_for = Some(open_for);
+        self
+    }
+
+    /// Probes let through when half-open, 1 to 32767.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new().half_open(1);
+    /// ```
+    pub fn half_open(mut self, probes: u32) -> Self {
+        self.half_open = Some(probes);
+        self
+    }
+
+    /// Open when calls longer than `threshold` reach `ratio` of the window's calls.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new().slow(std::time::Duration::from_secs(1), 0.8);
+    /// ```
+    pub fn slow(mut self, threshold: Duration, ratio: f64) -> Self {
+        self.slow = Some((threshold, ratio));
+        self
+    }
+
+    /// Open at this many failures in the window, whatever `min_calls`.
+    ///
+    /// ```
+    /// let _ = resilient_build::Breaker::new().failures(5);
+    /// ```
+    pub fn failures(mut self, failures: u32) -> Self {
+        self.failures = Some(failures);
+        self
+    }
+
+    /// What is wrong with these settings, if anything.
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let ratio_ok = |r: f64| r > 0.0 && r <= 1.0;
+        if let Some(r) = self.failure_ratio.filter(|r| !ratio_ok(*r)) {
+            problems.push(format!("failure_ratio is a fraction in (0, 1], not {r}"));
+        }
+        if let Some((_, r)) = self.slow.filter(|(_, r)| !ratio_ok(*r)) {
+            problems.push(format!("slow_ratio is a fraction in (0, 1], not {r}"));
+        }
+        if self.min_calls == Some(0) {
+            problems.push("min_calls must be at least 1".to_owned());
+        }
+        if self.failures == Some(0) {
+            problems.push("failures must be at least 1".to_owned());
+        }
+        if let Some(n) = self.half_open.filter(|n| !(1..=32767).contains(n)) {
+            problems.push(format!("half_open is from 1 to 32767, not {n}"));
+        }
+        for (name, d) in [("window", self.window), ("open_for", self.open_for), ("slow", self.slow.map(|s| s.0))] {
+            if d.is_some_and(|d| d.is_zero()) {
+                problems.push(format!("{name} must be longer than zero"));
+            }
+        }
+        problems
+    }
+
+    /// The arguments of `#[resilient::circuit_breaker(..)]`, for docs.
+    pub(crate) fn attribute_args(&self) -> String {
+        let mut args = Vec::new();
+        if let Some(r) = self.failure_ratio {
+            args.push(format!("failure_ratio = {r:?}"));
+        }
+        if let Some(n) = self.min_calls {
+            args.push(format!("min_calls = {n}"));
+        }
+        if let Some(d) = self.window {
+            args.push(format!("window = {}", duration_literal(d)));
+        }
+        if let Some(d) = self.open_for {
+            args.push(format!("open_for = {}", duration_literal(d)));
+        }
+        if let Some(n) = self.half_open {
+            args.push(format!("half_open = {n}"));
+        }
+        if let Some((d, r)) = self.slow {
+            args.push(format!("slow = {}, slow_ratio = {r:?}", duration_literal(d)));
+        }
+        if let Some(n) = self.failures {
+            args.push(format!("failures = {n}"));
+        }
+        args.join(", ")
     }
 }
 

@@ -258,6 +258,31 @@ mod order {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn attempts_cut_by_per_attempt_count_as_failures() {
+        static CUT: CircuitBreaker = CircuitBreaker::new().failure_count(2);
+        #[retry(max = 2, backoff = "none", per_attempt = 50ms)]
+        #[circuit_breaker(CUT)]
+        async fn call() -> Result<(), Status> {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(())
+        }
+        assert_eq!(call().await.unwrap_err().code(), Code::DeadlineExceeded);
+        assert_eq!(CUT.state(), CircuitState::Open, "both timed-out attempts counted");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_the_caller_drops_counts_for_nothing() {
+        static DROPPED: CircuitBreaker = CircuitBreaker::new().failure_count(1);
+        #[circuit_breaker(DROPPED)]
+        async fn call() -> Result<(), Status> {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(())
+        }
+        let _ = tokio::time::timeout(MS(10), call()).await;
+        assert_eq!(DROPPED.state(), CircuitState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_deadline_outside_counts_as_a_failure() {
         static TIMED: CircuitBreaker = CircuitBreaker::new().failure_count(1);
         #[circuit_breaker(TIMED)]

@@ -302,6 +302,7 @@ fn generated_client_snapshot() {
     option idempotency_level = NO_SIDE_EFFECTS;
     option (resilient.policy) = {
       retry: { max_attempts: 3, backoff: EXPONENTIAL, initial: "100ms", jitter: "0.1", per_attempt: "500ms", on: ["UNAVAILABLE", "RESOURCE_EXHAUSTED"] }
+      breaker: { failures: 5, open_for: "1s", slow: "200ms" }
     };
   }
   rpc Put (Item) returns (google.protobuf.Empty);
@@ -309,6 +310,50 @@ fn generated_client_snapshot() {
         ),
     );
     insta::assert_snapshot!(code);
+}
+
+#[test]
+fn breaker_options_are_checked_where_they_are_written() {
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (resilient.policy) = {
+      breaker: { failure_ratio: 1.5, window: "10 parsecs", slow_ratio: 0.5, half_open: 40000 }
+    };
+  }
+}"#,
+        ),
+    );
+    for expected in [
+        "svc.proto:8:5: breaker",
+        "breaker: window:",
+        "breaker: slow_ratio needs slow",
+        "breaker: failure_ratio is a fraction in (0, 1], not 1.5",
+        "breaker: half_open is from 1 to 32767, not 40000",
+    ] {
+        assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
+    }
+}
+
+#[test]
+fn a_breaker_needs_no_idempotency_and_the_builder_checks_its_own() {
+    let code = ok(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Put (Item) returns (Item) { option (resilient.policy) = { breaker: { failures: 3 } }; }
+}"#,
+        ),
+    );
+    assert!(code.contains("#[::resilient::circuit_breaker(self.breakers.put)]"), "{code}");
+    assert!(code.contains(".failure_count(3u32)"), "{code}");
+    let message = err(
+        &configure().default_policy(crate::Policy::new().breaker(crate::Breaker::new().min_calls(0))),
+        &proto("service Shop { rpc Put (Item) returns (Item); }"),
+    );
+    assert!(message.contains("build script: default_policy: breaker: min_calls must be at least 1"), "{message}");
 }
 
 #[test]

@@ -379,6 +379,7 @@ impl CircuitBreaker {
             epoch: epoch(w),
             probe,
             started: if self.slow.is_some() { clock::now() } else { 0 },
+            deadline: crate::deadline::current(),
             done: false,
         }
     }
@@ -551,9 +552,11 @@ const fn state_of(w: u64) -> CircuitState {
 
 /// Leave to make one call through a [`CircuitBreaker`]: report how it
 /// ended with [`success`](Self::success), [`failure`](Self::failure) or
-/// [`record`](Self::record). A permit dropped without an outcome (the
-/// call's future was cancelled) counts as nothing, and a probe gives its
-/// place to the next call.
+/// [`record`](Self::record). A permit dropped without an outcome counts as
+/// a failure when the deadline the call ran under ([`deadline::current`](crate::deadline::current)
+/// when it was acquired) has passed: its timer dropped the call. Otherwise
+/// (the caller gave up) it counts as nothing, and a probe gives its place to
+/// the next call.
 ///
 /// ```
 /// let b = resilient::CircuitBreaker::new();
@@ -567,6 +570,7 @@ pub struct Permit<'a> {
     epoch: u64,
     probe: bool,
     started: u64,
+    deadline: Option<tokio::time::Instant>,
     done: bool,
 }
 
@@ -608,6 +612,11 @@ impl Permit<'_> {
     /// ```
     #[inline]
     pub fn record(mut self, failed: bool) {
+        self.finish(failed);
+    }
+
+    #[inline]
+    fn finish(&mut self, failed: bool) {
         self.done = true;
         let breaker = self.breaker;
         let slow = breaker.slow.is_some() && breaker.is_slow(self.started);
@@ -622,7 +631,15 @@ impl Permit<'_> {
 impl Drop for Permit<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.probe && !self.done {
+        if self.done {
+            return;
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| tokio::time::Instant::now() >= deadline)
+        {
+            self.finish(true);
+        } else if self.probe {
             self.breaker.release_probe(self.epoch);
         }
     }
