@@ -226,3 +226,113 @@ pub async fn bind() -> std::io::Result<(SocketAddr, TcpIncoming)> {
     let addr = listener.local_addr()?;
     Ok((addr, TcpIncoming::from(listener).with_nodelay(Some(true))))
 }
+
+/// A TCP relay on 127.0.0.1 in front of a server that can be taken away
+/// and brought back, as a load balancer's address stays while the server
+/// behind it dies and restarts. While no server is behind it, every live
+/// connection is cut and new ones are closed at once (the caller sees
+/// `UNAVAILABLE`, as with a dead host).
+#[derive(Debug)]
+pub struct Relay {
+    addr: SocketAddr,
+    target: Arc<Mutex<Option<SocketAddr>>>,
+    cut: tokio::sync::watch::Sender<u64>,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Relay {
+    /// A relay to `target`.
+    pub async fn start(target: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let target = Arc::new(Mutex::new(Some(target)));
+        let (cut, _) = tokio::sync::watch::channel(0u64);
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let task = {
+            let (target, cut, accepted) = (target.clone(), cut.clone(), accepted.clone());
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(to) = target.lock().ok().and_then(|t| *t) else {
+                        continue; // dropped: closed at once
+                    };
+                    let mut cut = cut.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await else {
+                            return;
+                        };
+                        let _ = outbound.set_nodelay(true);
+                        let _ = inbound.set_nodelay(true);
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = cut.changed() => {}
+                        }
+                    });
+                }
+            })
+        };
+        Ok(Self {
+            addr,
+            target,
+            cut,
+            accepted,
+            task,
+        })
+    }
+
+    /// The relay's address, which stays the same.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Connections accepted so far, closed at once or relayed.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Relays to `target` from now on, or to nothing (`None`); cuts every
+    /// live connection either way.
+    pub fn point_to(&self, target: Option<SocketAddr>) {
+        if let Ok(mut t) = self.target.lock() {
+            *t = target;
+        }
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+/// A `UserService` that fails every call with `UNAVAILABLE` and counts the
+/// calls: the sick backend of the amplification benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct AlwaysUnavailable {
+    calls: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl AlwaysUnavailable {
+    /// Calls received so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Serves it on a free port of 127.0.0.1 until the task is aborted.
+    pub async fn serve(&self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+        let (addr, incoming) = bind().await?;
+        let routes = Routes::new(UserServiceServer::new(self.clone()));
+        Ok((addr, serve_with_deadlines(routes, incoming)))
+    }
+}
+
+#[tonic::async_trait]
+impl UserService for AlwaysUnavailable {
+    async fn get_user(&self, _: Request<UserRequest>) -> Result<Response<UserResponse>, Status> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Err(Status::unavailable("sick"))
+    }
+}
