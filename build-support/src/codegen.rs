@@ -406,7 +406,11 @@ fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> To
         docs.push(format!(
             " Circuit breaker: `#[circuit_breaker({})]`, one per client, shared by its clones{}.",
             breaker.attribute_args(),
-            if retried { ", asked before each attempt" } else { "" }
+            if retried {
+                ", asked before each attempt"
+            } else {
+                ""
+            }
         ));
     }
     docs.extend(plan.notes.iter().map(|n| format!(" {n}")));

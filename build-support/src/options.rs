@@ -187,7 +187,9 @@ fn read_breaker(message: &DynamicMessage) -> Result<Breaker, Vec<String>> {
     breaker.failures = count("failures");
     match (slow, number("slow_ratio")) {
         (Some(slow), ratio) => breaker.slow = Some((slow, ratio.unwrap_or(0.8))),
-        (None, Some(_)) => problems.push("slow_ratio needs slow, the time past which a call is slow".to_owned()),
+        (None, Some(_)) => {
+            problems.push("slow_ratio needs slow, the time past which a call is slow".to_owned())
+        }
         (None, None) => {}
     }
     problems.extend(breaker.problems());

@@ -389,7 +389,11 @@ impl Breaker {
         if let Some(n) = self.half_open.filter(|n| !(1..=32767).contains(n)) {
             problems.push(format!("half_open is from 1 to 32767, not {n}"));
         }
-        for (name, d) in [("window", self.window), ("open_for", self.open_for), ("slow", self.slow.map(|s| s.0))] {
+        for (name, d) in [
+            ("window", self.window),
+            ("open_for", self.open_for),
+            ("slow", self.slow.map(|s| s.0)),
+        ] {
             if d.is_some_and(|d| d.is_zero()) {
                 problems.push(format!("{name} must be longer than zero"));
             }
@@ -416,7 +420,10 @@ impl Breaker {
             args.push(format!("half_open = {n}"));
         }
         if let Some((d, r)) = self.slow {
-            args.push(format!("slow = {}, slow_ratio = {r:?}", duration_literal(d)));
+            args.push(format!(
+                "slow = {}, slow_ratio = {r:?}",
+                duration_literal(d)
+            ));
         }
         if let Some(n) = self.failures {
             args.push(format!("failures = {n}"));

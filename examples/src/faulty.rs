@@ -332,7 +332,8 @@ impl AlwaysUnavailable {
 #[tonic::async_trait]
 impl UserService for AlwaysUnavailable {
     async fn get_user(&self, _: Request<UserRequest>) -> Result<Response<UserResponse>, Status> {
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Err(Status::unavailable("sick"))
     }
 }

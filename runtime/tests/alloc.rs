@@ -89,6 +89,36 @@ fn retrying_with_a_backoff_allocates_nothing_either() {
     assert_eq!(n, 0);
 }
 
+static BREAKER: resilient::CircuitBreaker = resilient::CircuitBreaker::new();
+
+#[resilient::circuit_breaker(BREAKER)]
+async fn through_the_breaker() -> Result<u32, std::io::Error> {
+    Ok(1)
+}
+
+#[test]
+fn the_closed_breaker_path_allocates_nothing() {
+    // Warm up once: the clock's origin is set on first use.
+    BREAKER.acquire().expect("closed").success();
+    let n = allocation_counter::measure(|| {
+        for i in 0..10_000 {
+            let permit = BREAKER.acquire().expect("closed");
+            permit.record(i % 100 == 0);
+        }
+    })
+    .count_total;
+    assert_eq!(n, 0, "acquire and record, failures included");
+    let rt = runtime();
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            for _ in 0..1_000 {
+                assert_eq!(through_the_breaker().await.ok(), Some(1));
+            }
+        })
+    });
+    assert_eq!(n, 0, "through `#[circuit_breaker]`");
+}
+
 #[test]
 fn the_counter_does_count() {
     // Guards the other tests: a measurement that cannot see allocations would pass them all.

@@ -267,7 +267,11 @@ mod order {
             Ok(())
         }
         assert_eq!(call().await.unwrap_err().code(), Code::DeadlineExceeded);
-        assert_eq!(CUT.state(), CircuitState::Open, "both timed-out attempts counted");
+        assert_eq!(
+            CUT.state(),
+            CircuitState::Open,
+            "both timed-out attempts counted"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -37,7 +37,10 @@ async fn a_dead_server_trips_the_breaker_and_its_return_closes_it() {
     }
     // Each call makes up to 3 attempts, each attempt asks the breaker, and
     // 20 failed attempts trip it: 7 calls.
-    assert!(calls_until_open <= 8, "{calls_until_open} calls reached the dead server");
+    assert!(
+        calls_until_open <= 8,
+        "{calls_until_open} calls reached the dead server"
+    );
     assert_eq!(
         clone.circuit_breaker("GetUser").unwrap().state(),
         CircuitState::Open,
@@ -60,8 +63,15 @@ async fn a_dead_server_trips_the_breaker_and_its_return_closes_it() {
     let error = client.get_user(short).await.unwrap_err();
     assert!(started.elapsed() < MS(200), "took {:?}", started.elapsed());
     assert_eq!(error.code(), Code::Unavailable);
-    assert!(error.message().contains("circuit breaker open"), "{error:?}");
-    assert_eq!(relay.connections(), connections, "nothing reached the network");
+    assert!(
+        error.message().contains("circuit breaker open"),
+        "{error:?}"
+    );
+    assert_eq!(
+        relay.connections(),
+        connections,
+        "nothing reached the network"
+    );
 
     // The server comes back (a new process, as after a restart).
     let second = FaultyUsers::default();
@@ -79,7 +89,14 @@ async fn a_dead_server_trips_the_breaker_and_its_return_closes_it() {
         tokio::time::sleep(MS(100)).await;
     }
     // Open for 2 s from the trip: calls flow again within that, give or take.
-    assert!(back.elapsed() < Duration::from_secs(4), "{:?}", back.elapsed());
-    assert_eq!(client.circuit_breaker("GetUser").unwrap().state(), CircuitState::Closed);
+    assert!(
+        back.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        back.elapsed()
+    );
+    assert_eq!(
+        client.circuit_breaker("GetUser").unwrap().state(),
+        CircuitState::Closed
+    );
     assert!(second.calls() >= 1);
 }

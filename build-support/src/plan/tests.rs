@@ -333,7 +333,10 @@ fn breaker_options_are_checked_where_they_are_written() {
         "breaker: failure_ratio is a fraction in (0, 1], not 1.5",
         "breaker: half_open is from 1 to 32767, not 40000",
     ] {
-        assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
+        assert!(
+            message.contains(expected),
+            "missing {expected:?} in:\n{message}"
+        );
     }
 }
 
@@ -347,13 +350,20 @@ fn a_breaker_needs_no_idempotency_and_the_builder_checks_its_own() {
 }"#,
         ),
     );
-    assert!(code.contains("#[::resilient::circuit_breaker(self.breakers.put)]"), "{code}");
+    assert!(
+        code.contains("#[::resilient::circuit_breaker(self.breakers.put)]"),
+        "{code}"
+    );
     assert!(code.contains(".failure_count(3u32)"), "{code}");
     let message = err(
-        &configure().default_policy(crate::Policy::new().breaker(crate::Breaker::new().min_calls(0))),
+        &configure()
+            .default_policy(crate::Policy::new().breaker(crate::Breaker::new().min_calls(0))),
         &proto("service Shop { rpc Put (Item) returns (Item); }"),
     );
-    assert!(message.contains("build script: default_policy: breaker: min_calls must be at least 1"), "{message}");
+    assert!(
+        message.contains("build script: default_policy: breaker: min_calls must be at least 1"),
+        "{message}"
+    );
 }
 
 #[test]
