@@ -355,9 +355,10 @@ fn a_breaker_needs_no_idempotency_and_the_builder_checks_its_own() {
         "{code}"
     );
     assert!(code.contains(".failure_count(3u32)"), "{code}");
+    let mut builder = configure();
+    builder.default_policy(crate::Policy::new().breaker(crate::Breaker::new().min_calls(0)));
     let message = err(
-        &configure()
-            .default_policy(crate::Policy::new().breaker(crate::Breaker::new().min_calls(0))),
+        &builder,
         &proto("service Shop { rpc Put (Item) returns (Item); }"),
     );
     assert!(
