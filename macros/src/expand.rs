@@ -256,9 +256,11 @@ fn retry_async(
     let p = quote!(::resilient::__private);
     let attempt = ret.attempt(clones, body);
     let verdict = verdict(Some(args));
+    // The policy's `nested` setting, known here: a constant to `begin_as`.
+    let once = matches!(args.nested_once, Some((true, _)));
     let run = match &args.per_attempt {
         None => quote! {
-            let __resilient_result = __resilient_state.begin(#attempt).await;
+            let __resilient_result = __resilient_state.begin_as(#once, #attempt).await;
             __resilient_state.end(__resilient_result, #verdict)
         },
         Some(per) => {
@@ -266,7 +268,7 @@ fn retry_async(
             let elapsed_into = ret.elapsed_into();
             quote! {
                 let (__resilient_scoped, __resilient_until) =
-                    #p::timed(#d, __resilient_state.begin(#attempt)).await;
+                    #p::timed(#d, __resilient_state.begin_as(#once, #attempt)).await;
                 __resilient_state.end_timed(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
             }
         }

@@ -9,7 +9,8 @@
 //! Variants: `none` (the bare operation), `hand` (a hand-written retry
 //! loop), `retry` (`resilient::retry`), `attr` (`#[retry]` on the
 //! operation), `timeout` (`tokio::time::timeout`), `scope`
-//! (`resilient::deadline::scope`).
+//! (`resilient::deadline::scope`), `breaker` (`#[circuit_breaker]` on an
+//! `async fn`), `breaker_blocking` (on a `fn`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -22,6 +23,18 @@ use baseline::{hand_written, rt, work, POLICY};
 
 #[resilient::retry(max = 3, backoff = "exp", initial = 100ms)]
 async fn annotated() -> Result<u64, Elapsed> {
+    Ok(black_box(1))
+}
+
+static BREAKER: resilient::CircuitBreaker = resilient::CircuitBreaker::new();
+
+#[resilient::circuit_breaker(BREAKER)]
+async fn broken() -> Result<u64, resilient::CircuitOpen> {
+    Ok(black_box(1))
+}
+
+#[resilient::circuit_breaker(BREAKER)]
+fn broken_blocking() -> Result<u64, resilient::CircuitOpen> {
     Ok(black_box(1))
 }
 
@@ -46,6 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "attr" => times!(annotated()),
         "timeout" => times!(tokio::time::timeout(Duration::from_secs(2), work())),
         "scope" => times!(resilient::deadline::scope(Duration::from_secs(2), work())),
+        "breaker" => times!(broken()),
+        "breaker_blocking" => times!(async { broken_blocking() }),
         other => return Err(format!("unknown variant {other:?}").into()),
     }
     Ok(())

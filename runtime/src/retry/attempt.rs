@@ -8,17 +8,12 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-/// What an attempt being polled tells the code it runs.
-#[derive(Debug, Clone, Copy)]
-struct Running {
-    /// Attempts of the call before this one.
-    previous: u32,
-    /// An outer loop retries: loops inside make one attempt each.
-    outer_retries: bool,
-}
-
 thread_local! {
-    static RUNNING: Cell<Running> = const { Cell::new(Running { previous: 0, outer_retries: false }) };
+    /// Attempts of the current call before the one being polled.
+    static PREVIOUS: Cell<u32> = const { Cell::new(0) };
+    /// How many attempts of loops whose policy says `Nested::Once` are
+    /// being polled around the code that runs.
+    static ONCE_DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
 /// How many attempts of the current call came before this one: 0 on the
@@ -44,24 +39,14 @@ thread_local! {
 /// # }
 /// ```
 pub fn previous_attempts() -> u32 {
-    running().previous
-}
-
-fn running() -> Running {
-    crate::local::get(
-        &RUNNING,
-        Running {
-            previous: 0,
-            outer_retries: false,
-        },
-    )
+    crate::local::get(&PREVIOUS, 0)
 }
 
 /// Whether the code runs inside the attempt of a retry loop whose policy
 /// says [`Nested::Once`](super::Nested::Once): then a retry loop here makes
 /// one attempt and leaves retrying to that outer loop.
 pub(crate) fn outer_retries() -> bool {
-    running().outer_retries
+    crate::local::get(&ONCE_DEPTH, 0) > 0
 }
 
 pin_project! {
@@ -69,9 +54,9 @@ pin_project! {
     ///
     /// Every attempt sets the number, the first one (0) included: a retry
     /// loop nested in another numbers its own attempts, so a call retried
-    /// inside an outer retry starts again from "no previous attempt";
-    /// unless the outer loop's policy says [`Nested::Once`](super::Nested::Once),
-    /// and then the outer loop's number stands.
+    /// inside an outer retry starts again from "no previous attempt". The
+    /// attempt of a loop whose policy says [`Nested::Once`](super::Nested::Once)
+    /// also tells the loops inside to make one attempt each.
     #[doc(hidden)]
     #[derive(Debug)]
     pub struct Attempt<F> {
@@ -100,11 +85,13 @@ impl<F: Future> Future for Attempt<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let own = Running {
-            previous: *this.previous,
-            outer_retries: *this.once_inside,
-        };
-        let merge = |outer: Running| if outer.outer_retries { outer } else { own };
-        crate::local::with_merged(&RUNNING, merge, || this.inner.poll(cx))
+        let previous = *this.previous;
+        if *this.once_inside {
+            let deeper = |depth: u32| depth.saturating_add(1);
+            return crate::local::with_merged(&ONCE_DEPTH, deeper, || {
+                crate::local::with(&PREVIOUS, previous, || this.inner.poll(cx))
+            });
+        }
+        crate::local::with(&PREVIOUS, previous, || this.inner.poll(cx))
     }
 }

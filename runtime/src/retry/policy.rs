@@ -51,9 +51,10 @@ pub struct RetryPolicy<S = Backoff, C = ByRetryable, B = NoBudget> {
 /// "once")]`): with [`Once`](Self::Once), every retry loop that runs inside
 /// one of its attempts makes a single attempt and returns its error, and
 /// retrying is this loop's alone: three such layers send 3 attempts, not 27.
-/// Inner loops still classify and count (a budget still sees the failure),
-/// and the attempt number they send (`grpc-previous-rpc-attempts`) is the
-/// outer loop's.
+/// Inner loops still classify and count (a budget still sees the failure).
+/// Each of their single attempts is a first attempt (no
+/// `grpc-previous-rpc-attempts`): to gRPC, every retry of the outer loop is
+/// a new call, as it would be without the setting.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};

@@ -60,9 +60,11 @@ where
     // future stays small and its drop glue inlines when the call succeeds
     // at once. It is numbered all the same (0): an outer retry loop's
     // number must not leak into this call's first attempt.
-    let first_error = if policy.attempt_timeout().is_none() {
-        let once_inside = matches!(policy.nested_loops(), super::Nested::Once);
-        match super::attempt(0, once_inside, operation()).await {
+    // A policy that makes nested loops defer (`Nested::Once`) takes the
+    // loop below from the start, so that this path stays free of it.
+    let plain = matches!(policy.nested_loops(), super::Nested::Retry);
+    let first_error = if policy.attempt_timeout().is_none() && plain {
+        match super::attempt(0, false, operation()).await {
             Ok(value) => {
                 let budget = policy.budget_ref();
                 budget.record_call();

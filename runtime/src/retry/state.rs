@@ -217,6 +217,15 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     #[inline]
     pub fn begin<F: Future>(&self, attempt: F) -> Attempt<F> {
         let once_inside = matches!(self.policy.nested_loops(), super::Nested::Once);
+        self.begin_as(once_inside, attempt)
+    }
+
+    /// [`begin`](Self::begin) with the policy's [`Nested`](super::Nested)
+    /// setting given as a constant, so that it costs nothing: what the
+    /// `#[retry]` expansion calls.
+    #[doc(hidden)]
+    #[inline]
+    pub fn begin_as<F: Future>(&self, once_inside: bool, attempt: F) -> Attempt<F> {
         super::attempt(self.attempts_made, once_inside, attempt)
     }
 
