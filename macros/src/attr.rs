@@ -17,6 +17,7 @@ pub(crate) enum Kind {
     Retry,
     Deadline,
     CircuitBreaker,
+    Hedge,
 }
 
 impl Kind {
@@ -25,6 +26,7 @@ impl Kind {
             Self::Retry => "retry",
             Self::Deadline => "deadline",
             Self::CircuitBreaker => "circuit_breaker",
+            Self::Hedge => "hedge",
         }
     }
 }
@@ -55,7 +57,7 @@ pub(crate) fn take_stack(attrs: &mut Vec<Attribute>) -> Vec<Written> {
     found
 }
 
-/// `retry`, `deadline`, `circuit_breaker`, with or without `resilient::`.
+/// `retry`, `deadline`, `circuit_breaker`, `hedge`, with or without `resilient::`.
 fn kind_of(attr: &Attribute) -> Option<Kind> {
     let path = attr.path();
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
@@ -68,6 +70,7 @@ fn kind_of(attr: &Attribute) -> Option<Kind> {
         "retry" => Some(Kind::Retry),
         "deadline" => Some(Kind::Deadline),
         "circuit_breaker" => Some(Kind::CircuitBreaker),
+        "hedge" => Some(Kind::Hedge),
         _ => None,
     }
 }
@@ -293,13 +296,7 @@ impl RetryArgs {
                 };
                 set_once(&mut self.nested_once, (once, lit.span()), &key)
             }
-            "on" => {
-                let value = meta.value()?;
-                let content;
-                syn::bracketed!(content in value);
-                let codes = content.parse_terminated(Ident::parse_any_code, syn::Token![,])?;
-                set_once(&mut self.on, codes.into_iter().collect(), &key)
-            }
+            "on" => set_once(&mut self.on, parse_codes(meta)?, &key),
             _ => {
                 let hint = suggest::closest(&name, KEYS, KEY_ALIASES)
                     .map(|s| format!("did you mean `{s}`? "))
@@ -387,6 +384,15 @@ impl RetryArgs {
         }
         policy
     }
+}
+
+/// `on = [Unavailable, ..]`: `tonic::Code` names, each checked.
+pub(crate) fn parse_codes(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<Ident>> {
+    let value = meta.value()?;
+    let content;
+    syn::bracketed!(content in value);
+    let codes = content.parse_terminated(Ident::parse_any_code, syn::Token![,])?;
+    Ok(codes.into_iter().collect())
 }
 
 trait ParseAnyCode {

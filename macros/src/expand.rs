@@ -11,8 +11,9 @@ use syn::Type;
 
 use crate::attr::RetryArgs;
 use crate::breaker::BreakerArgs;
+use crate::hedge::HedgeArgs;
 use crate::item::Shape;
-use crate::valid::{Layer, Plan};
+use crate::valid::{Layer, ParamClone, Plan};
 
 pub(crate) fn function(plan: Plan) -> TokenStream {
     let Plan {
@@ -34,8 +35,8 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
         let stmts = &function.body;
         quote!(#(#stmts)*)
     };
-    // The clones go inside the innermost retry layer's attempt.
-    let innermost_retry = layers.iter().rposition(|l| matches!(l, Layer::Retry(_)));
+    // The clones go inside the innermost retry or hedge layer's attempt.
+    let innermost_retry = layers.iter().rposition(Layer::repeats);
     for (index, layer) in layers.iter().enumerate().rev() {
         body = match layer {
             Layer::Deadline(d) => {
@@ -50,12 +51,14 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
                 deadline(&d.tokens, &body, &ret, bounded_below)
             }
             Layer::Breaker(args) => breaker(args, &body, &ret, is_async),
+            Layer::Hedge(args) => hedge(args, &clones, Some(index) == innermost_retry, &body, &ret),
             Layer::Retry(args) => {
-                let clones = if Some(index) == innermost_retry {
-                    &clones[..]
+                let clones: Vec<TokenStream> = if Some(index) == innermost_retry {
+                    clones.iter().map(clone_from_owned).collect()
                 } else {
-                    &[]
+                    Vec::new()
                 };
+                let clones = &clones[..];
                 if is_async {
                     retry_async(args, clones, &body, &ret)
                 } else {
@@ -100,6 +103,18 @@ impl Ret<'_> {
     //         `Box<dyn Error>`) and `?` conversions mean what they mean
     //         without the attribute.
     fn attempt(&self, prelude: &[TokenStream], body: &TokenStream) -> TokenStream {
+        let block = self.block(prelude, body);
+        quote!(async #block)
+    }
+
+    /// As [`attempt`](Self::attempt), an `async move` block: for attempts
+    /// made by a closure, which hands them copies of its references.
+    fn attempt_move(&self, prelude: &[TokenStream], body: &TokenStream) -> TokenStream {
+        let block = self.block(prelude, body);
+        quote!(async move #block)
+    }
+
+    fn block(&self, prelude: &[TokenStream], body: &TokenStream) -> TokenStream {
         let ty = self.ty;
         let fake = quote_spanned! {self.span=>
             #[allow(
@@ -114,7 +129,7 @@ impl Ret<'_> {
                 return __resilient_fake_return;
             }
         };
-        quote!(async { #(#prelude)* #fake #body })
+        quote!({ #(#prelude)* #fake #body })
     }
 
     /// `Elapsed` into the error type, spanned on the return type so that a
@@ -128,23 +143,19 @@ impl Ret<'_> {
 
 /// How a failed attempt is judged: `when`, `on`, or the error's
 /// `Retryable` impl when it has one (every error retried otherwise).
-fn verdict(args: Option<&RetryArgs>) -> TokenStream {
+fn verdict(when: Option<&syn::Path>, on: Option<&Vec<syn::Ident>>) -> TokenStream {
     let p = quote!(::resilient::__private);
     let by_type = quote! {{
         #[allow(unused_imports)]
         use #p::{ViaAny as _, ViaRetryable as _};
         (&#p::Probe(__resilient_error)).__resilient_verdict()
     }};
-    let verdict = match args {
-        Some(RetryArgs {
-            when: Some(when), ..
-        }) => quote!(#p::when(#when(__resilient_error), #by_type)),
-        Some(RetryArgs {
-            on: Some(codes), ..
-        }) => {
+    let verdict = match (when, on) {
+        (Some(when), _) => quote!(#p::when(#when(__resilient_error), #by_type)),
+        (None, Some(codes)) => {
             quote!(#p::codes(&[#(#p::Code::#codes),*], __resilient_error))
         }
-        _ => by_type,
+        (None, None) => by_type,
     };
     quote!(|__resilient_error| #verdict)
 }
@@ -161,7 +172,7 @@ fn deadline(
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let attempt = ret.attempt(&[], body);
-    let verdict = verdict(None);
+    let verdict = verdict(None, None);
     let elapsed_into = ret.elapsed_into();
     let scope = if bounded_below {
         quote!(#p::carried)
@@ -228,6 +239,68 @@ fn breaker(args: &BreakerArgs, body: &TokenStream, ret: &Ret<'_>, is_async: bool
     }
 }
 
+/// `let PAT = clone_arg(&SOURCE);`: a by-value parameter cloned for one attempt.
+fn clone_from_owned(clone: &ParamClone) -> TokenStream {
+    let ParamClone { pat, source, span } = clone;
+    quote_spanned! {*span=>
+        #[allow(unused_variables, unused_mut)]
+        let #pat = ::resilient::__private::clone_arg(&#source);
+    }
+}
+
+// Input:  async body `B`, returning `Result<T, E>`.
+// Output: `hedge(policy, move || async move { clones; B }, verdict)`: the
+//         attempts are made by a closure and polled together in the
+//         caller's task. By-value parameters are lent to the closure as
+//         references and cloned into each attempt (destructured there when
+//         this is the innermost repeating layer); references are copied.
+fn hedge(
+    args: &HedgeArgs,
+    clones: &[ParamClone],
+    innermost: bool,
+    body: &TokenStream,
+    ret: &Ret<'_>,
+) -> TokenStream {
+    let p = quote!(::resilient::__private);
+    let lend = clones.iter().map(|ParamClone { source, span, .. }| {
+        quote_spanned! {*span=>
+            #[allow(unused_variables)]
+            let #source = &#source;
+        }
+    });
+    let take: Vec<TokenStream> = clones
+        .iter()
+        .map(|ParamClone { pat, source, span }| {
+            let bound = if innermost {
+                pat.clone()
+            } else {
+                quote!(#source)
+            };
+            quote_spanned! {*span=>
+                #[allow(unused_variables, unused_mut)]
+                let #bound = ::resilient::__private::clone_arg(#source);
+            }
+        })
+        .collect();
+    let attempt = ret.attempt_move(&take, body);
+    let verdict = verdict(args.when.as_ref(), args.on.as_ref());
+    let (statics, policy) = args.policy();
+    let binding = if args.policy_is_static() {
+        quote! {
+            static __RESILIENT_HEDGE: #p::HedgePolicy = #policy;
+            let __resilient_hedge = &__RESILIENT_HEDGE;
+        }
+    } else {
+        quote!(let __resilient_hedge = &#policy;)
+    };
+    quote! {
+        #statics
+        #binding
+        #(#lend)*
+        #p::hedge(__resilient_hedge, move || #attempt, #verdict).await
+    }
+}
+
 /// The policy, as a `const` when it can be one: then the future holds a
 /// pointer to it rather than a copy, which keeps the success path as cheap
 /// as the hand-called executor.
@@ -255,7 +328,7 @@ fn retry_async(
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let attempt = ret.attempt(clones, body);
-    let verdict = verdict(Some(args));
+    let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     // The policy's `nested` setting, known here: a constant to `begin_as`.
     let once = matches!(args.nested_once, Some((true, _)));
     let run = match &args.per_attempt {
@@ -287,7 +360,7 @@ fn retry_blocking(
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let ty = ret.ty;
-    let verdict = verdict(Some(args));
+    let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     let run = quote! {
         #[allow(clippy::redundant_closure_call)]
         let __resilient_result: #ty = (|| -> #ty { #(#clones)* #body })();

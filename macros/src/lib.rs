@@ -1,4 +1,4 @@
-//! The `#[retry]`, `#[deadline]` and `#[circuit_breaker]` attributes. Documented and re-exported
+//! The `#[retry]`, `#[deadline]`, `#[circuit_breaker]` and `#[hedge]` attributes. Documented and re-exported
 //! by the `resilient` crate: depend on that, not on this.
 //!
 //! Parse → validate → expand: `item` takes the function apart, `attr`
@@ -12,6 +12,7 @@ mod breaker;
 mod duration;
 mod entry;
 mod expand;
+mod hedge;
 mod item;
 mod suggest;
 #[cfg(test)]
@@ -30,6 +31,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::CircuitBreaker, args.into(), item.into()).into()
+}
+
+/// See `resilient::hedge`.
+#[proc_macro_attribute]
+pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::Hedge, args.into(), item.into()).into()
 }
 
 /// See `resilient::deadline`.

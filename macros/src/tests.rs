@@ -105,3 +105,29 @@ fn errors_keep_the_item() {
         }
     ));
 }
+
+#[test]
+fn hedge_lends_by_value_parameters_to_each_attempt() {
+    insta::assert_snapshot!(pretty(expand(
+        Kind::Hedge,
+        quote!(max = 3, delay = 10ms, on = [Unavailable]),
+        quote! {
+            async fn get(client: &Client, id: String) -> Result<User, Status> {
+                client.get(id).await
+            }
+        }
+    )));
+}
+
+#[test]
+fn circuit_breaker_around_the_body() {
+    insta::assert_snapshot!(pretty(expand(
+        Kind::CircuitBreaker,
+        quote!(USERS),
+        quote! {
+            async fn get(client: &Client) -> Result<User, Status> {
+                client.get().await
+            }
+        }
+    )));
+}

@@ -2,13 +2,14 @@
 //! every mistake collected, into the plan the expansion writes.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote_spanned};
+use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{FnArg, Pat, Type};
 
 use crate::attr::{self, Kind, RetryArgs, Written};
 use crate::breaker::BreakerArgs;
 use crate::duration::DurationArg;
+use crate::hedge::HedgeArgs;
 use crate::item::{Function, Shape};
 
 /// One attribute of the stack, validated.
@@ -16,6 +17,22 @@ pub(crate) enum Layer {
     Retry(Box<RetryArgs>),
     Deadline(DurationArg),
     Breaker(Box<BreakerArgs>),
+    Hedge(Box<HedgeArgs>),
+}
+
+impl Layer {
+    /// Whether the body runs more than once under this layer: a retry or a hedge.
+    pub(crate) fn repeats(&self) -> bool {
+        matches!(self, Layer::Retry(_) | Layer::Hedge(_))
+    }
+}
+
+/// A parameter taken by value, cloned into each attempt: `pat` is bound
+/// from a clone of `source` (the parameter's name in the signature).
+pub(crate) struct ParamClone {
+    pub(crate) pat: TokenStream,
+    pub(crate) source: syn::Ident,
+    pub(crate) span: Span,
 }
 
 /// What the expansion writes: the function (its by-value parameters renamed
@@ -25,7 +42,7 @@ pub(crate) enum Layer {
 pub(crate) struct Plan {
     pub(crate) function: Function,
     pub(crate) layers: Vec<Layer>,
-    pub(crate) clones: Vec<TokenStream>,
+    pub(crate) clones: Vec<ParamClone>,
     pub(crate) result: Type,
     pub(crate) result_span: Span,
 }
@@ -60,6 +77,9 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             Kind::CircuitBreaker => {
                 BreakerArgs::parse(written.args).map(|a| Layer::Breaker(Box::new(a)))
             }
+            Kind::Hedge => {
+                HedgeArgs::parse(written.args, written.span).map(|a| Layer::Hedge(Box::new(a)))
+            }
         };
         match parsed {
             Ok(layer) => layers.push(layer),
@@ -69,10 +89,16 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
     if let Err(e) = check_nesting(&layers) {
         errors.push(e);
     }
-    let retries = layers.iter().any(|l| matches!(l, Layer::Retry(_)));
+    let retries = layers.iter().any(Layer::repeats);
+    let hedges = layers.iter().any(|l| matches!(l, Layer::Hedge(_)));
+    if hedges {
+        check_shared_parameters(&function, &mut errors);
+    }
     let result = function.result_type();
     if result.is_none() {
-        let message = if retries {
+        let message = if hedges {
+            "`#[hedge]` needs a function returning `Result<T, E>`"
+        } else if retries {
             "`#[retry]` needs a function returning `Result<T, E>`"
         } else if layers.iter().any(|l| matches!(l, Layer::Deadline(_))) {
             "`#[deadline]` needs a function returning `Result<T, E>` with `E: From<resilient::Elapsed>`"
@@ -125,7 +151,7 @@ fn check_nesting(layers: &[Layer]) -> syn::Result<()> {
                     }
                 }
             }
-            Layer::Breaker(_) => {}
+            Layer::Breaker(_) | Layer::Hedge(_) => {}
         }
     }
     Ok(())
@@ -147,6 +173,38 @@ fn check_blocking(layers: &[Layer], errors: &mut Errors) {
                 }
             }
             Layer::Breaker(_) => {}
+            Layer::Hedge(args) => errors.push(syn::Error::new(
+                args.span,
+                "`#[hedge]` needs an `async fn`: its attempts run at the same time, inside the caller's task",
+            )),
+        }
+    }
+}
+
+/// Hedged attempts run at the same time, so none may hold a `&mut`.
+fn check_shared_parameters(function: &Function, errors: &mut Errors) {
+    const WHY: &str = "hedged attempts run at the same time, so they cannot share a `&mut`";
+    for input in &function.sig.inputs {
+        match input {
+            FnArg::Receiver(receiver)
+                if receiver.mutability.is_some() && receiver.reference.is_some() =>
+            {
+                errors.push(syn::Error::new(
+                    receiver.self_token.span,
+                    format!("{WHY}: take `&self` (a tonic client is cheap to clone: clone it inside the body for each attempt)"),
+                ));
+            }
+            FnArg::Typed(arg) => {
+                if let Type::Reference(reference) = &*arg.ty {
+                    if reference.mutability.is_some() {
+                        errors.push(syn::Error::new(
+                            reference.and_token.span,
+                            format!("{WHY}: take `&T` and clone what each attempt must mutate (a tonic client is cheap to clone), or take it by value to have it cloned for each attempt"),
+                        ));
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -180,7 +238,7 @@ fn fold_attempt_deadlines(layers: Vec<Layer>, errors: &mut Errors) -> Vec<Layer>
 //         pattern that cannot be cloned as written (`(a, b): (u32, u32)`)
 //         becomes `__resilient_argN` in the signature and is destructured
 //         from the clone.
-fn clone_parameters(function: &mut Function, errors: &mut Errors) -> Vec<TokenStream> {
+fn clone_parameters(function: &mut Function, errors: &mut Errors) -> Vec<ParamClone> {
     // An `#[async_trait]` method's parameters are bound again inside its
     // async block (`let x = x;`): the clone shadows them before that, and the
     // signature stays as `async_trait` wrote it.
@@ -228,10 +286,7 @@ fn clone_parameters(function: &mut Function, errors: &mut Errors) -> Vec<TokenSt
                 } else {
                     quote::quote!(#pat)
                 };
-                clones.push(quote_spanned! {span=>
-                    #[allow(unused_variables, unused_mut)]
-                    let #pat = ::resilient::__private::clone_arg(&#source);
-                });
+                clones.push(ParamClone { pat, source, span });
             }
         }
     }

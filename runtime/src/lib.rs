@@ -15,6 +15,7 @@ pub mod backoff;
 pub mod breaker;
 mod clock;
 pub mod deadline;
+pub mod hedge;
 mod local;
 pub mod retry;
 #[cfg(feature = "tonic")]
@@ -37,6 +38,12 @@ pub use resilient_macros::circuit_breaker;
     doc = "Runs the function inside a deadline scope (documented with feature `tonic`)."
 )]
 pub use resilient_macros::deadline;
+#[cfg_attr(feature = "tonic", doc = include_str!("docs/hedge.md"))]
+#[cfg_attr(
+    not(feature = "tonic"),
+    doc = "Starts another attempt when the first is slow, and takes the first answer (documented with feature `tonic`)."
+)]
+pub use resilient_macros::hedge;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/retry.md"))]
 #[cfg_attr(
     not(feature = "tonic"),

@@ -6,6 +6,7 @@ use std::time::Duration;
 pub use crate::backoff::{Backoff, Jitter, DEFAULT_INITIAL};
 pub use crate::breaker::{CircuitBreaker, CircuitOpen, Fault};
 pub use crate::deadline::{carried, scope, timed};
+pub use crate::hedge::{hedge, HedgePolicy, Latency};
 pub use crate::retry::{Nested, Next, RetryPolicy, RetryState, Verdict};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
