@@ -16,7 +16,7 @@ use proc_macro2::TokenStream;
 use prost_build::{Method, Service, ServiceGenerator};
 use quote::{format_ident, quote};
 
-use crate::policy::{duration_literal, Breaker, Retry};
+use crate::policy::{duration_literal, Breaker, Hedge, Retry};
 
 /// One method's resolved policy.
 #[derive(Debug, Clone)]
@@ -24,6 +24,7 @@ pub(crate) struct MethodPlan {
     pub(crate) deadline: Option<std::time::Duration>,
     pub(crate) retry: Option<Retry>,
     pub(crate) breaker: Option<Breaker>,
+    pub(crate) hedge: Option<Hedge>,
     /// Where each part of the policy came from, and what was left out why.
     pub(crate) notes: Vec<String>,
 }
@@ -177,6 +178,7 @@ fn client(
             deadline: None,
             retry: None,
             breaker: None,
+            hedge: None,
             notes: vec!["No policy.".to_owned()],
         });
         method(m, &plan, budget_name)
@@ -390,6 +392,15 @@ fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> To
         let args = literal_tokens(&args);
         attrs.push(quote!(#[::resilient::retry(#args)]));
     }
+    let hedged = plan.hedge.is_some() && !method.client_streaming && !method.server_streaming;
+    if let (Some(hedge), true) = (&plan.hedge, hedged) {
+        let mut args = hedge.attribute_args();
+        if let Some(budget) = budget {
+            args.push_str(&format!(", budget = {budget}"));
+        }
+        let args = literal_tokens(&args);
+        attrs.push(quote!(#[::resilient::hedge(#args)]));
+    }
     if plan.breaker.is_some() {
         let field = field_name(method);
         attrs.push(quote!(#[::resilient::circuit_breaker(self.breakers.#field)]));
@@ -426,6 +437,32 @@ fn method(method: &Method, plan: &MethodPlan, budget: Option<&syn::Ident>) -> To
         quote!(tonic::Response<#output>)
     };
     let result = quote!(::core::result::Result<#response, tonic::Status>);
+    if hedged {
+        // Attempts run at the same time: each on its own clone of the
+        // client (a handle onto the same channel), the request rebuilt for
+        // each.
+        return quote! {
+            #(#docs)*
+            #deprecated
+            pub async fn #name(&mut self, request: impl tonic::IntoRequest<#input>) -> #result
+            where
+                T: ::core::clone::Clone,
+            {
+                let request = ::resilient::tonic::ReplayableRequest::new(request);
+                ::resilient::__private::within(request.timeout(), self.#private(&request)).await
+            }
+
+            #(#attrs)*
+            #[allow(deprecated)]
+            async fn #private(&self, request: &::resilient::tonic::ReplayableRequest<#input>) -> #result
+            where
+                T: ::core::clone::Clone,
+            {
+                let mut client = ::core::clone::Clone::clone(&self.inner);
+                client.#name(request.attempt()?).await
+            }
+        };
+    }
     if !retried {
         // Sent once: stamped with the deadline, no copy kept for a retry.
         let (takes, into) = if method.client_streaming {

@@ -37,8 +37,13 @@
 //! `resilient::RetryBudget` shared by the clients of the services it
 //! configures. Client- and bidi-streaming methods get the deadline and no
 //! retry (their requests cannot be replayed); server-streaming calls are
-//! retried until the response starts. `hedge` options and `hedgingPolicy`
-//! are build errors until hedging is supported: nothing is silently ignored.
+//! retried until the response starts. A `hedge` policy (or a service
+//! config's `hedgingPolicy`) hedges a unary method under the same
+//! idempotency rule (the service config's is the owner's word); each hedge
+//! runs on a clone of the client. A method is retried or hedged, not both
+//! (gRPC A6): the more specific source wins, and both in one source is a
+//! build error. A `breaker` gives the method a circuit breaker per client.
+//! Nothing is silently ignored.
 //!
 //! The generated client is named, built and called like tonic's (see the
 //! README): `Resilient<Name>Client<Channel>`, `new`, `connect`,
@@ -66,7 +71,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 pub use error::Error;
-pub use policy::{Backoff, Breaker, Policy, Retry};
+pub use policy::{Backoff, Breaker, Hedge, Policy, Retry};
 /// tonic-prost-build, for [`Builder::tonic`].
 pub use tonic_prost_build;
 

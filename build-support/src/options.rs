@@ -5,7 +5,7 @@ use prost_reflect::{DynamicMessage, ExtensionDescriptor, FileDescriptor, Reflect
 
 use resilient_grammar::policy::{check_max_attempts, check_multiplier, Jitter};
 
-use crate::policy::{code_variant, Backoff, Breaker, Policy, Retry};
+use crate::policy::{code_variant, Backoff, Breaker, Hedge, HedgeDelay, Policy, Retry};
 
 /// The schema users import as `resilient/options.proto`.
 pub(crate) const OPTIONS_PROTO: &str = include_str!("../proto/resilient/options.proto");
@@ -63,8 +63,13 @@ pub(crate) fn read(
     if let Some(Value::Bool(true)) = field(message, "unsafe_retry") {
         policy.unsafe_retry = true;
     }
-    if field(message, "hedge").is_some() {
-        problem("hedge: hedging is not supported yet; remove it (it would otherwise be silently ignored)".to_owned());
+    if let Some(Value::Message(hedge)) = field(message, "hedge") {
+        match read_hedge(&hedge) {
+            Ok(hedge) => policy.hedge = Some(hedge),
+            Err(errors) => errors
+                .into_iter()
+                .for_each(|e| problem(format!("hedge: {e}"))),
+        }
     }
     if let Some(Value::Message(breaker)) = field(message, "breaker") {
         match read_breaker(&breaker) {
@@ -156,6 +161,53 @@ fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     }
     if problems.is_empty() {
         Ok(retry)
+    } else {
+        Err(problems)
+    }
+}
+
+fn read_hedge(message: &DynamicMessage) -> Result<Hedge, Vec<String>> {
+    let mut problems = Vec::new();
+    let max_attempts = match field(message, "max_attempts") {
+        Some(Value::U32(n)) => n,
+        _ => 0,
+    };
+    let delay = match string(message, "delay") {
+        None => {
+            problems.push("delay: required, a duration such as \"10ms\" or a percentile such as \"p95\"".to_owned());
+            HedgeDelay::Fixed(std::time::Duration::ZERO)
+        }
+        Some(text) => match text.strip_prefix('p').map(str::parse::<f64>) {
+            Some(Ok(p)) => HedgeDelay::Percentile(p),
+            _ => match resilient_grammar::parse(&text) {
+                Ok(d) => HedgeDelay::Fixed(d),
+                Err(e) => {
+                    problems.push(format!("delay: {e}"));
+                    HedgeDelay::Fixed(std::time::Duration::ZERO)
+                }
+            },
+        },
+    };
+    let mut hedge = Hedge {
+        max_attempts,
+        delay,
+        on: None,
+    };
+    if let Some(Value::List(codes)) = field(message, "on") {
+        let codes: Vec<String> = codes
+            .into_iter()
+            .filter_map(|c| match c {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        if !codes.is_empty() {
+            hedge.on = Some(codes);
+        }
+    }
+    problems.extend(hedge.problems());
+    if problems.is_empty() {
+        Ok(hedge)
     } else {
         Err(problems)
     }

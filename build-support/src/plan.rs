@@ -13,7 +13,7 @@ use crate::codegen::{Generator, MethodPlan};
 use crate::options::{self, location, FILE_EXTENSION, METHOD_EXTENSION, SERVICE_EXTENSION};
 use resilient_grammar::policy::{check_max_attempts, check_multiplier};
 
-use crate::policy::{code_variant, Policy, Retry};
+use crate::policy::{code_variant, Hedge, Policy, Retry};
 use crate::service_config::ServiceConfig;
 use crate::{Builder, Error};
 
@@ -249,8 +249,39 @@ fn method_plan(
     let mut retry: Option<(Source, Retry, bool)> = sources
         .iter()
         .find_map(|(s, p)| p.and_then(|p| p.retry.clone().map(|r| (*s, r, p.unsafe_retry))));
+    let mut hedge: Option<(Source, Hedge, bool)> = sources
+        .iter()
+        .find_map(|(s, p)| p.and_then(|p| p.hedge.clone().map(|h| (*s, h, p.unsafe_retry))));
+    // A method is retried or hedged (gRPC A6): the more specific source wins.
+    if let (Some((r, _, _)), Some((h, _, _))) = (&retry, &hedge) {
+        match r.cmp(h) {
+            std::cmp::Ordering::Less => hedge = None,
+            std::cmp::Ordering::Greater => retry = None,
+            std::cmp::Ordering::Equal => {
+                problems.push(format!(
+                    "{place}: `{full}` has both a retry and a hedging policy in {}; gRPC A6 allows one",
+                    r.describe()
+                ));
+                hedge = None;
+            }
+        }
+    }
     if let Some((source, _, _)) = &retry {
         notes.push(format!("Retry from {}.", source.describe()));
+    }
+    if let Some((source, _, _)) = &hedge {
+        notes.push(format!("Hedging from {}.", source.describe()));
+    }
+    let streaming = method.is_client_streaming() || method.is_server_streaming();
+    if let (Some((source, _, _)), true) = (&hedge, streaming) {
+        if source.is_specific() {
+            problems.push(format!(
+                "{place}: `{full}` streams, and only unary methods are hedged: remove the hedging policy"
+            ));
+        } else {
+            notes.push("Not hedged: only unary methods are.".to_owned());
+        }
+        hedge = None;
     }
     let streaming_request = method.is_client_streaming();
     if streaming_request && retry.is_some() {
@@ -268,15 +299,7 @@ fn method_plan(
         notes.push("Retried as the service config says (the service owner's statement of what is safe to repeat).".to_owned());
     }
     if let (Some((source, _, unsafe_retry)), false) = (&retry, owner_said_so) {
-        let idempotent = matches!(
-            method
-                .method_descriptor_proto()
-                .options
-                .as_ref()
-                .and_then(|o| o.idempotency_level),
-            Some(1 | 2)
-        );
-        if !idempotent && !unsafe_retry {
+        if !idempotent(method) && !unsafe_retry {
             if source.is_specific() {
                 problems.push(format!(
                     "{place}: `{full}` has a retry policy but is not idempotent, so a retry could run it twice: \
@@ -294,6 +317,32 @@ fn method_plan(
             retry = None;
         }
     }
+    // The same gate for hedging, which sends duplicates by design.
+    let owner_hedges = hedge
+        .as_ref()
+        .is_some_and(|(source, _, _)| source.is_service_config());
+    if owner_hedges {
+        notes.push("Hedged as the service config says (the service owner's statement of what is safe to repeat).".to_owned());
+    }
+    if let (Some((source, _, unsafe_hedge)), false) = (&hedge, owner_hedges) {
+        if !idempotent(method) && !unsafe_hedge {
+            if source.is_specific() {
+                problems.push(format!(
+                    "{place}: `{full}` has a hedging policy but is not idempotent, and hedging sends it more than once: \
+                     add `option idempotency_level = IDEMPOTENT;` (or NO_SIDE_EFFECTS) if repeating it is harmless, \
+                     or `unsafe_retry: true` to the policy to accept duplicates"
+                ));
+            } else {
+                warnings.push(format!(
+                    "{place}: `{full}` is not hedged: it inherits a hedging policy from {} but is not marked \
+                     `idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`",
+                    source.describe()
+                ));
+                notes.push("Not hedged: not marked idempotent.".to_owned());
+            }
+            hedge = None;
+        }
+    }
     let breaker = sources
         .iter()
         .find_map(|(s, p)| p.and_then(|p| p.breaker.clone()).map(|b| (*s, b)));
@@ -304,8 +353,21 @@ fn method_plan(
         deadline: deadline.map(|(_, d)| d),
         retry: retry.map(|(_, r, _)| r),
         breaker: breaker.map(|(_, b)| b),
+        hedge: hedge.map(|(_, h, _)| h),
         notes,
     }
+}
+
+/// `option idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`.
+fn idempotent(method: &MethodDescriptor) -> bool {
+    matches!(
+        method
+            .method_descriptor_proto()
+            .options
+            .as_ref()
+            .and_then(|o| o.idempotency_level),
+        Some(1 | 2)
+    )
 }
 
 /// Policies given to the builder are checked like any other source.
@@ -322,6 +384,11 @@ fn check_builder(builder: &Builder, problems: &mut Vec<String>) {
         if let Some(breaker) = &policy.breaker {
             for problem in breaker.problems() {
                 problems.push(format!("{place}: breaker: {problem}"));
+            }
+        }
+        if let Some(hedge) = &policy.hedge {
+            for problem in hedge.problems() {
+                problems.push(format!("{place}: hedge: {problem}"));
             }
         }
         if let Some(retry) = &policy.retry {

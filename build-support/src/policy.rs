@@ -27,6 +27,7 @@ pub struct Policy {
     pub(crate) retry: Option<Retry>,
     pub(crate) unsafe_retry: bool,
     pub(crate) breaker: Option<Breaker>,
+    pub(crate) hedge: Option<Hedge>,
 }
 
 impl Policy {
@@ -84,6 +85,30 @@ impl Policy {
     pub fn breaker(mut self, breaker: Breaker) -> Self {
         self.breaker = Some(breaker);
         self
+    }
+
+    /// Hedging: after a delay without an answer, another attempt beside
+    /// the first (gRPC A6 `hedgingPolicy`). A method is retried or hedged,
+    /// not both.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilient_build::{Hedge, Policy};
+    /// let p = Policy::new().hedge(Hedge::new(3, Duration::from_millis(10)));
+    /// assert!(p.get_hedge().is_some());
+    /// ```
+    pub fn hedge(mut self, hedge: Hedge) -> Self {
+        self.hedge = Some(hedge);
+        self
+    }
+
+    /// The hedging settings, if set.
+    ///
+    /// ```
+    /// assert_eq!(resilient_build::Policy::new().get_hedge(), None);
+    /// ```
+    pub fn get_hedge(&self) -> Option<&Hedge> {
+        self.hedge.as_ref()
     }
 
     /// The circuit breaker settings, if set.
@@ -262,6 +287,115 @@ impl Retry {
     {
         self.on = codes.into_iter().map(Into::into).collect();
         self
+    }
+}
+
+/// Hedging settings: the keys of `#[hedge(..)]`.
+///
+/// ```
+/// use std::time::Duration;
+/// use resilient_build::Hedge;
+///
+/// let fixed = Hedge::new(3, Duration::from_millis(10)).on(["UNAVAILABLE"]);
+/// let adaptive = Hedge::percentile(2, 95.0);
+/// # let _ = (fixed, adaptive);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hedge {
+    pub(crate) max_attempts: u32,
+    pub(crate) delay: HedgeDelay,
+    pub(crate) on: Option<Vec<String>>,
+}
+
+/// When a hedged call starts its next attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum HedgeDelay {
+    Fixed(Duration),
+    Percentile(f64),
+}
+
+impl Hedge {
+    /// `max_attempts` in all (2 to 5), the next after `delay` without an answer.
+    ///
+    /// ```
+    /// let _ = resilient_build::Hedge::new(2, std::time::Duration::from_millis(20));
+    /// ```
+    pub fn new(max_attempts: u32, delay: Duration) -> Self {
+        Self {
+            max_attempts,
+            delay: HedgeDelay::Fixed(delay),
+            on: None,
+        }
+    }
+
+    /// The next attempt after the method's own running latency percentile
+    /// (`95.0` for `delay = "p95"`).
+    ///
+    /// ```
+    /// let _ = resilient_build::Hedge::percentile(2, 99.0);
+    /// ```
+    pub fn percentile(max_attempts: u32, percentile: f64) -> Self {
+        Self {
+            max_attempts,
+            delay: HedgeDelay::Percentile(percentile),
+            on: None,
+        }
+    }
+
+    /// Status codes that are not fatal (the next attempt starts at once),
+    /// as gRPC names them; an empty list makes every error fatal. Unset:
+    /// `UNAVAILABLE`.
+    ///
+    /// ```
+    /// let _ = resilient_build::Hedge::new(2, std::time::Duration::ZERO).on(["UNAVAILABLE"]);
+    /// ```
+    pub fn on<I, S>(mut self, codes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.on = Some(codes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// What is wrong with these settings, if anything.
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(1..=5).contains(&self.max_attempts) {
+            problems.push(format!(
+                "max_attempts counts every attempt, 1 to 5 (gRPC A6 caps hedging at 5), not {}",
+                self.max_attempts
+            ));
+        }
+        if let HedgeDelay::Percentile(p) = self.delay {
+            if !(p > 0.0 && p < 100.0) {
+                problems.push(format!("delay: a percentile is between 0 and 100, not {p}"));
+            }
+        }
+        for code in self.on.iter().flatten() {
+            if code_variant(code).is_none() {
+                problems.push(format!("unknown status code \"{code}\" in `on`"));
+            }
+        }
+        problems
+    }
+
+    /// The arguments of `#[resilient::hedge(..)]`.
+    pub(crate) fn attribute_args(&self) -> String {
+        let mut args = format!("max = {}", self.max_attempts);
+        match self.delay {
+            HedgeDelay::Fixed(d) => {
+                let _ = write!(args, ", delay = {}", duration_literal(d));
+            }
+            HedgeDelay::Percentile(p) => {
+                let _ = write!(args, ", delay = \"p{p}\"");
+            }
+        }
+        if let Some(codes) = &self.on {
+            let codes: Vec<&str> = codes.iter().filter_map(|c| code_variant(c)).collect();
+            let _ = write!(args, ", on = [{}]", codes.join(", "));
+        }
+        args
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::codegen::Throttling;
-use crate::policy::{code_variant, Backoff, Policy, Retry};
+use crate::policy::{Hedge, code_variant, Backoff, Policy, Retry};
 use crate::Error;
 
 /// What a `methodConfig` entry's `name` matches.
@@ -166,12 +166,64 @@ fn entry_policy(entry: &Value, at: &str, problems: &mut Vec<String>) -> Policy {
     if let Some(retry) = entry.get("retryPolicy") {
         policy.retry = retry_policy(retry, &format!("{at}.retryPolicy"), problems);
     }
-    if entry.get("hedgingPolicy").is_some() {
-        problems.push(format!(
-            "{at}.hedgingPolicy: hedging is not supported yet; remove it (it would otherwise be silently ignored)"
-        ));
+    if let Some(hedge) = entry.get("hedgingPolicy") {
+        if policy.retry.is_some() {
+            problems.push(format!(
+                "{at}: has both retryPolicy and hedgingPolicy; gRPC A6 allows one"
+            ));
+        }
+        policy.hedge = hedging_policy(hedge, &format!("{at}.hedgingPolicy"), problems);
     }
     policy
+}
+
+/// gRPC A6's `hedgingPolicy`: `maxAttempts` above 1 (above 5 counts as 5),
+/// `hedgingDelay` (default 0: every attempt at once), `nonFatalStatusCodes`
+/// (default none: every error is fatal).
+fn hedging_policy(hedge: &Value, at: &str, problems: &mut Vec<String>) -> Option<Hedge> {
+    let before = problems.len();
+    let max_attempts = match hedge.get("maxAttempts").and_then(Value::as_f64) {
+        Some(n) if n > 1.0 && n.fract() == 0.0 => (n.min(5.0)) as u32,
+        Some(n) => {
+            problems.push(format!(
+                "{at}.maxAttempts: must be a whole number above 1, not {n}"
+            ));
+            0
+        }
+        None => {
+            problems.push(format!("{at}.maxAttempts: required, a whole number above 1"));
+            0
+        }
+    };
+    let delay = match hedge.get("hedgingDelay") {
+        Some(value) => duration(value, &format!("{at}.hedgingDelay"), problems),
+        None => Some(std::time::Duration::ZERO),
+    };
+    let mut codes = Vec::new();
+    if let Some(list) = hedge.get("nonFatalStatusCodes") {
+        match list.as_array() {
+            Some(list) => {
+                for (i, code) in list.iter().enumerate() {
+                    let text = match code {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        _ => String::new(),
+                    };
+                    if code_variant(&text).is_none() {
+                        problems.push(format!(
+                            "{at}.nonFatalStatusCodes[{i}]: unknown status code {code}"
+                        ));
+                    }
+                    codes.push(text);
+                }
+            }
+            None => problems.push(format!("{at}.nonFatalStatusCodes: must be a list of status codes")),
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(Hedge::new(max_attempts, delay.unwrap_or_default()).on(codes))
 }
 
 /// gRPC A6's `retryPolicy`, validated as A6 says: `maxAttempts` above 1

@@ -12,6 +12,7 @@ use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Request, Response, Status};
 
+use crate::user::user_directory_server::{UserDirectory, UserDirectoryServer};
 use crate::user::user_service_server::{UserService, UserServiceServer};
 use crate::user::{UserRequest, UserResponse};
 
@@ -85,7 +86,8 @@ impl FaultyUsers {
     /// `DeadlineLayer`, until the returned task is aborted.
     pub async fn serve(&self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
         let (addr, incoming) = bind().await?;
-        let routes = Routes::new(UserServiceServer::new(self.clone()));
+        let routes = Routes::new(UserServiceServer::new(self.clone()))
+            .add_service(UserDirectoryServer::new(self.clone()));
         Ok((addr, serve_with_deadlines(routes, incoming)))
     }
 }
@@ -96,6 +98,24 @@ impl UserService for FaultyUsers {
         &self,
         request: Request<UserRequest>,
     ) -> Result<Response<UserResponse>, Status> {
+        self.answer(request).await
+    }
+}
+
+/// The directory answers as the service does, from the same script.
+#[tonic::async_trait]
+impl UserDirectory for FaultyUsers {
+    async fn find_user(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        self.answer(request).await
+    }
+}
+
+impl FaultyUsers {
+    /// One call: recorded, then the script's next fault.
+    async fn answer(&self, request: Request<UserRequest>) -> Result<Response<UserResponse>, Status> {
         let header = |name: &str| {
             request
                 .metadata()

@@ -452,36 +452,75 @@ fn tonic_settings_are_followed() {
 }
 
 #[test]
-fn hedge_is_a_build_error_until_it_is_supported() {
-    let message = err(
+fn hedging_from_options_and_service_config() {
+    let code = ok(
         &configure(),
         &proto(
             r#"service Shop {
   rpc Get (Item) returns (Item) {
     option idempotency_level = IDEMPOTENT;
-    option (resilient.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
+    option (resilient.policy) = { deadline: "1s" hedge: { max_attempts: 3, delay: "p95", on: ["UNAVAILABLE"] } };
   }
 }"#,
         ),
     );
-    assert!(message.contains("svc.proto:"), "{message}");
     assert!(
-        message.contains("hedge: hedging is not supported yet"),
-        "{message}"
+        code.contains(r#"#[::resilient::hedge(max = 3, delay = "p95", on = [Unavailable])]"#),
+        "{code}"
     );
+    assert!(code.contains("let mut client = ::core::clone::Clone::clone(&self.inner);"), "{code}");
 
+    // The service owner's hedgingPolicy, as A6 writes it: no
+    // nonFatalStatusCodes means every error is fatal; honoured without
+    // idempotency_level, as the owner's retryPolicy is.
     let (_dir, builder) = with_config(
         r#"{"methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
              "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s"}}]}"#,
     );
-    let message = err(
-        &builder,
-        &proto("service Shop { rpc Get (Item) returns (Item); }"),
-    );
+    let code = ok(&builder, &proto("service Shop { rpc Get (Item) returns (Item); }"));
     assert!(
-        message.contains("methodConfig[0].hedgingPolicy: hedging is not supported yet"),
-        "{message}"
+        code.contains("#[::resilient::hedge(max = 2, delay = 10ms, on = [])]"),
+        "{code}"
     );
+}
+
+#[test]
+fn hedging_mistakes_are_build_errors_at_their_line() {
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (resilient.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
+  }
+  rpc Watch (Item) returns (stream Item) {
+    option idempotency_level = IDEMPOTENT;
+    option (resilient.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
+  }
+  rpc Both (Item) returns (Item) {
+    option idempotency_level = IDEMPOTENT;
+    option (resilient.policy) = { retry: { max_attempts: 2 } hedge: { max_attempts: 9, delay: "p100" } };
+  }
+}"#,
+        ),
+    );
+    for expected in [
+        "svc.proto:8:5: `shop.v1.Shop/Get` has a hedging policy but is not idempotent",
+        "svc.proto:12:5: `shop.v1.Shop/Watch` streams, and only unary methods are hedged",
+        "hedge: max_attempts counts every attempt, 1 to 5",
+        "hedge: delay: a percentile is between 0 and 100, not 100",
+    ] {
+        assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
+    }
+    let (_dir, builder) = with_config(
+        r#"{"methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
+             "retryPolicy": {"maxAttempts": 2, "initialBackoff": "0.1s", "maxBackoff": "1s",
+                             "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
+             "hedgingPolicy": {"maxAttempts": 2, "nonFatalStatusCodes": ["NOPE"]}}]}"#,
+    );
+    let message = err(&builder, &proto("service Shop { rpc Get (Item) returns (Item); }"));
+    assert!(message.contains("has both retryPolicy and hedgingPolicy; gRPC A6 allows one"), "{message}");
+    assert!(message.contains("hedgingPolicy.nonFatalStatusCodes[0]: unknown status code"), "{message}");
 }
 
 #[test]
