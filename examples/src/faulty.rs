@@ -357,3 +357,62 @@ impl UserService for AlwaysUnavailable {
         Err(Status::unavailable("sick"))
     }
 }
+
+/// A `UserDirectory` with a tail: a set share of its calls (spread evenly,
+/// by a fixed pseudo-random sequence) answers after a delay, the rest at
+/// once; it counts the calls. The server of the hedging benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct TailLatency {
+    calls: Arc<std::sync::atomic::AtomicU64>,
+    slow_percent: Arc<std::sync::atomic::AtomicU64>,
+    slow_for: Duration,
+}
+
+impl TailLatency {
+    /// `slow_percent` of the calls take `slow_for`.
+    pub fn new(slow_percent: u64, slow_for: Duration) -> Self {
+        Self {
+            calls: Arc::default(),
+            slow_percent: Arc::new(std::sync::atomic::AtomicU64::new(slow_percent)),
+            slow_for,
+        }
+    }
+
+    /// Changes the share of slow calls.
+    pub fn set_slow_percent(&self, percent: u64) {
+        self.slow_percent
+            .store(percent, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Calls received so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Serves it on a free port of 127.0.0.1 until the task is aborted.
+    pub async fn serve(&self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+        let (addr, incoming) = bind().await?;
+        let routes = Routes::new(UserDirectoryServer::new(self.clone()));
+        Ok((addr, serve_with_deadlines(routes, incoming)))
+    }
+}
+
+#[tonic::async_trait]
+impl UserDirectory for TailLatency {
+    async fn find_user(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // A multiplicative hash of the call number: an even spread of slow
+        // calls that does not line up with any client's pattern.
+        let draw = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 100;
+        if draw < self.slow_percent.load(std::sync::atomic::Ordering::Relaxed) {
+            tokio::time::sleep(self.slow_for).await;
+        }
+        Ok(Response::new(UserResponse {
+            name: request.into_inner().user_id,
+            age: 42,
+        }))
+    }
+}

@@ -60,6 +60,11 @@ impl Latency {
     pub const DEFAULT_WARMUP: u64 = 100;
     /// How long each half of the histogram takes samples: 10 s.
     pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10);
+    /// The shortest delay it gives: 1 ms, tokio's timer resolution. A
+    /// shorter one fires at the next millisecond all the same, and arming
+    /// sub-millisecond timers on every call costs the runtime more than
+    /// it saves.
+    pub const MIN_DELAY: Duration = Duration::from_millis(1);
 
     /// The `percentile` (clamped to `0.0..=100.0`) of the latencies
     /// recorded, with the defaults above.
@@ -134,8 +139,8 @@ impl Latency {
         self.percentile
     }
 
-    /// The delay to hedge after: the percentile, or the fallback before
-    /// warm-up.
+    /// The delay to hedge after: the percentile (at least
+    /// [`MIN_DELAY`](Self::MIN_DELAY)), or the fallback before warm-up.
     ///
     /// ```
     /// let l = resilient::hedge::Latency::new(95.0);
@@ -145,7 +150,7 @@ impl Latency {
     pub fn delay(&self) -> Duration {
         match self.current.load(Relaxed) {
             0 => self.fallback,
-            nanos => Duration::from_nanos(nanos),
+            nanos => Duration::from_nanos(nanos).max(Self::MIN_DELAY),
         }
     }
 
