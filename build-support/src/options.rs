@@ -174,7 +174,10 @@ fn read_hedge(message: &DynamicMessage) -> Result<Hedge, Vec<String>> {
     };
     let delay = match string(message, "delay") {
         None => {
-            problems.push("delay: required, a duration such as \"10ms\" or a percentile such as \"p95\"".to_owned());
+            problems.push(
+                "delay: required, a duration such as \"10ms\" or a percentile such as \"p95\""
+                    .to_owned(),
+            );
             HedgeDelay::Fixed(std::time::Duration::ZERO)
         }
         Some(text) => match text.strip_prefix('p').map(str::parse::<f64>) {

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::codegen::Throttling;
-use crate::policy::{Hedge, code_variant, Backoff, Policy, Retry};
+use crate::policy::{code_variant, Backoff, Hedge, Policy, Retry};
 use crate::Error;
 
 /// What a `methodConfig` entry's `name` matches.
@@ -191,7 +191,9 @@ fn hedging_policy(hedge: &Value, at: &str, problems: &mut Vec<String>) -> Option
             0
         }
         None => {
-            problems.push(format!("{at}.maxAttempts: required, a whole number above 1"));
+            problems.push(format!(
+                "{at}.maxAttempts: required, a whole number above 1"
+            ));
             0
         }
     };
@@ -217,7 +219,9 @@ fn hedging_policy(hedge: &Value, at: &str, problems: &mut Vec<String>) -> Option
                     codes.push(text);
                 }
             }
-            None => problems.push(format!("{at}.nonFatalStatusCodes: must be a list of status codes")),
+            None => problems.push(format!(
+                "{at}.nonFatalStatusCodes: must be a list of status codes"
+            )),
         }
     }
     if problems.len() > before {

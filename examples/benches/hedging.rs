@@ -73,7 +73,10 @@ impl Service<UserRequest> for Calls {
     type Error = tower::BoxError;
     type Future = BoxFut;
 
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
         std::task::Poll::Ready(Ok(()))
     }
 
@@ -214,7 +217,11 @@ async fn main() {
     let mut extra: Vec<u64> = vec![0; Variant::ALL.len()];
     for round in 0..ROUNDS {
         for k in 0..Variant::ALL.len() {
-            let i = if round % 2 == 0 { k } else { Variant::ALL.len() - 1 - k };
+            let i = if round % 2 == 0 {
+                k
+            } else {
+                Variant::ALL.len() - 1 - k
+            };
             let before = server.calls();
             latencies[i].extend(run(Variant::ALL[i], &mut clients, CALLS_PER_ROUND).await);
             extra[i] += server.calls() - before - CALLS_PER_ROUND as u64;
@@ -224,7 +231,10 @@ async fn main() {
         "5% of calls take 100 ms; {} calls per variant ({ROUNDS} alternated rounds, {CONCURRENCY} tasks)",
         ROUNDS * CALLS_PER_ROUND
     );
-    println!("{:<40} {:>9} {:>9} {:>9} {:>9} {:>12}", "variant", "p50", "p99", "p99.9", "max", "extra calls");
+    println!(
+        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>12}",
+        "variant", "p50", "p99", "p99.9", "max", "extra calls"
+    );
     for (i, variant) in Variant::ALL.iter().enumerate() {
         let mut sorted = latencies[i].clone();
         sorted.sort();
@@ -245,7 +255,11 @@ async fn main() {
     let mut means: Vec<Vec<f64>> = vec![Vec::new(); Variant::ALL.len()];
     for round in 0..10 {
         for k in 0..Variant::ALL.len() {
-            let i = if round % 2 == 0 { k } else { Variant::ALL.len() - 1 - k };
+            let i = if round % 2 == 0 {
+                k
+            } else {
+                Variant::ALL.len() - 1 - k
+            };
             let started = Instant::now();
             for _ in 0..500 {
                 one(Variant::ALL[i], &mut clients[0]).await.expect("call");
@@ -258,7 +272,9 @@ async fn main() {
         let mut m = means[i].clone();
         m.sort_by(f64::total_cmp);
         let ratios: Vec<f64> = means[i].iter().zip(&means[0]).map(|(a, b)| a / b).collect();
-        let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
         println!(
             "{:<40} median {:>7.1} µs   ratio {:.3}–{:.3}",
             variant.name(),

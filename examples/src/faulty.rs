@@ -115,7 +115,10 @@ impl UserDirectory for FaultyUsers {
 
 impl FaultyUsers {
     /// One call: recorded, then the script's next fault.
-    async fn answer(&self, request: Request<UserRequest>) -> Result<Response<UserResponse>, Status> {
+    async fn answer(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
         let header = |name: &str| {
             request
                 .metadata()
@@ -403,7 +406,9 @@ impl UserDirectory for TailLatency {
         &self,
         request: Request<UserRequest>,
     ) -> Result<Response<UserResponse>, Status> {
-        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // A multiplicative hash of the call number: an even spread of slow
         // calls that does not line up with any client's pattern.
         let draw = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 100;

@@ -62,7 +62,11 @@ fn main() {
     rt.block_on(async {
         for round in 0..=ROUNDS {
             for k in 0..names.len() {
-                let i = if round % 2 == 0 { k } else { names.len() - 1 - k };
+                let i = if round % 2 == 0 {
+                    k
+                } else {
+                    names.len() - 1 - k
+                };
                 let started = Instant::now();
                 for n in 0..CALLS {
                     let r = match i {
@@ -98,6 +102,9 @@ fn main() {
             .iter()
             .fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(*x), h.max(*x)));
         let m = median(&samples[i]);
-        println!("{name:<36} median {m:>8.1}  spread {lo:>8.1}–{hi:<8.1} over bare {:>8.1}", m - bare);
+        println!(
+            "{name:<36} median {m:>8.1}  spread {lo:>8.1}–{hi:<8.1} over bare {:>8.1}",
+            m - bare
+        );
     }
 }

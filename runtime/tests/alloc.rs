@@ -119,6 +119,44 @@ fn the_closed_breaker_path_allocates_nothing() {
     assert_eq!(n, 0, "through `#[circuit_breaker]`");
 }
 
+#[resilient::hedge(max = 3, delay = 5ms)]
+async fn hedged(slow_first: &std::sync::atomic::AtomicBool) -> Result<u32, std::io::Error> {
+    if slow_first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(1)
+}
+
+#[test]
+fn hedging_allocates_nothing_per_attempt() {
+    static SLOW_FIRST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a tokio runtime");
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            for _ in 0..100 {
+                assert_eq!(hedged(&SLOW_FIRST).await.ok(), Some(1));
+            }
+        })
+    });
+    assert_eq!(n, 0, "answered at once: no hedge, no timer");
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            for _ in 0..100 {
+                SLOW_FIRST.store(true, std::sync::atomic::Ordering::Relaxed);
+                assert_eq!(hedged(&SLOW_FIRST).await.ok(), Some(1));
+            }
+        })
+    });
+    assert_eq!(
+        n, 0,
+        "a slow first attempt, overtaken by a hedge after 5 ms"
+    );
+}
+
 #[test]
 fn the_counter_does_count() {
     // Guards the other tests: a measurement that cannot see allocations would pass them all.

@@ -166,21 +166,34 @@ mod hedged {
         let server = common::server([Fault::Slow(Duration::from_secs(5)), Fault::Ok]).await;
         let mut client = ResilientUserDirectoryClient::new(common::channel(server.addr));
         let started = Instant::now();
-        let reply = client.find_user(common::request()).await.expect("the hedge answers");
+        let reply = client
+            .find_user(common::request())
+            .await
+            .expect("the hedge answers");
         assert_eq!(reply.into_inner().name, "user 42");
         let took = started.elapsed();
-        assert!(took >= Duration::from_millis(20), "the hedge waited its delay: {took:?}");
-        assert!(took < Duration::from_secs(2), "the slow replica did not hold the call: {took:?}");
+        assert!(
+            took >= Duration::from_millis(20),
+            "the hedge waited its delay: {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(2),
+            "the slow replica did not hold the call: {took:?}"
+        );
         // The hedge says it is the second attempt.
         assert_eq!(server.previous_attempts(), [None, Some("1".to_owned())]);
     }
 
     #[tokio::test]
-    async fn an_unavailable_replica_starts_the_next_hedge_at_once_and_a_fatal_error_ends_the_call() {
+    async fn an_unavailable_replica_starts_the_next_hedge_at_once_and_a_fatal_error_ends_the_call()
+    {
         let server = common::server([Fault::Fail(Code::Unavailable), Fault::Ok]).await;
         let mut client = ResilientUserDirectoryClient::new(common::channel(server.addr));
         let started = Instant::now();
-        client.find_user(common::request()).await.expect("second attempt");
+        client
+            .find_user(common::request())
+            .await
+            .expect("second attempt");
         assert!(started.elapsed() < Duration::from_millis(500));
         assert_eq!(server.users.calls(), 2);
 

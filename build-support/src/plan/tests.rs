@@ -468,7 +468,10 @@ fn hedging_from_options_and_service_config() {
         code.contains(r#"#[::resilient::hedge(max = 3, delay = "p95", on = [Unavailable])]"#),
         "{code}"
     );
-    assert!(code.contains("let mut client = ::core::clone::Clone::clone(&self.inner);"), "{code}");
+    assert!(
+        code.contains("let mut client = ::core::clone::Clone::clone(&self.inner);"),
+        "{code}"
+    );
 
     // The service owner's hedgingPolicy, as A6 writes it: no
     // nonFatalStatusCodes means every error is fatal; honoured without
@@ -477,7 +480,10 @@ fn hedging_from_options_and_service_config() {
         r#"{"methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
              "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.01s"}}]}"#,
     );
-    let code = ok(&builder, &proto("service Shop { rpc Get (Item) returns (Item); }"));
+    let code = ok(
+        &builder,
+        &proto("service Shop { rpc Get (Item) returns (Item); }"),
+    );
     assert!(
         code.contains("#[::resilient::hedge(max = 2, delay = 10ms, on = [])]"),
         "{code}"
@@ -510,7 +516,10 @@ fn hedging_mistakes_are_build_errors_at_their_line() {
         "hedge: max_attempts counts every attempt, 1 to 5",
         "hedge: delay: a percentile is between 0 and 100, not 100",
     ] {
-        assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
+        assert!(
+            message.contains(expected),
+            "missing {expected:?} in:\n{message}"
+        );
     }
     let (_dir, builder) = with_config(
         r#"{"methodConfig": [{"name": [{"service": "shop.v1.Shop"}],
@@ -518,9 +527,18 @@ fn hedging_mistakes_are_build_errors_at_their_line() {
                              "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
              "hedgingPolicy": {"maxAttempts": 2, "nonFatalStatusCodes": ["NOPE"]}}]}"#,
     );
-    let message = err(&builder, &proto("service Shop { rpc Get (Item) returns (Item); }"));
-    assert!(message.contains("has both retryPolicy and hedgingPolicy; gRPC A6 allows one"), "{message}");
-    assert!(message.contains("hedgingPolicy.nonFatalStatusCodes[0]: unknown status code"), "{message}");
+    let message = err(
+        &builder,
+        &proto("service Shop { rpc Get (Item) returns (Item); }"),
+    );
+    assert!(
+        message.contains("has both retryPolicy and hedgingPolicy; gRPC A6 allows one"),
+        "{message}"
+    );
+    assert!(
+        message.contains("hedgingPolicy.nonFatalStatusCodes[0]: unknown status code"),
+        "{message}"
+    );
 }
 
 #[test]
