@@ -23,10 +23,12 @@ pin_project! {
     /// caller's task. No task is spawned and nothing is allocated per
     /// attempt; the timer is made when the first hedge is due.
     #[must_use = "futures do nothing unless polled"]
-    pub struct Hedged<'p, M, F, V, B> {
+    pub struct Hedged<'p, M, F, V, B, E> {
         make: M,
         verdict: V,
         state: HedgeState<'p, B>,
+        // The last failure, returned when nothing runs and nothing may start.
+        failed: Option<E>,
         #[pin] s0: Slot<F>,
         #[pin] s1: Slot<F>,
         #[pin] s2: Slot<F>,
@@ -36,7 +38,7 @@ pin_project! {
     }
 }
 
-impl<M, F, V, B> std::fmt::Debug for Hedged<'_, M, F, V, B> {
+impl<M, F, V, B, E> std::fmt::Debug for Hedged<'_, M, F, V, B, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hedged").finish_non_exhaustive()
     }
@@ -74,7 +76,7 @@ pub fn hedge<'p, M, F, T, E, V, B>(
     policy: &'p HedgePolicy<B>,
     make: M,
     verdict: V,
-) -> Hedged<'p, M, F, V, B>
+) -> Hedged<'p, M, F, V, B, E>
 where
     M: FnMut() -> F,
     F: Future<Output = Result<T, E>>,
@@ -85,6 +87,7 @@ where
         make,
         verdict,
         state: HedgeState::new(policy),
+        failed: None,
         s0: Slot::Empty,
         s1: Slot::Empty,
         s2: Slot::Empty,
@@ -94,7 +97,7 @@ where
     }
 }
 
-impl<M, F, T, E, V, B> Future for Hedged<'_, M, F, V, B>
+impl<M, F, T, E, V, B> Future for Hedged<'_, M, F, V, B, E>
 where
     M: FnMut() -> F,
     F: Future<Output = Result<T, E>>,
@@ -110,7 +113,6 @@ where
         }
         loop {
             let mut start_next = false;
-            let mut last_error = None;
             for mut slot in [
                 this.s0.as_mut(),
                 this.s1.as_mut(),
@@ -135,9 +137,9 @@ where
                         AfterError::Return => return Poll::Ready(Err(error)),
                         AfterError::StartNext => {
                             start_next = true;
-                            last_error = Some(error);
+                            *this.failed = Some(error);
                         }
-                        AfterError::Wait => last_error = Some(error),
+                        AfterError::Wait => *this.failed = Some(error),
                     },
                 }
             }
@@ -160,11 +162,11 @@ where
                         continue; // poll the new attempt
                     }
                 }
-                if let Some(error) = last_error {
-                    let idle = [&this.s0, &this.s1, &this.s2, &this.s3, &this.s4]
-                        .iter()
-                        .all(|s| matches!(***s, Slot::Empty));
-                    if idle {
+                let idle = [&this.s0, &this.s1, &this.s2, &this.s3, &this.s4]
+                    .iter()
+                    .all(|s| matches!(***s, Slot::Empty));
+                if idle {
+                    if let Some(error) = this.failed.take() {
                         return Poll::Ready(Err(error));
                     }
                 }

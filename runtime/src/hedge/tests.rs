@@ -171,6 +171,20 @@ async fn a_budget_that_refuses_stops_the_hedges() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_budget_that_refuses_after_pushback_returns_the_error() {
+    static ONE: RetryBudget = RetryBudget::new(10, 0.1);
+    // Five failures leave five tokens: retries (and hedges) are refused.
+    for _ in 0..5 {
+        ONE.record_failure();
+    }
+    let script = Script::new(&[(3, Err("busy+50"))]);
+    let policy = HedgePolicy::new(3, MS(10)).budget(&ONE);
+    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    assert_eq!(r, Err("busy+50"), "returned, not left pending");
+    assert_eq!(script.starts().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_adaptive_delay_follows_the_running_percentile() {
     static P50: Latency = Latency::new(50.0).warmup(10);
     let policy = HedgePolicy::new(2, Duration::ZERO).adaptive(&P50);
