@@ -288,60 +288,21 @@ fn method_plan(
         notes.push("Not retried: a streamed request cannot be replayed.".to_owned());
         retry = None;
     }
-    // A service config's explicit retryPolicy is the service owner's
-    // statement of what is safe to repeat (gRPC A6): honoured as written,
-    // as for Google's published configs, whose protos mark no
-    // idempotency_level. The gate is for what the client's author writes.
-    let owner_said_so = retry
-        .as_ref()
-        .is_some_and(|(source, _, _)| source.is_service_config());
-    if owner_said_so {
-        notes.push("Retried as the service config says (the service owner's statement of what is safe to repeat).".to_owned());
+    // A service config's explicit retryPolicy / hedgingPolicy is the
+    // service owner's statement of what is safe to repeat (gRPC A6):
+    // honoured as written, as for Google's published configs, whose protos
+    // mark no idempotency_level. The gate is for what the client's author
+    // writes.
+    let gate = Gate {
+        method,
+        place,
+        full,
+    };
+    if !gate.allows(&retry, Repeats::Retry, problems, warnings, &mut notes) {
+        retry = None;
     }
-    if let (Some((source, _, unsafe_retry)), false) = (&retry, owner_said_so) {
-        if !idempotent(method) && !unsafe_retry {
-            if source.is_specific() {
-                problems.push(format!(
-                    "{place}: `{full}` has a retry policy but is not idempotent, so a retry could run it twice: \
-                     add `option idempotency_level = IDEMPOTENT;` (or NO_SIDE_EFFECTS) if repeating it is harmless, \
-                     or `unsafe_retry: true` to the policy to accept duplicates"
-                ));
-            } else {
-                warnings.push(format!(
-                    "{place}: `{full}` is not retried: it inherits a retry policy from {} but is not marked \
-                     `idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`",
-                    source.describe()
-                ));
-                notes.push("Not retried: not marked idempotent.".to_owned());
-            }
-            retry = None;
-        }
-    }
-    // The same gate for hedging, which sends duplicates by design.
-    let owner_hedges = hedge
-        .as_ref()
-        .is_some_and(|(source, _, _)| source.is_service_config());
-    if owner_hedges {
-        notes.push("Hedged as the service config says (the service owner's statement of what is safe to repeat).".to_owned());
-    }
-    if let (Some((source, _, unsafe_hedge)), false) = (&hedge, owner_hedges) {
-        if !idempotent(method) && !unsafe_hedge {
-            if source.is_specific() {
-                problems.push(format!(
-                    "{place}: `{full}` has a hedging policy but is not idempotent, and hedging sends it more than once: \
-                     add `option idempotency_level = IDEMPOTENT;` (or NO_SIDE_EFFECTS) if repeating it is harmless, \
-                     or `unsafe_retry: true` to the policy to accept duplicates"
-                ));
-            } else {
-                warnings.push(format!(
-                    "{place}: `{full}` is not hedged: it inherits a hedging policy from {} but is not marked \
-                     `idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`",
-                    source.describe()
-                ));
-                notes.push("Not hedged: not marked idempotent.".to_owned());
-            }
-            hedge = None;
-        }
+    if !gate.allows(&hedge, Repeats::Hedge, problems, warnings, &mut notes) {
+        hedge = None;
     }
     let breaker = sources
         .iter()
@@ -355,6 +316,86 @@ fn method_plan(
         breaker: breaker.map(|(_, b)| b),
         hedge: hedge.map(|(_, h, _)| h),
         notes,
+    }
+}
+
+/// What sends a method more than once.
+#[derive(Clone, Copy)]
+enum Repeats {
+    Retry,
+    Hedge,
+}
+
+impl Repeats {
+    /// (the policy, what it does to the call, the participle, the note's word).
+    fn words(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Repeats::Retry => (
+                "a retry policy",
+                "so a retry could run it twice",
+                "retried",
+                "Retried",
+            ),
+            Repeats::Hedge => (
+                "a hedging policy",
+                "and hedging sends it more than once",
+                "hedged",
+                "Hedged",
+            ),
+        }
+    }
+}
+
+/// The idempotency gate of one method.
+struct Gate<'a> {
+    method: &'a MethodDescriptor,
+    place: &'a str,
+    full: &'a str,
+}
+
+impl Gate<'_> {
+    /// Whether `policy` (its source, settings and `unsafe_retry`) may stay
+    /// on the method: a service config's always may; otherwise only on an
+    /// idempotent method or with `unsafe_retry`. A policy written for this
+    /// method that may not is a build error; an inherited one is left off
+    /// with a warning.
+    fn allows<P>(
+        &self,
+        policy: &Option<(Source, P, bool)>,
+        kind: Repeats,
+        problems: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+        notes: &mut Vec<String>,
+    ) -> bool {
+        let Some((source, _, unsafe_repeat)) = policy else {
+            return true;
+        };
+        let (what, why, done, note) = kind.words();
+        let (place, full) = (self.place, self.full);
+        if source.is_service_config() {
+            notes.push(format!(
+                "{note} as the service config says (the service owner's statement of what is safe to repeat)."
+            ));
+            return true;
+        }
+        if idempotent(self.method) || *unsafe_repeat {
+            return true;
+        }
+        if source.is_specific() {
+            problems.push(format!(
+                "{place}: `{full}` has {what} but is not idempotent, {why}: \
+                 add `option idempotency_level = IDEMPOTENT;` (or NO_SIDE_EFFECTS) if repeating it is harmless, \
+                 or `unsafe_retry: true` to the policy to accept duplicates"
+            ));
+        } else {
+            warnings.push(format!(
+                "{place}: `{full}` is not {done}: it inherits {what} from {} but is not marked \
+                 `idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`",
+                source.describe()
+            ));
+            notes.push(format!("Not {done}: not marked idempotent."));
+        }
+        false
     }
 }
 

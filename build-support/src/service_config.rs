@@ -201,29 +201,11 @@ fn hedging_policy(hedge: &Value, at: &str, problems: &mut Vec<String>) -> Option
         Some(value) => duration(value, &format!("{at}.hedgingDelay"), problems),
         None => Some(std::time::Duration::ZERO),
     };
-    let mut codes = Vec::new();
-    if let Some(list) = hedge.get("nonFatalStatusCodes") {
-        match list.as_array() {
-            Some(list) => {
-                for (i, code) in list.iter().enumerate() {
-                    let text = match code {
-                        Value::String(s) => s.clone(),
-                        Value::Number(n) => n.to_string(),
-                        _ => String::new(),
-                    };
-                    if code_variant(&text).is_none() {
-                        problems.push(format!(
-                            "{at}.nonFatalStatusCodes[{i}]: unknown status code {code}"
-                        ));
-                    }
-                    codes.push(text);
-                }
-            }
-            None => problems.push(format!(
-                "{at}.nonFatalStatusCodes: must be a list of status codes"
-            )),
-        }
-    }
+    let codes = hedge
+        .get("nonFatalStatusCodes")
+        .map_or_else(Vec::new, |list| {
+            status_codes(list, &format!("{at}.nonFatalStatusCodes"), problems)
+        });
     if problems.len() > before {
         return None;
     }
@@ -278,27 +260,17 @@ fn retry_policy(retry: &Value, at: &str, problems: &mut Vec<String>) -> Option<R
             1.0
         }
     };
-    let mut codes = Vec::new();
-    match retry.get("retryableStatusCodes").and_then(Value::as_array) {
-        Some(list) if !list.is_empty() => {
-            for (i, code) in list.iter().enumerate() {
-                let text = match code {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    _ => String::new(),
-                };
-                if code_variant(&text).is_none() {
-                    problems.push(format!(
-                        "{at}.retryableStatusCodes[{i}]: unknown status code {code}"
-                    ));
-                }
-                codes.push(text);
-            }
+    let codes = match retry.get("retryableStatusCodes") {
+        Some(list) if list.as_array().is_some_and(|l| !l.is_empty()) => {
+            status_codes(list, &format!("{at}.retryableStatusCodes"), problems)
         }
-        _ => problems.push(format!(
-            "{at}.retryableStatusCodes: required, a non-empty list of status codes"
-        )),
-    }
+        _ => {
+            problems.push(format!(
+                "{at}.retryableStatusCodes: required, a non-empty list of status codes"
+            ));
+            Vec::new()
+        }
+    };
     if problems.len() > before {
         return None;
     }
@@ -312,6 +284,27 @@ fn retry_policy(retry: &Value, at: &str, problems: &mut Vec<String>) -> Option<R
         out.backoff = Backoff::Constant;
     }
     Some(out)
+}
+
+/// A list of status codes, as names (`"UNAVAILABLE"`) or numbers, each checked.
+fn status_codes(list: &Value, at: &str, problems: &mut Vec<String>) -> Vec<String> {
+    let Some(list) = list.as_array() else {
+        problems.push(format!("{at}: must be a list of status codes"));
+        return Vec::new();
+    };
+    let mut codes = Vec::with_capacity(list.len());
+    for (i, code) in list.iter().enumerate() {
+        let text = match code {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        if code_variant(&text).is_none() {
+            problems.push(format!("{at}[{i}]: unknown status code {code}"));
+        }
+        codes.push(text);
+    }
+    codes
 }
 
 #[cfg(test)]

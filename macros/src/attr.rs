@@ -9,6 +9,7 @@ use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Ident, LitFloat, LitInt, LitStr, Meta, Path};
 
 use crate::duration::{self, DurationArg};
+use crate::keys::{self, set_once};
 use crate::suggest;
 
 /// Which attribute.
@@ -141,19 +142,6 @@ pub(crate) struct RetryArgs {
     pub(crate) nested_once: Option<(bool, Span)>,
 }
 
-/// Sets a key once; a second time is an error on the second key.
-fn set_once<T>(slot: &mut Option<T>, value: T, key: &Path) -> syn::Result<()> {
-    if slot.is_some() {
-        let name = key.get_ident().map(ToString::to_string).unwrap_or_default();
-        return Err(syn::Error::new_spanned(
-            key,
-            format!("duplicate key `{name}`"),
-        ));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
 impl RetryArgs {
     pub(crate) fn parse(args: TokenStream) -> syn::Result<Self> {
         let mut this = Self {
@@ -170,40 +158,12 @@ impl RetryArgs {
             notify: None,
             nested_once: None,
         };
-        // Collect every mistake, not just the first: a wrong key or value is
-        // recorded and its tokens skipped up to the next comma.
-        let mut errors: Option<syn::Error> = None;
-        let parser = syn::meta::parser(|meta| {
-            if let Err(error) = this.key(&meta) {
-                match &mut errors {
-                    Some(all) => all.combine(error),
-                    None => errors = Some(error),
-                }
-                while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-                    meta.input.parse::<proc_macro2::TokenTree>()?;
-                }
-            }
-            Ok(())
-        });
-        let parsed = syn::parse::Parser::parse2(parser, args);
-        let mut errors = match (parsed, errors) {
-            (Err(e), Some(mut all)) => {
-                all.combine(e);
-                Some(all)
-            }
-            (Err(e), None) => Some(e),
-            (Ok(()), errors) => errors,
-        };
+        let mut errors = keys::Errors::default();
+        keys::parse(args, &mut errors, |meta| this.key(meta));
         if let Err(e) = this.validate() {
-            match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            }
+            errors.push(e);
         }
-        match errors {
-            Some(errors) => Err(errors),
-            None => Ok(this),
-        }
+        errors.finish(this)
     }
 
     fn key(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
@@ -297,18 +257,7 @@ impl RetryArgs {
                 set_once(&mut self.nested_once, (once, lit.span()), &key)
             }
             "on" => set_once(&mut self.on, parse_codes(meta)?, &key),
-            _ => {
-                let hint = suggest::closest(&name, KEYS, KEY_ALIASES)
-                    .map(|s| format!("did you mean `{s}`? "))
-                    .unwrap_or_default();
-                Err(syn::Error::new_spanned(
-                    &key,
-                    format!(
-                        "unknown key `{name}`: {hint}expected one of {}",
-                        suggest::list(KEYS)
-                    ),
-                ))
-            }
+            _ => Err(keys::unknown(&key, KEYS, KEY_ALIASES)),
         }
     }
 

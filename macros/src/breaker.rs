@@ -10,7 +10,7 @@ use syn::parse::ParseStream;
 use syn::{Expr, LitFloat, LitInt, Path};
 
 use crate::duration::{self, DurationArg};
-use crate::suggest;
+use crate::keys::{self, set_once};
 
 pub(crate) const KEYS: &[&str] = &[
     "failure_ratio",
@@ -61,18 +61,6 @@ pub(crate) struct BreakerArgs {
     pub(crate) when: Option<Path>,
     /// The first key that only a breaker of the function's own takes.
     own_key: Option<(String, Span)>,
-}
-
-fn set_once<T>(slot: &mut Option<T>, value: T, key: &Path) -> syn::Result<()> {
-    if slot.is_some() {
-        let name = key.get_ident().map(ToString::to_string).unwrap_or_default();
-        return Err(syn::Error::new_spanned(
-            key,
-            format!("duplicate key `{name}`"),
-        ));
-    }
-    *slot = Some(value);
-    Ok(())
 }
 
 /// A float or an integer literal, as `0.5` or `1`.
@@ -147,12 +135,8 @@ impl BreakerArgs {
             when: None,
             own_key: None,
         };
-        let mut errors: Option<syn::Error> = None;
-        let push = |errors: &mut Option<syn::Error>, e: syn::Error| match errors {
-            Some(all) => all.combine(e),
-            None => *errors = Some(e),
-        };
-        let keys = syn::parse::Parser::parse2(
+        let mut errors = keys::Errors::default();
+        let rest = syn::parse::Parser::parse2(
             |input: ParseStream<'_>| {
                 if !input.is_empty() && !starts_with_key(input) {
                     this.shared = Some(input.parse::<Expr>()?);
@@ -165,34 +149,17 @@ impl BreakerArgs {
             },
             args,
         );
-        let keys = match keys {
-            Ok(keys) => keys,
-            Err(e) => {
-                return Err(syn::Error::new(
-                    e.span(),
-                    "expected a shared breaker, as in `#[circuit_breaker(USERS)]`, or keys such as `failure_ratio = 0.5, open_for = 5s`",
-                ))
-            }
-        };
-        let parser = syn::meta::parser(|meta| {
-            if let Err(error) = this.key(&meta) {
-                push(&mut errors, error);
-                while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-                    meta.input.parse::<proc_macro2::TokenTree>()?;
-                }
-            }
-            Ok(())
-        });
-        if let Err(e) = syn::parse::Parser::parse2(parser, keys) {
-            push(&mut errors, e);
-        }
+        let rest = rest.map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a shared breaker, as in `#[circuit_breaker(USERS)]`, or keys such as `failure_ratio = 0.5, open_for = 5s`",
+            )
+        })?;
+        keys::parse(rest, &mut errors, |meta| this.key(meta));
         if let Err(e) = this.validate() {
-            push(&mut errors, e);
+            errors.push(e);
         }
-        match errors {
-            Some(errors) => Err(errors),
-            None => Ok(this),
-        }
+        errors.finish(this)
     }
 
     fn key(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
@@ -235,18 +202,7 @@ impl BreakerArgs {
                 set_once(&mut self.slow, d, &key)
             }
             "when" => set_once(&mut self.when, meta.value()?.parse()?, &key),
-            _ => {
-                let hint = suggest::closest(&name, KEYS, KEY_ALIASES)
-                    .map(|s| format!("did you mean `{s}`? "))
-                    .unwrap_or_default();
-                Err(syn::Error::new_spanned(
-                    &key,
-                    format!(
-                        "unknown key `{name}`: {hint}expected one of {}",
-                        suggest::list(KEYS)
-                    ),
-                ))
-            }
+            _ => Err(keys::unknown(&key, KEYS, KEY_ALIASES)),
         }
     }
 

@@ -8,7 +8,7 @@ use syn::meta::ParseNestedMeta;
 use syn::{Ident, LitInt, LitStr, Path};
 
 use crate::duration::{self, DurationArg};
-use crate::suggest;
+use crate::keys::{self, set_once};
 
 pub(crate) const KEYS: &[&str] = &["max", "delay", "on", "when", "budget"];
 
@@ -43,18 +43,6 @@ pub(crate) struct HedgeArgs {
     pub(crate) budget: Option<Path>,
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, key: &Path) -> syn::Result<()> {
-    if slot.is_some() {
-        let name = key.get_ident().map(ToString::to_string).unwrap_or_default();
-        return Err(syn::Error::new_spanned(
-            key,
-            format!("duplicate key `{name}`"),
-        ));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
 /// `"p95"`, `"p99.9"`: the percentile, in `(0, 100)`.
 fn percentile(lit: &LitStr) -> syn::Result<f64> {
     let text = lit.value();
@@ -81,29 +69,13 @@ impl HedgeArgs {
             when: None,
             budget: None,
         };
-        let mut errors: Option<syn::Error> = None;
-        let push = |errors: &mut Option<syn::Error>, e: syn::Error| match errors {
-            Some(all) => all.combine(e),
-            None => *errors = Some(e),
-        };
-        let parser = syn::meta::parser(|meta| {
-            if let Err(error) = this.key(&meta, &mut max) {
-                push(&mut errors, error);
-                while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-                    meta.input.parse::<proc_macro2::TokenTree>()?;
-                }
-            }
-            Ok(())
-        });
-        if let Err(e) = syn::parse::Parser::parse2(parser, args) {
-            push(&mut errors, e);
-        }
+        let mut errors = keys::Errors::default();
+        keys::parse(args, &mut errors, |meta| this.key(meta, &mut max));
         if let Some(n) = max {
             this.max = n;
         }
-        if this.delay.is_none() && errors.is_none() {
-            push(
-                &mut errors,
+        if this.delay.is_none() && errors.is_empty() {
+            errors.push(
                 syn::Error::new(
                     span,
                     "`#[hedge]` needs `delay`: how long to wait for an answer before the next attempt, as in `delay = 50ms` or `delay = \"p95\"`",
@@ -112,18 +84,12 @@ impl HedgeArgs {
         }
         if let (Some(_), Some(on)) = (&this.when, &this.on) {
             let at = on.first().map_or(span, Ident::span);
-            push(
-                &mut errors,
-                syn::Error::new(
-                    at,
-                    "`when` and `on` both choose which errors are not fatal: keep one",
-                ),
-            );
+            errors.push(syn::Error::new(
+                at,
+                "`when` and `on` both choose which errors are not fatal: keep one",
+            ));
         }
-        match errors {
-            Some(errors) => Err(errors),
-            None => Ok(this),
-        }
+        errors.finish(this)
     }
 
     fn key(&mut self, meta: &ParseNestedMeta<'_>, max: &mut Option<u32>) -> syn::Result<()> {
@@ -160,18 +126,7 @@ impl HedgeArgs {
                 let codes = crate::attr::parse_codes(meta)?;
                 set_once(&mut self.on, codes, &key)
             }
-            _ => {
-                let hint = suggest::closest(&name, KEYS, KEY_ALIASES)
-                    .map(|s| format!("did you mean `{s}`? "))
-                    .unwrap_or_default();
-                Err(syn::Error::new_spanned(
-                    &key,
-                    format!(
-                        "unknown key `{name}`: {hint}expected one of {}",
-                        suggest::list(KEYS)
-                    ),
-                ))
-            }
+            _ => Err(keys::unknown(&key, KEYS, KEY_ALIASES)),
         }
     }
 

@@ -14,6 +14,7 @@ mod entry;
 mod expand;
 mod hedge;
 mod item;
+mod keys;
 mod suggest;
 #[cfg(test)]
 mod tests;

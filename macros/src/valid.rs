@@ -11,6 +11,7 @@ use crate::breaker::BreakerArgs;
 use crate::duration::DurationArg;
 use crate::hedge::HedgeArgs;
 use crate::item::{Function, Shape};
+use crate::keys::Errors;
 
 /// One attribute of the stack, validated.
 pub(crate) enum Layer {
@@ -45,26 +46,6 @@ pub(crate) struct Plan {
     pub(crate) clones: Vec<ParamClone>,
     pub(crate) result: Type,
     pub(crate) result_span: Span,
-}
-
-/// Collects errors, to report them all at once.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    fn finish<T>(self, value: T) -> syn::Result<T> {
-        match self.0 {
-            Some(errors) => Err(errors),
-            None => Ok(value),
-        }
-    }
 }
 
 pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<Plan> {
@@ -126,7 +107,7 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             result_span,
         }),
         None => Err(errors
-            .0
+            .into_error()
             .unwrap_or_else(|| syn::Error::new(result_span, "expected a `Result` return type"))),
     }
 }
