@@ -19,6 +19,9 @@ pub(crate) enum Kind {
     Deadline,
     CircuitBreaker,
     Hedge,
+    /// `#[resilient::__rpc("pkg.Service", "Method")]`: the generated
+    /// clients' marker, naming the spans as gRPC A72 does.
+    Rpc,
 }
 
 impl Kind {
@@ -28,6 +31,7 @@ impl Kind {
             Self::Deadline => "deadline",
             Self::CircuitBreaker => "circuit_breaker",
             Self::Hedge => "hedge",
+            Self::Rpc => "__rpc",
         }
     }
 }
@@ -72,8 +76,32 @@ fn kind_of(attr: &Attribute) -> Option<Kind> {
         "deadline" => Some(Kind::Deadline),
         "circuit_breaker" => Some(Kind::CircuitBreaker),
         "hedge" => Some(Kind::Hedge),
+        "__rpc" => Some(Kind::Rpc),
         _ => None,
     }
+}
+
+/// The gRPC method a generated function calls: its spans are
+/// `Sent.<service>.<method>` and `Attempt.<service>.<method>`.
+pub(crate) struct Rpc {
+    pub(crate) service: String,
+    pub(crate) method: String,
+}
+
+/// `#[__rpc("pkg.Service", "Method")]`.
+pub(crate) fn parse_rpc(args: TokenStream) -> syn::Result<Rpc> {
+    syn::parse::Parser::parse2(
+        |input: syn::parse::ParseStream<'_>| {
+            let service: LitStr = input.parse()?;
+            input.parse::<syn::Token![,]>()?;
+            let method: LitStr = input.parse()?;
+            Ok(Rpc {
+                service: service.value(),
+                method: method.value(),
+            })
+        },
+        args,
+    )
 }
 
 /// `#[deadline(d)]`: one duration.

@@ -40,6 +40,14 @@ pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Hedge, args.into(), item.into()).into()
 }
 
+/// What `resilient-build` puts on a generated client's method: the gRPC
+/// method it calls, for the names and fields of its spans. Not for hand use.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn __rpc(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::Rpc, args.into(), item.into()).into()
+}
+
 /// See `resilient::deadline`.
 #[proc_macro_attribute]
 pub fn deadline(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -41,6 +41,8 @@ pub(crate) struct ParamClone {
 /// statements that clone by-value parameters into each attempt, and the
 /// body's `Result` type.
 pub(crate) struct Plan {
+    /// Set on generated clients' methods: gRPC names for the spans.
+    pub(crate) rpc: Option<attr::Rpc>,
     pub(crate) function: Function,
     pub(crate) layers: Vec<Layer>,
     pub(crate) clones: Vec<ParamClone>,
@@ -51,7 +53,15 @@ pub(crate) struct Plan {
 pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<Plan> {
     let mut errors = Errors::default();
     let mut layers = Vec::new();
+    let mut rpc = None;
     for written in stack {
+        if written.kind == Kind::Rpc {
+            match attr::parse_rpc(written.args) {
+                Ok(names) => rpc = Some(names),
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         let parsed = match written.kind {
             Kind::Retry => RetryArgs::parse(written.args).map(|a| Layer::Retry(Box::new(a))),
             Kind::Deadline => attr::parse_deadline(written.args, written.span).map(Layer::Deadline),
@@ -61,6 +71,7 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             Kind::Hedge => {
                 HedgeArgs::parse(written.args, written.span).map(|a| Layer::Hedge(Box::new(a)))
             }
+            Kind::Rpc => continue,
         };
         match parsed {
             Ok(layer) => layers.push(layer),
@@ -83,8 +94,10 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             "`#[retry]` needs a function returning `Result<T, E>`"
         } else if layers.iter().any(|l| matches!(l, Layer::Deadline(_))) {
             "`#[deadline]` needs a function returning `Result<T, E>` with `E: From<resilient::Elapsed>`"
-        } else {
+        } else if layers.iter().any(|l| matches!(l, Layer::Breaker(_))) {
             "`#[circuit_breaker]` needs a function returning `Result<T, E>` with `E: From<resilient::CircuitOpen>`"
+        } else {
+            "a generated client's method returns `Result<T, tonic::Status>`"
         };
         errors.push(syn::Error::new(function.output_span(), message));
     }
@@ -100,6 +113,7 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
     let result_span = function.output_span();
     match result {
         Some(result) => errors.finish(Plan {
+            rpc,
             function,
             layers,
             clones,

@@ -20,12 +20,15 @@ mod local;
 pub mod retry;
 #[cfg(feature = "tonic")]
 pub mod tonic;
+mod trace;
 mod window;
 
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
 pub use resilient_grammar::{parse as parse_duration, DurationError};
+#[doc(hidden)]
+pub use resilient_macros::__rpc;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/circuit_breaker.md"))]
 #[cfg_attr(
     not(feature = "tonic"),

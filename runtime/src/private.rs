@@ -11,6 +11,12 @@ pub use crate::retry::{Nested, Next, RetryPolicy, RetryState, Verdict};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
 
+pub use crate::trace::{in_span, InSpan, Span};
+#[cfg(feature = "tonic")]
+pub use crate::trace::{record_status, record_status_here};
+#[cfg(feature = "tracing")]
+pub use ::tracing;
+
 #[cfg(feature = "tonic")]
 pub use ::tonic::Code;
 

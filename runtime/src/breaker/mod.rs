@@ -303,7 +303,8 @@ impl CircuitBreaker {
     }
 
     /// Calls `hook` on every change of state (from the thread that made
-    /// it): for logs and metrics.
+    /// it): for logs and metrics. With feature `tracing`, every change is
+    /// also an `INFO` event (`breaker`, `from`, `to`).
     ///
     /// ```
     /// use resilient::{CircuitBreaker, CircuitState};
@@ -451,6 +452,7 @@ impl CircuitBreaker {
     fn changed(&self, from: u64, to: u64) {
         let (from, to) = (state_of(from), state_of(to));
         if from != to {
+            crate::trace::event!(breaker = self.name, %from, %to, "circuit breaker changed state");
             if let Some(hook) = self.on_change {
                 hook(self, from, to);
             }

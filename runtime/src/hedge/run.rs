@@ -44,12 +44,13 @@ impl<M, F, V, B, E> std::fmt::Debug for Hedged<'_, M, F, V, B, E> {
     }
 }
 
-/// Runs `make()`'s future as a hedged call under `policy`: the rules are
+/// Runs `make(n)`'s future as a hedged call under `policy`: the rules are
 /// [`HedgeState`]'s; `verdict` classifies failures (non-fatal: retryable).
-/// Attempts run concurrently inside the caller's task, so `make` may
-/// borrow from the caller; each carries its number for
+/// `n` is the attempt's number (the attempts before it); while polled, the
+/// attempt also reports it to
 /// [`previous_attempts`](crate::retry::previous_attempts) (sent as
-/// `grpc-previous-rpc-attempts`).
+/// `grpc-previous-rpc-attempts`). Attempts run concurrently inside the
+/// caller's task, so `make` may borrow from the caller.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -61,7 +62,7 @@ impl<M, F, V, B, E> std::fmt::Debug for Hedged<'_, M, F, V, B, E> {
 /// # async fn main() {
 /// let policy = HedgePolicy::new(2, Duration::from_millis(10));
 /// let started = AtomicU32::new(0);
-/// let result = hedge(&policy, || async {
+/// let result = hedge(&policy, |_| async {
 ///     // The first attempt is slow; the hedge started at 10 ms answers at once.
 ///     if started.fetch_add(1, Ordering::Relaxed) == 0 {
 ///         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -78,7 +79,7 @@ pub fn hedge<'p, M, F, T, E, V, B>(
     verdict: V,
 ) -> Hedged<'p, M, F, V, B, E>
 where
-    M: FnMut() -> F,
+    M: FnMut(u32) -> F,
     F: Future<Output = Result<T, E>>,
     V: FnMut(&E) -> Verdict,
     B: Budget,
@@ -99,7 +100,7 @@ where
 
 impl<M, F, T, E, V, B> Future for Hedged<'_, M, F, V, B, E>
 where
-    M: FnMut() -> F,
+    M: FnMut(u32) -> F,
     F: Future<Output = Result<T, E>>,
     V: FnMut(&E) -> Verdict,
     B: Budget,
@@ -194,14 +195,14 @@ where
 /// Starts an attempt in `slot` if the rules allow one; whether it did.
 fn start<M, F, B>(state: &mut HedgeState<'_, B>, make: &mut M, mut slot: Pin<&mut Slot<F>>) -> bool
 where
-    M: FnMut() -> F,
+    M: FnMut(u32) -> F,
     F: Future,
     B: Budget,
 {
     match state.start() {
         Some(number) => {
             slot.set(Slot::Running {
-                attempt: crate::retry::attempt(number, false, make()),
+                attempt: crate::retry::attempt(number, false, make(number)),
                 started: Instant::now(),
             });
             true

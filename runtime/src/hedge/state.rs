@@ -131,6 +131,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
         let number = self.started;
         if number == 0 {
             self.policy.budget_ref().record_call();
+        } else {
+            crate::trace::event!(attempt = number + 1, running = self.running, "hedging");
         }
         self.started += 1;
         self.running += 1;
@@ -165,6 +167,13 @@ impl<'p, B: Budget> HedgeState<'p, B> {
             return AfterError::Return;
         }
         budget.record_failure();
+        if !self.stopped && self.started < self.policy.attempt_limit() {
+            crate::trace::event!(
+                started = self.started,
+                pushback_ms = verdict.pushback.map(|d| d.as_millis() as u64),
+                "a hedged attempt failed; another may start"
+            );
+        }
         if self.stopped || self.started >= self.policy.attempt_limit() {
             self.next_due = None;
             return if self.running == 0 {

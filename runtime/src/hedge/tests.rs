@@ -73,7 +73,7 @@ fn non_fatal(e: &&str) -> Verdict {
 async fn a_fast_first_attempt_sends_no_hedge() {
     let script = Script::new(&[(5, Ok(1))]);
     let policy = HedgePolicy::new(3, MS(10));
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Ok(1));
     assert_eq!(script.starts().len(), 1);
 }
@@ -83,7 +83,7 @@ async fn a_slow_attempt_is_hedged_after_the_delay_and_the_first_answer_wins() {
     let script = Script::new(&[(1000, Ok(1)), (1000, Ok(2)), (5, Ok(3))]);
     let policy = HedgePolicy::new(3, MS(10));
     let started = Instant::now();
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Ok(3));
     assert_eq!(
         started.elapsed(),
@@ -102,7 +102,7 @@ async fn a_slow_attempt_is_hedged_after_the_delay_and_the_first_answer_wins() {
 async fn no_more_than_max_attempts() {
     let script = Script::new(&[(100, Ok(1)), (100, Ok(2))]);
     let policy = HedgePolicy::new(2, MS(10));
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Ok(1));
     assert_eq!(script.starts().len(), 2);
 }
@@ -112,7 +112,7 @@ async fn a_fatal_error_ends_the_call_and_drops_the_rest() {
     let script = Script::new(&[(1000, Ok(1)), (5, Err("denied"))]);
     let policy = HedgePolicy::new(3, MS(10));
     let started = Instant::now();
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Err("denied"));
     assert_eq!(started.elapsed(), MS(15));
     assert_eq!(script.dropped.load(Ordering::Relaxed), 1);
@@ -123,7 +123,7 @@ async fn a_fatal_error_ends_the_call_and_drops_the_rest() {
 async fn a_non_fatal_error_starts_the_next_hedge_at_once() {
     let script = Script::new(&[(3, Err("busy")), (5, Ok(2))]);
     let policy = HedgePolicy::new(3, MS(100));
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Ok(2));
     assert_eq!(script.starts(), [(0, MS(0)), (1, MS(3))]);
 }
@@ -132,7 +132,7 @@ async fn a_non_fatal_error_starts_the_next_hedge_at_once() {
 async fn pushback_delays_the_next_hedge() {
     let script = Script::new(&[(3, Err("busy+50")), (5, Ok(2))]);
     let policy = HedgePolicy::new(3, MS(10));
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Ok(2));
     assert_eq!(script.starts(), [(0, MS(0)), (1, MS(53))]);
 }
@@ -141,7 +141,7 @@ async fn pushback_delays_the_next_hedge() {
 async fn when_every_attempt_fails_the_last_error_is_returned() {
     let script = Script::new(&[(30, Err("busy 1")), (30, Err("busy 2"))]);
     let policy = HedgePolicy::new(2, MS(10));
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Err("busy 2"));
     assert_eq!(script.starts(), [(0, MS(0)), (1, MS(10))]);
 }
@@ -150,7 +150,7 @@ async fn when_every_attempt_fails_the_last_error_is_returned() {
 async fn no_hedge_starts_past_the_deadline() {
     let script = Script::new(&[(1000, Ok(1)), (1000, Ok(2))]);
     let policy = HedgePolicy::new(3, MS(50));
-    let r = crate::deadline::scope(MS(40), hedge(&policy, || script.attempt(), non_fatal)).await;
+    let r = crate::deadline::scope(MS(40), hedge(&policy, |_| script.attempt(), non_fatal)).await;
     assert!(
         r.is_err(),
         "one budget for all hedges: the deadline ends the call"
@@ -165,7 +165,7 @@ async fn a_budget_that_refuses_stops_the_hedges() {
     EMPTY.record_failure();
     let script = Script::new(&[(100, Ok(1)), (5, Ok(2))]);
     let policy = HedgePolicy::new(3, MS(10)).budget(&EMPTY);
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Ok(1));
     assert_eq!(script.starts().len(), 1);
 }
@@ -179,7 +179,7 @@ async fn a_budget_that_refuses_after_pushback_returns_the_error() {
     }
     let script = Script::new(&[(3, Err("busy+50"))]);
     let policy = HedgePolicy::new(3, MS(10)).budget(&ONE);
-    let r = hedge(&policy, || script.attempt(), non_fatal).await;
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
     assert_eq!(r, Err("busy+50"), "returned, not left pending");
     assert_eq!(script.starts().len(), 1);
 }
@@ -191,7 +191,7 @@ async fn an_adaptive_delay_follows_the_running_percentile() {
     assert_eq!(policy.delay(), Latency::DEFAULT_FALLBACK);
     for _ in 0..20 {
         let script = Script::new(&[(4, Ok(1))]);
-        hedge(&policy, || script.attempt(), non_fatal)
+        hedge(&policy, |_| script.attempt(), non_fatal)
             .await
             .unwrap();
     }
@@ -199,7 +199,7 @@ async fn an_adaptive_delay_follows_the_running_percentile() {
     assert!(delay >= MS(4) && delay <= MS(5), "{delay:?}");
     // A slow one is now hedged after ~4 ms rather than 10.
     let script = Script::new(&[(1000, Ok(1)), (1, Ok(2))]);
-    assert_eq!(hedge(&policy, || script.attempt(), non_fatal).await, Ok(2));
+    assert_eq!(hedge(&policy, |_| script.attempt(), non_fatal).await, Ok(2));
     assert!(script.starts()[1].1 <= MS(5));
 }
 
@@ -207,6 +207,6 @@ async fn an_adaptive_delay_follows_the_running_percentile() {
 fn the_future_is_send_when_the_attempts_are() {
     fn assert_send<T: Send>(_: &T) {}
     let policy = HedgePolicy::new(2, MS(1));
-    let f = hedge(&policy, || async { Ok::<_, ()>(()) }, |_| Verdict::RETRY);
+    let f = hedge(&policy, |_| async { Ok::<_, ()>(()) }, |_| Verdict::RETRY);
     assert_send(&f);
 }

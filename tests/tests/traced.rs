@@ -1,0 +1,283 @@
+//! Spans and events (feature `tracing`): what a subscriber sees of a
+//! generated client's calls against the fault-injecting server, and of the
+//! attributes on plain functions.
+#![allow(clippy::unwrap_used)] // test-only
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use resilient_examples::faulty::Fault;
+use resilient_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
+use tonic::Code;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+mod common;
+use common::{channel, request, server};
+
+/// A span as the subscriber saw it.
+#[derive(Debug, Clone, Default)]
+struct SeenSpan {
+    name: String,
+    parent: Option<String>,
+    fields: BTreeMap<String, String>,
+}
+
+/// An event: its message, fields, and the span it happened in.
+#[derive(Debug, Clone, Default)]
+struct SeenEvent {
+    message: String,
+    fields: BTreeMap<String, String>,
+    span: Option<String>,
+}
+
+#[derive(Clone, Default)]
+struct Recorder {
+    spans: Arc<Mutex<Vec<(u64, SeenSpan)>>>,
+    events: Arc<Mutex<Vec<SeenEvent>>>,
+}
+
+struct Fields<'a>(&'a mut BTreeMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S> Layer<S> for Recorder
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut seen = SeenSpan {
+            name: attrs.metadata().name().to_owned(),
+            ..SeenSpan::default()
+        };
+        seen.parent = ctx
+            .span(id)
+            .and_then(|span| span.parent().map(|p| p.name().to_owned()));
+        attrs.record(&mut Fields(&mut seen.fields));
+        self.spans.lock().unwrap().push((id.into_u64(), seen));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
+        let mut spans = self.spans.lock().unwrap();
+        if let Some((_, seen)) = spans.iter_mut().rev().find(|(i, _)| *i == id.into_u64()) {
+            values.record(&mut Fields(&mut seen.fields));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        let message = fields.remove("message").unwrap_or_default();
+        let span = ctx.lookup_current().map(|s| s.name().to_owned());
+        self.events.lock().unwrap().push(SeenEvent {
+            message,
+            fields,
+            span,
+        });
+    }
+}
+
+impl Recorder {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let subscriber = tracing_subscriber::registry().with(self.clone());
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn spans(&self, name: &str) -> Vec<SeenSpan> {
+        self.spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s.name == name)
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    fn events(&self, message: &str) -> Vec<SeenEvent> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.message == message)
+            .cloned()
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_retried_call_is_one_sent_span_with_an_attempt_span_per_attempt() {
+    let server = server([
+        Fault::Fail(Code::Unavailable),
+        Fault::Fail(Code::Unavailable),
+    ])
+    .await;
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    let mut client = ResilientUserServiceClient::new(channel(server.addr));
+    client.get_user(request()).await.unwrap();
+
+    let sent = recorder.spans("Sent.user.UserService.GetUser");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let fields = &sent[0].fields;
+    assert_eq!(fields["rpc.system"], "grpc");
+    assert_eq!(fields["rpc.service"], "user.UserService");
+    assert_eq!(fields["rpc.method"], "GetUser");
+    assert_eq!(fields["otel.kind"], "client");
+    assert_eq!(fields["rpc.grpc.status_code"], "0");
+
+    let attempts = recorder.spans("Attempt.user.UserService.GetUser");
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    for (n, attempt) in attempts.iter().enumerate() {
+        assert_eq!(
+            attempt.parent.as_deref(),
+            Some("Sent.user.UserService.GetUser")
+        );
+        assert_eq!(attempt.fields["previous-rpc-attempts"], n.to_string());
+        assert_eq!(attempt.fields["transparent-retry"], "false");
+    }
+    let codes: Vec<&str> = attempts
+        .iter()
+        .map(|a| a.fields["rpc.grpc.status_code"].as_str())
+        .collect();
+    assert_eq!(codes, ["14", "14", "0"]);
+
+    // The server's side: `DeadlineLayer` opens a span per call it receives.
+    let recv = recorder.spans("Recv");
+    assert_eq!(recv.len(), 3, "{recv:?}");
+    for span in &recv {
+        assert_eq!(span.fields["otel.name"], "Recv.user.UserService.GetUser");
+        assert_eq!(span.fields["otel.kind"], "server");
+        let deadline: u64 = span.fields["grpc.deadline_ms"].parse().unwrap();
+        assert!(
+            deadline > 0 && deadline <= 300,
+            "each attempt's 300 ms: {deadline}"
+        );
+    }
+
+    // The delay before each retry, and why, as events in the call's span.
+    let retries = recorder.events("retrying");
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    for retry in &retries {
+        assert_eq!(retry.span.as_deref(), Some("Sent.user.UserService.GetUser"));
+        assert_eq!(retry.fields["reason"], "backoff");
+        assert!(retry.fields["delay_ms"].parse::<u64>().unwrap() >= 30);
+    }
+}
+
+#[tokio::test]
+async fn hedges_are_attempt_spans_of_one_call() {
+    use std::time::Duration;
+    let server = server([Fault::Slow(Duration::from_secs(5)), Fault::Ok]).await;
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    let mut client = ResilientUserDirectoryClient::new(channel(server.addr));
+    client.find_user(request()).await.unwrap();
+
+    assert_eq!(recorder.spans("Sent.user.UserDirectory.FindUser").len(), 1);
+    let attempts = recorder.spans("Attempt.user.UserDirectory.FindUser");
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(attempts[0].fields["previous-rpc-attempts"], "0");
+    assert_eq!(attempts[1].fields["previous-rpc-attempts"], "1");
+    assert_eq!(attempts[1].fields["rpc.grpc.status_code"], "0");
+    assert!(attempts
+        .iter()
+        .all(|a| a.parent.as_deref() == Some("Sent.user.UserDirectory.FindUser")));
+    assert_eq!(recorder.events("hedging").len(), 1);
+}
+
+#[tokio::test]
+async fn a_call_sent_once_has_one_attempt_span() {
+    let server = server([]).await;
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    let mut client =
+        resilient_examples::catalog::v1::ResilientCatalogClient::new(channel(server.addr));
+    // `Old` has no retry policy (the users server does not serve it: UNIMPLEMENTED).
+    #[allow(deprecated)]
+    let error = client
+        .old(resilient_examples::catalog::v1::Entry::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::Unimplemented);
+    let attempts = recorder.spans("Attempt.catalog.v1.Catalog.Old");
+    assert_eq!(attempts.len(), 1, "{:?}", recorder.spans.lock().unwrap());
+    assert_eq!(attempts[0].fields["rpc.grpc.status_code"], "12");
+    assert_eq!(
+        recorder.spans("Sent.catalog.v1.Catalog.Old")[0].fields["rpc.grpc.status_code"],
+        "12"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn plain_functions_report_retries_in_the_callers_span() {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    #[resilient::retry(max = 3, backoff = "const", initial = 5ms, jitter = "none")]
+    async fn lookup_user() -> Result<u32, std::io::Error> {
+        match CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+            0 => Err(std::io::ErrorKind::ConnectionReset.into()),
+            n => Ok(n),
+        }
+    }
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    // `#[tracing::instrument]` outside the attribute: its span holds the
+    // retries' events (inside it, the span would open once per attempt).
+    let span = tracing::info_span!("lookup");
+    let _entered = span.enter();
+    assert_eq!(lookup_user().await.unwrap(), 1);
+    let retries = recorder.events("retrying");
+    assert_eq!(retries.len(), 1, "{retries:?}");
+    assert_eq!(retries[0].span.as_deref(), Some("lookup"));
+    assert_eq!(retries[0].fields["delay_ms"], "5");
+    assert_eq!(retries[0].fields["attempt"], "1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn stacking_with_tracing_instrument() {
+    static ONE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    static EACH: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    fn flaky(calls: &std::sync::atomic::AtomicU32) -> Result<u32, std::io::Error> {
+        match calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+            0 | 1 => Err(std::io::ErrorKind::ConnectionReset.into()),
+            n => Ok(n),
+        }
+    }
+    // Below `#[retry]`: `instrument` wraps the whole retried call.
+    #[resilient::retry(max = 3, backoff = "none")]
+    #[tracing::instrument(name = "one_span")]
+    async fn one_span_per_call() -> Result<u32, std::io::Error> {
+        flaky(&ONE)
+    }
+    // Above `#[retry]`: `instrument` expands first, and the body it wraps
+    // runs once per attempt.
+    #[tracing::instrument(name = "span_per_attempt")]
+    #[resilient::retry(max = 3, backoff = "none")]
+    async fn span_per_attempt() -> Result<u32, std::io::Error> {
+        flaky(&EACH)
+    }
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    one_span_per_call().await.unwrap();
+    span_per_attempt().await.unwrap();
+    assert_eq!(recorder.spans("one_span").len(), 1);
+    let retries_in_it = recorder.events("retrying");
+    assert_eq!(
+        retries_in_it
+            .iter()
+            .filter(|e| e.span.as_deref() == Some("one_span"))
+            .count(),
+        2
+    );
+    assert_eq!(recorder.spans("span_per_attempt").len(), 3);
+}
