@@ -3,6 +3,7 @@
 //! whose faults are scripted.
 
 pub mod faulty;
+pub mod live;
 
 /// The generated messages, client, server and `ResilientUserServiceClient`
 /// of `proto/user.proto`.
