@@ -32,6 +32,8 @@ static PREVIOUS_ATTEMPTS_NAME: http::HeaderName =
 /// What to change in an outgoing request's headers, or the status to fail
 /// it with before it touches the network.
 pub(super) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
+    #[cfg(feature = "opentelemetry")]
+    super::context::inject(headers);
     let previous = retry::previous_attempts();
     if previous > 0 {
         headers.insert(&PREVIOUS_ATTEMPTS_NAME, HeaderValue::from(previous));

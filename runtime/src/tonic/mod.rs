@@ -25,6 +25,8 @@
 
 mod client;
 mod codes;
+#[cfg(feature = "opentelemetry")]
+mod context;
 mod pushback;
 mod request;
 mod server;

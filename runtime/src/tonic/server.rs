@@ -181,6 +181,8 @@ where
             },
         };
         let span = recv_span(request.uri().path(), timeout);
+        #[cfg(feature = "opentelemetry")]
+        super::context::adopt(&span, request.headers());
         let future = deadline::scope(timeout, self.inner.call(request));
         ResponseFuture::inner(ScopedResponse { future, span })
     }

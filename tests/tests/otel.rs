@@ -1,0 +1,95 @@
+//! One trace across services (feature `opentelemetry`): the gateway's
+//! generated client calls A, whose handler calls B through its own
+//! generated client; with tracing-opentelemetry and the W3C propagator,
+//! every span of the three hops is in one trace, and each server span's
+//! parent is the client attempt that reached it.
+#![allow(clippy::unwrap_used)] // test-only
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use resilient_examples::faulty::{bind, serve_with_deadlines, FaultyUsers};
+use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
+use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
+use tonic::service::Routes;
+use tonic::transport::Channel;
+use tonic::Status;
+use tracing_subscriber::layer::SubscriberExt;
+
+mod common;
+use common::{channel, request};
+
+/// A's handler: forwards to B through a generated client.
+struct Hop {
+    next: ResilientUserServiceClient<Channel>,
+}
+
+#[tonic::async_trait]
+impl UserService for Hop {
+    async fn get_user(
+        &self,
+        request: tonic::Request<UserRequest>,
+    ) -> Result<tonic::Response<UserResponse>, Status> {
+        let mut next = self.next.clone();
+        next.get_user(request.into_inner()).await
+    }
+}
+
+fn named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+#[tokio::test]
+async fn gateway_a_and_b_are_one_trace() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("resilient-tests")));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let b = FaultyUsers::default();
+    let (b_addr, _b_task) = b.serve().await.unwrap();
+    let (a_addr, incoming) = bind().await.unwrap();
+    let hop = Hop {
+        next: ResilientUserServiceClient::new(channel(b_addr)),
+    };
+    let _a_task = serve_with_deadlines(Routes::new(UserServiceServer::new(hop)), incoming);
+
+    let mut gateway = ResilientUserServiceClient::new(channel(a_addr));
+    gateway.get_user(request()).await.unwrap();
+    // B saw the context A's attempt sent.
+    assert!(b.seen().len() == 1);
+
+    let spans = exporter.get_finished_spans().unwrap();
+    let sent = named(&spans, "Sent.user.UserService.GetUser");
+    let attempts = named(&spans, "Attempt.user.UserService.GetUser");
+    let received = named(&spans, "Recv.user.UserService.GetUser");
+    assert_eq!(
+        (sent.len(), attempts.len(), received.len()),
+        (2, 2, 2),
+        "{spans:#?}"
+    );
+    let trace = sent[0].span_context.trace_id();
+    for span in sent.iter().chain(&attempts).chain(&received) {
+        assert_eq!(
+            span.span_context.trace_id(),
+            trace,
+            "{} is in another trace",
+            span.name
+        );
+    }
+    // Each server span's parent is the client attempt that reached it.
+    for recv in &received {
+        assert!(
+            attempts
+                .iter()
+                .any(|a| a.span_context.span_id() == recv.parent_span_id),
+            "{} has no attempt for a parent",
+            recv.name
+        );
+    }
+    let _ = provider.shutdown();
+}
