@@ -29,7 +29,10 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
         ty: &result,
         span: result_span,
     };
-    let spans = Spans { rpc: rpc.as_ref() };
+    let spans = Spans {
+        rpc: rpc.as_ref(),
+        hedged: layers.iter().any(|l| matches!(l, Layer::Hedge(_))),
+    };
 
     // Bodies are block contents (statements and a tail expression), so that
     // wrapping them adds no redundant braces for `unused_braces` to flag.
@@ -111,6 +114,8 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
 /// code of each. Plain functions open none: see [`Spans::on`].
 struct Spans<'a> {
     rpc: Option<&'a crate::attr::Rpc>,
+    /// Whether the call's extra attempts are hedges (or retries).
+    hedged: bool,
 }
 
 impl Spans<'_> {
@@ -179,8 +184,10 @@ impl Spans<'_> {
         let ty = ret.ty;
         quote! {
             async {
+                let __resilient_attempt_stats = __resilient_stats.attempt();
                 let __resilient_result: #ty = #attempt.await;
                 ::resilient::__private::record_status_here(&__resilient_result);
+                __resilient_attempt_stats.end(&__resilient_result);
                 __resilient_result
             }
         }
@@ -199,8 +206,13 @@ impl Spans<'_> {
                 #body
             };
         }
-        if self.rpc.is_some() {
+        if let Some(rpc) = self.rpc {
+            let path = format!("{}/{}", rpc.service, rpc.method);
+            let hedged = self.hedged;
             return quote! {
+                // gRPC A66/A96 metrics (feature `opentelemetry`).
+                let __resilient_stats_owned = ::resilient::__private::CallStats::start(#path, #hedged);
+                let __resilient_stats = &__resilient_stats_owned;
                 let __resilient_call_span = #span;
                 let __resilient_result: #ty = ::resilient::__private::in_span(
                     ::core::clone::Clone::clone(&__resilient_call_span),
@@ -208,6 +220,7 @@ impl Spans<'_> {
                 )
                 .await;
                 ::resilient::__private::record_status(&__resilient_call_span, &__resilient_result);
+                __resilient_stats.finish(&__resilient_result);
                 __resilient_result
             };
         }
@@ -417,8 +430,10 @@ fn hedge(
         let ty = ret.ty;
         quote! {
             async move {
+                let __resilient_attempt_stats = __resilient_stats.attempt();
                 let __resilient_result: #ty = #attempt.await;
                 ::resilient::__private::record_status_here(&__resilient_result);
+                __resilient_attempt_stats.end(&__resilient_result);
                 __resilient_result
             }
         }
@@ -501,7 +516,15 @@ fn retry_async(
             }
         }
     };
-    retry_loop(args, run, quote!(#p::sleep(__resilient_delay).await;))
+    let sleep = if spans.on() {
+        quote! {
+            __resilient_stats.delayed(__resilient_delay);
+            #p::sleep(__resilient_delay).await;
+        }
+    } else {
+        quote!(#p::sleep(__resilient_delay).await;)
+    };
+    retry_loop(args, run, sleep)
 }
 
 // Input:  blocking body `B`, returning `Result<T, E>`.

@@ -11,6 +11,8 @@ pub use crate::retry::{Nested, Next, RetryPolicy, RetryState, Verdict};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
 
+#[cfg(feature = "tonic")]
+pub use crate::tonic::metrics::{AttemptStats, CallStats};
 pub use crate::trace::{in_span, InSpan, Span};
 #[cfg(feature = "tonic")]
 pub use crate::trace::{record_status, record_status_here};

@@ -5,7 +5,8 @@
 //! each hop as W3C `traceparent` (feature `opentelemetry`), and the trace is
 //! printed at the end as a tree with timings: no collector needed.
 //!
-//! `cargo run -p resilient-examples --bin traced_chain`
+//! `cargo run -p resilient-examples --features otel --bin traced_chain` (feature `otel`
+//! turns on resilient's `opentelemetry`, which the benchmarks leave off)
 
 use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;

@@ -27,6 +27,8 @@ mod client;
 mod codes;
 #[cfg(feature = "opentelemetry")]
 mod context;
+#[doc(hidden)]
+pub mod metrics;
 mod pushback;
 mod request;
 mod server;

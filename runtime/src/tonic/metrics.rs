@@ -1,0 +1,269 @@
+//! gRPC A66/A96 client metrics of generated clients (feature
+//! `opentelemetry`): the instruments, named, united and bucketed as the
+//! gRFCs say, and what one call records. Without the feature, the same
+//! calls compile to nothing.
+
+#[cfg(not(feature = "opentelemetry"))]
+use std::time::Duration;
+
+#[cfg(not(feature = "opentelemetry"))]
+use ::tonic::Status;
+
+#[cfg(feature = "opentelemetry")]
+mod record {
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    use ::tonic::{Code, Status};
+    use opentelemetry::metrics::{Counter, Histogram};
+    use opentelemetry::KeyValue;
+
+    /// gRPC A66's latency buckets, in seconds.
+    pub const LATENCY_BUCKETS: [f64; 41] = [
+        0.0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002, 0.003, 0.004, 0.005,
+        0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.065, 0.08, 0.1, 0.13,
+        0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0,
+    ];
+
+    /// gRPC A96's buckets for retries and hedges per call.
+    pub const COUNT_BUCKETS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
+
+    /// The target attribute: generated clients are built on a channel whose
+    /// target they cannot see, which A66 records as `"other"`.
+    const TARGET: &str = "other";
+
+    struct Instruments {
+        attempt_started: Counter<u64>,
+        attempt_duration: Histogram<f64>,
+        call_duration: Histogram<f64>,
+        call_retries: Histogram<u64>,
+        call_hedges: Histogram<u64>,
+        retry_delay: Histogram<f64>,
+    }
+
+    /// Made on first use from opentelemetry's global meter provider: set it
+    /// before the first call.
+    fn instruments() -> &'static Instruments {
+        static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+        INSTRUMENTS.get_or_init(|| {
+            let meter = opentelemetry::global::meter("resilient");
+            let latency = |name: &'static str, description: &'static str| {
+                meter
+                    .f64_histogram(name)
+                    .with_unit("s")
+                    .with_description(description)
+                    .with_boundaries(LATENCY_BUCKETS.to_vec())
+                    .build()
+            };
+            let count = |name: &'static str, unit: &'static str, description: &'static str| {
+                meter
+                    .u64_histogram(name)
+                    .with_unit(unit)
+                    .with_description(description)
+                    .with_boundaries(COUNT_BUCKETS.to_vec())
+                    .build()
+            };
+            Instruments {
+                attempt_started: meter
+                    .u64_counter("grpc.client.attempt.started")
+                    .with_unit("{attempt}")
+                    .with_description("Number of client call attempts started.")
+                    .build(),
+                attempt_duration: latency(
+                    "grpc.client.attempt.duration",
+                    "End-to-end time taken to complete a client call attempt.",
+                ),
+                call_duration: latency(
+                    "grpc.client.call.duration",
+                    "Time taken by gRPC to complete an RPC from application's perspective.",
+                ),
+                call_retries: count(
+                    "grpc.client.call.retries",
+                    "{retry}",
+                    "Number of retries during the client call. If there were no retries, 0 is not reported.",
+                ),
+                call_hedges: count(
+                    "grpc.client.call.hedges",
+                    "{hedge}",
+                    "Number of hedges during the client call. If there were no hedges, 0 is not reported.",
+                ),
+                retry_delay: meter
+                    .f64_histogram("grpc.client.call.retry_delay")
+                    .with_unit("s")
+                    .with_description("Total time of delay while there is no active attempt during the client call.")
+                    .with_boundaries(LATENCY_BUCKETS.to_vec())
+                    .build(),
+            }
+        })
+    }
+
+    fn status_name<T>(result: &Result<T, Status>) -> &'static str {
+        let code = match result {
+            Ok(_) => Code::Ok,
+            Err(status) => crate::tonic::effective_code(status),
+        };
+        match code {
+            Code::Ok => "OK",
+            Code::Cancelled => "CANCELLED",
+            Code::Unknown => "UNKNOWN",
+            Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Code::NotFound => "NOT_FOUND",
+            Code::AlreadyExists => "ALREADY_EXISTS",
+            Code::PermissionDenied => "PERMISSION_DENIED",
+            Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Code::FailedPrecondition => "FAILED_PRECONDITION",
+            Code::Aborted => "ABORTED",
+            Code::OutOfRange => "OUT_OF_RANGE",
+            Code::Unimplemented => "UNIMPLEMENTED",
+            Code::Internal => "INTERNAL",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::DataLoss => "DATA_LOSS",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+        }
+    }
+
+    /// What one call records.
+    #[derive(Debug)]
+    pub struct CallStats {
+        method: &'static str,
+        hedged: bool,
+        started: Instant,
+        attempts: AtomicU32,
+        delay_nanos: AtomicU64,
+    }
+
+    impl CallStats {
+        pub fn start(method: &'static str, hedged: bool) -> Self {
+            Self {
+                method,
+                hedged,
+                started: Instant::now(),
+                attempts: AtomicU32::new(0),
+                delay_nanos: AtomicU64::new(0),
+            }
+        }
+
+        fn attributes(&self) -> [KeyValue; 2] {
+            [
+                KeyValue::new("grpc.method", self.method),
+                KeyValue::new("grpc.target", TARGET),
+            ]
+        }
+
+        pub fn attempt(&self) -> AttemptStats<'_> {
+            self.attempts.fetch_add(1, Relaxed);
+            instruments().attempt_started.add(1, &self.attributes());
+            AttemptStats {
+                call: self,
+                started: Instant::now(),
+                ended: false,
+            }
+        }
+
+        pub fn delayed(&self, delay: Duration) {
+            let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+            self.delay_nanos.fetch_add(nanos, Relaxed);
+        }
+
+        pub fn finish<T>(&self, result: &Result<T, Status>) {
+            let [method, target] = self.attributes();
+            let with_status = [
+                method.clone(),
+                target.clone(),
+                KeyValue::new("grpc.status", status_name(result)),
+            ];
+            let instruments = instruments();
+            instruments
+                .call_duration
+                .record(self.started.elapsed().as_secs_f64(), &with_status);
+            let more = u64::from(self.attempts.load(Relaxed).saturating_sub(1));
+            if more > 0 {
+                let attributes = [method, target];
+                if self.hedged {
+                    instruments.call_hedges.record(more, &attributes);
+                } else {
+                    instruments.call_retries.record(more, &attributes);
+                    let delay = Duration::from_nanos(self.delay_nanos.load(Relaxed));
+                    instruments
+                        .retry_delay
+                        .record(delay.as_secs_f64(), &attributes);
+                }
+            }
+        }
+    }
+
+    /// One attempt: its duration is recorded when it ends, with its status,
+    /// or `CANCELLED` when its future is dropped first (a hedge that lost,
+    /// an attempt whose time ran out).
+    #[derive(Debug)]
+    pub struct AttemptStats<'a> {
+        call: &'a CallStats,
+        started: Instant,
+        ended: bool,
+    }
+
+    impl AttemptStats<'_> {
+        pub fn end<T>(mut self, result: &Result<T, Status>) {
+            self.ended = true;
+            self.record(status_name(result));
+        }
+
+        fn record(&self, status: &'static str) {
+            let [method, target] = self.call.attributes();
+            instruments().attempt_duration.record(
+                self.started.elapsed().as_secs_f64(),
+                &[method, target, KeyValue::new("grpc.status", status)],
+            );
+        }
+    }
+
+    impl Drop for AttemptStats<'_> {
+        fn drop(&mut self) {
+            if !self.ended {
+                self.record("CANCELLED");
+            }
+        }
+    }
+}
+
+#[cfg(feature = "opentelemetry")]
+pub use record::{AttemptStats, CallStats, COUNT_BUCKETS, LATENCY_BUCKETS};
+
+/// What one call records: nothing, without feature `opentelemetry`.
+#[cfg(not(feature = "opentelemetry"))]
+#[derive(Debug)]
+pub struct CallStats;
+
+/// One attempt's record: nothing, without feature `opentelemetry`.
+#[cfg(not(feature = "opentelemetry"))]
+#[derive(Debug)]
+pub struct AttemptStats;
+
+#[cfg(not(feature = "opentelemetry"))]
+impl CallStats {
+    /// Nothing.
+    #[inline(always)]
+    pub fn start(_method: &'static str, _hedged: bool) -> Self {
+        Self
+    }
+    /// Nothing.
+    #[inline(always)]
+    pub fn attempt(&self) -> AttemptStats {
+        AttemptStats
+    }
+    /// Nothing.
+    #[inline(always)]
+    pub fn delayed(&self, _delay: Duration) {}
+    /// Nothing.
+    #[inline(always)]
+    pub fn finish<T>(&self, _result: &Result<T, Status>) {}
+}
+
+#[cfg(not(feature = "opentelemetry"))]
+impl AttemptStats {
+    /// Nothing.
+    #[inline(always)]
+    pub fn end<T>(self, _result: &Result<T, Status>) {}
+}

@@ -1,0 +1,175 @@
+//! gRPC A66/A96 client metrics (feature `opentelemetry`) of generated
+//! clients, after a scripted sequence of failures, read back from the SDK's
+//! in-memory exporter.
+#![allow(clippy::unwrap_used)] // test-only
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::data::{
+    AggregatedMetrics, HistogramDataPoint, MetricData, ResourceMetrics,
+};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use resilient_examples::faulty::Fault;
+use resilient_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
+use tonic::Code;
+
+mod common;
+use common::{channel, request, server};
+
+fn attribute<'a>(mut attributes: impl Iterator<Item = &'a KeyValue>, key: &str) -> String {
+    attributes
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.to_string())
+        .unwrap_or_default()
+}
+
+/// (method, status) → (count, sum) of a histogram of `f64`.
+fn histogram_f64(metrics: &[ResourceMetrics], name: &str) -> Vec<(String, String, u64, f64)> {
+    let mut out = Vec::new();
+    for metric in metrics
+        .iter()
+        .flat_map(|r| r.scope_metrics())
+        .flat_map(|s| s.metrics())
+    {
+        if metric.name() != name {
+            continue;
+        }
+        assert_eq!(metric.unit(), "s", "{name}");
+        if let AggregatedMetrics::F64(MetricData::Histogram(h)) = metric.data() {
+            for point in h.data_points() {
+                out.push(point_row(point, |v| v));
+            }
+        }
+    }
+    out
+}
+
+fn histogram_u64(metrics: &[ResourceMetrics], name: &str) -> Vec<(String, String, u64, f64)> {
+    let mut out = Vec::new();
+    for metric in metrics
+        .iter()
+        .flat_map(|r| r.scope_metrics())
+        .flat_map(|s| s.metrics())
+    {
+        if metric.name() != name {
+            continue;
+        }
+        if let AggregatedMetrics::U64(MetricData::Histogram(h)) = metric.data() {
+            let bounds: Vec<f64> = h.data_points().next().unwrap().bounds().collect();
+            assert_eq!(bounds, [1.0, 2.0, 3.0, 4.0, 5.0], "{name}: A96's buckets");
+            for point in h.data_points() {
+                out.push(point_row(point, |v| v as f64));
+            }
+        }
+    }
+    out
+}
+
+fn point_row<T: Copy>(
+    point: &HistogramDataPoint<T>,
+    as_f64: impl Fn(T) -> f64,
+) -> (String, String, u64, f64) {
+    (
+        attribute(point.attributes(), "grpc.method"),
+        attribute(point.attributes(), "grpc.status"),
+        point.count(),
+        as_f64(point.sum()),
+    )
+}
+
+fn counter(metrics: &[ResourceMetrics], name: &str) -> u64 {
+    let mut total = 0;
+    for metric in metrics
+        .iter()
+        .flat_map(|r| r.scope_metrics())
+        .flat_map(|s| s.metrics())
+    {
+        if metric.name() == name {
+            assert_eq!(metric.unit(), "{attempt}");
+            if let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() {
+                total += sum.data_points().map(|p| p.value()).sum::<u64>();
+            }
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn retries_hedges_and_their_durations_are_recorded_as_a66_and_a96_say() {
+    let exporter = InMemoryMetricExporter::default();
+    let provider = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(exporter.clone()).build())
+        .build();
+    opentelemetry::global::set_meter_provider(provider.clone());
+
+    // A retried call: UNAVAILABLE twice, then OK.
+    let users = server([
+        Fault::Fail(Code::Unavailable),
+        Fault::Fail(Code::Unavailable),
+    ])
+    .await;
+    ResilientUserServiceClient::new(channel(users.addr))
+        .get_user(request())
+        .await
+        .unwrap();
+    // A hedged call: the first attempt hangs, the hedge answers.
+    let directory = server([Fault::Slow(Duration::from_secs(5)), Fault::Ok]).await;
+    ResilientUserDirectoryClient::new(channel(directory.addr))
+        .find_user(request())
+        .await
+        .unwrap();
+
+    provider.force_flush().unwrap();
+    let metrics = exporter.get_finished_metrics().unwrap();
+
+    assert_eq!(counter(&metrics, "grpc.client.attempt.started"), 5);
+
+    let mut attempts = histogram_f64(&metrics, "grpc.client.attempt.duration");
+    attempts.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let summary: Vec<(&str, &str, u64)> = attempts
+        .iter()
+        .map(|(m, s, n, _)| (m.as_str(), s.as_str(), *n))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("user.UserDirectory/FindUser", "CANCELLED", 1),
+            ("user.UserDirectory/FindUser", "OK", 1),
+            ("user.UserService/GetUser", "OK", 1),
+            ("user.UserService/GetUser", "UNAVAILABLE", 2),
+        ]
+    );
+
+    let calls = histogram_f64(&metrics, "grpc.client.call.duration");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls
+        .iter()
+        .all(|(_, status, n, _)| status == "OK" && *n == 1));
+
+    let retries = histogram_u64(&metrics, "grpc.client.call.retries");
+    assert_eq!(
+        retries,
+        [("user.UserService/GetUser".to_owned(), String::new(), 1, 2.0)]
+    );
+    let hedges = histogram_u64(&metrics, "grpc.client.call.hedges");
+    assert_eq!(
+        hedges,
+        [(
+            "user.UserDirectory/FindUser".to_owned(),
+            String::new(),
+            1,
+            1.0
+        )]
+    );
+
+    let delays = histogram_f64(&metrics, "grpc.client.call.retry_delay");
+    assert_eq!(delays.len(), 1);
+    let (_, _, n, total) = &delays[0];
+    assert_eq!(*n, 1);
+    assert!(
+        *total >= 0.08 && *total < 1.0,
+        "two backoffs of ~50 and ~100 ms: {total} s"
+    );
+    let _ = provider.shutdown();
+}
