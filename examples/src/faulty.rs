@@ -421,3 +421,49 @@ impl UserDirectory for TailLatency {
         }))
     }
 }
+
+/// A `UserService` that forwards every call to another server through a
+/// generated client: a middle hop (A in gateway -> A -> B).
+#[derive(Debug, Clone)]
+pub struct Forward {
+    next: crate::user::ResilientUserServiceClient<tonic::transport::Channel>,
+}
+
+impl Forward {
+    /// Forwards to the server at `next` (connecting on first use).
+    pub fn to(next: SocketAddr) -> Self {
+        let channel = tonic::transport::Endpoint::from(http_uri(next)).connect_lazy();
+        Self {
+            next: crate::user::ResilientUserServiceClient::new(channel),
+        }
+    }
+
+    /// Serves it on a free port of 127.0.0.1, behind `DeadlineLayer`, until
+    /// the task is aborted.
+    pub async fn serve(self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+        let (addr, incoming) = bind().await?;
+        let routes = Routes::new(UserServiceServer::new(self));
+        Ok((addr, serve_with_deadlines(routes, incoming)))
+    }
+}
+
+/// `http://addr`, which every loopback address makes a valid URI.
+fn http_uri(addr: SocketAddr) -> tonic::codegen::http::Uri {
+    tonic::codegen::http::Uri::builder()
+        .scheme("http")
+        .authority(addr.to_string())
+        .path_and_query("/")
+        .build()
+        .unwrap_or_default()
+}
+
+#[tonic::async_trait]
+impl UserService for Forward {
+    async fn get_user(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        let mut next = self.next.clone();
+        next.get_user(request.into_inner()).await
+    }
+}

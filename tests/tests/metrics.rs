@@ -14,6 +14,9 @@ use resilient_examples::faulty::Fault;
 use resilient_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
 use tonic::Code;
 
+/// gRPC A96's buckets for retries and hedges per call.
+const A96: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
+
 mod common;
 use common::{channel, request, server};
 
@@ -24,8 +27,13 @@ fn attribute<'a>(mut attributes: impl Iterator<Item = &'a KeyValue>, key: &str) 
         .unwrap_or_default()
 }
 
-/// (method, status) → (count, sum) of a histogram of `f64`.
-fn histogram_f64(metrics: &[ResourceMetrics], name: &str) -> Vec<(String, String, u64, f64)> {
+/// (method, status, count, sum) of each data point of histogram `name`;
+/// `bounds`, when given, must be its buckets.
+fn histogram(
+    metrics: &[ResourceMetrics],
+    name: &str,
+    bounds: Option<&[f64]>,
+) -> Vec<(String, String, u64, f64)> {
     let mut out = Vec::new();
     for metric in metrics
         .iter()
@@ -35,32 +43,18 @@ fn histogram_f64(metrics: &[ResourceMetrics], name: &str) -> Vec<(String, String
         if metric.name() != name {
             continue;
         }
-        assert_eq!(metric.unit(), "s", "{name}");
-        if let AggregatedMetrics::F64(MetricData::Histogram(h)) = metric.data() {
-            for point in h.data_points() {
-                out.push(point_row(point, |v| v));
+        match metric.data() {
+            AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                assert_eq!(metric.unit(), "s", "{name}");
+                out.extend(h.data_points().map(|p| point_row(p, |v| v)));
             }
-        }
-    }
-    out
-}
-
-fn histogram_u64(metrics: &[ResourceMetrics], name: &str) -> Vec<(String, String, u64, f64)> {
-    let mut out = Vec::new();
-    for metric in metrics
-        .iter()
-        .flat_map(|r| r.scope_metrics())
-        .flat_map(|s| s.metrics())
-    {
-        if metric.name() != name {
-            continue;
-        }
-        if let AggregatedMetrics::U64(MetricData::Histogram(h)) = metric.data() {
-            let bounds: Vec<f64> = h.data_points().next().unwrap().bounds().collect();
-            assert_eq!(bounds, [1.0, 2.0, 3.0, 4.0, 5.0], "{name}: A96's buckets");
-            for point in h.data_points() {
-                out.push(point_row(point, |v| v as f64));
+            AggregatedMetrics::U64(MetricData::Histogram(h)) => {
+                if let (Some(bounds), Some(point)) = (bounds, h.data_points().next()) {
+                    assert_eq!(point.bounds().collect::<Vec<_>>(), bounds, "{name}");
+                }
+                out.extend(h.data_points().map(|p| point_row(p, |v| v as f64)));
             }
+            other => panic!("{name} is not a histogram: {other:?}"),
         }
     }
     out
@@ -125,7 +119,7 @@ async fn retries_hedges_and_their_durations_are_recorded_as_a66_and_a96_say() {
 
     assert_eq!(counter(&metrics, "grpc.client.attempt.started"), 5);
 
-    let mut attempts = histogram_f64(&metrics, "grpc.client.attempt.duration");
+    let mut attempts = histogram(&metrics, "grpc.client.attempt.duration", None);
     attempts.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let summary: Vec<(&str, &str, u64)> = attempts
         .iter()
@@ -141,18 +135,18 @@ async fn retries_hedges_and_their_durations_are_recorded_as_a66_and_a96_say() {
         ]
     );
 
-    let calls = histogram_f64(&metrics, "grpc.client.call.duration");
+    let calls = histogram(&metrics, "grpc.client.call.duration", None);
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(calls
         .iter()
         .all(|(_, status, n, _)| status == "OK" && *n == 1));
 
-    let retries = histogram_u64(&metrics, "grpc.client.call.retries");
+    let retries = histogram(&metrics, "grpc.client.call.retries", Some(&A96));
     assert_eq!(
         retries,
         [("user.UserService/GetUser".to_owned(), String::new(), 1, 2.0)]
     );
-    let hedges = histogram_u64(&metrics, "grpc.client.call.hedges");
+    let hedges = histogram(&metrics, "grpc.client.call.hedges", Some(&A96));
     assert_eq!(
         hedges,
         [(
@@ -163,7 +157,7 @@ async fn retries_hedges_and_their_durations_are_recorded_as_a66_and_a96_say() {
         )]
     );
 
-    let delays = histogram_f64(&metrics, "grpc.client.call.retry_delay");
+    let delays = histogram(&metrics, "grpc.client.call.retry_delay", None);
     assert_eq!(delays.len(), 1);
     let (_, _, n, total) = &delays[0];
     assert_eq!(*n, 1);

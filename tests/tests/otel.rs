@@ -1,6 +1,6 @@
 //! One trace across services (feature `opentelemetry`): the gateway's
-//! generated client calls A, whose handler calls B through its own
-//! generated client; with tracing-opentelemetry and the W3C propagator,
+//! generated client calls A (`faulty::Forward`), whose handler calls B
+//! through its own generated client; with tracing-opentelemetry and the W3C propagator,
 //! every span of the three hops is in one trace, and each server span's
 //! parent is the client attempt that reached it.
 #![allow(clippy::unwrap_used)] // test-only
@@ -8,32 +8,12 @@
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use resilient_examples::faulty::{bind, serve_with_deadlines, FaultyUsers};
-use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
-use tonic::service::Routes;
-use tonic::transport::Channel;
-use tonic::Status;
+use resilient_examples::faulty::{FaultyUsers, Forward};
+use resilient_examples::user::ResilientUserServiceClient;
 use tracing_subscriber::layer::SubscriberExt;
 
 mod common;
 use common::{channel, request};
-
-/// A's handler: forwards to B through a generated client.
-struct Hop {
-    next: ResilientUserServiceClient<Channel>,
-}
-
-#[tonic::async_trait]
-impl UserService for Hop {
-    async fn get_user(
-        &self,
-        request: tonic::Request<UserRequest>,
-    ) -> Result<tonic::Response<UserResponse>, Status> {
-        let mut next = self.next.clone();
-        next.get_user(request.into_inner()).await
-    }
-}
 
 fn named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
     spans.iter().filter(|s| s.name == name).collect()
@@ -52,11 +32,7 @@ async fn gateway_a_and_b_are_one_trace() {
 
     let b = FaultyUsers::default();
     let (b_addr, _b_task) = b.serve().await.unwrap();
-    let (a_addr, incoming) = bind().await.unwrap();
-    let hop = Hop {
-        next: ResilientUserServiceClient::new(channel(b_addr)),
-    };
-    let _a_task = serve_with_deadlines(Routes::new(UserServiceServer::new(hop)), incoming);
+    let (a_addr, _a_task) = Forward::to(b_addr).serve().await.unwrap();
 
     let mut gateway = ResilientUserServiceClient::new(channel(a_addr));
     gateway.get_user(request()).await.unwrap();

@@ -14,30 +14,12 @@ use std::time::SystemTime;
 use opentelemetry::trace::{SpanId, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use resilient_examples::faulty::{bind, serve_with_deadlines, Fault, FaultyUsers};
-use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
-use tonic::service::Routes;
+use resilient_examples::faulty::{Fault, FaultyUsers, Forward};
+use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
 use tonic::transport::Channel;
-use tonic::{Code, Request, Response, Status};
+use tonic::Code;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
-
-/// A hop: forwards every call to the next service.
-struct Hop {
-    next: ResilientUserServiceClient<Channel>,
-}
-
-#[tonic::async_trait]
-impl UserService for Hop {
-    async fn get_user(
-        &self,
-        request: Request<UserRequest>,
-    ) -> Result<Response<UserResponse>, Status> {
-        let mut next = self.next.clone();
-        next.get_user(request.into_inner()).await
-    }
-}
 
 fn client(
     addr: std::net::SocketAddr,
@@ -105,11 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // B fails the first call with UNAVAILABLE: A's client retries it.
     let b = FaultyUsers::new([Fault::Fail(Code::Unavailable)]);
     let (b_addr, _b) = b.serve().await?;
-    let (a_addr, incoming) = bind().await?;
-    let a = Hop {
-        next: client(b_addr)?,
-    };
-    let _a = serve_with_deadlines(Routes::new(UserServiceServer::new(a)), incoming);
+    let (a_addr, _a) = Forward::to(b_addr).serve().await?;
 
     let mut gateway = client(a_addr)?;
     let reply = gateway
