@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --example grpc_profile
-//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|generated|annotated>
+//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|generated|generated-traced|annotated>
 //! ```
 //!
 //! One current-thread runtime runs client and server, so that the counts
@@ -19,6 +19,11 @@ use tonic::transport::Channel;
 use tonic::Status;
 
 const CALLS: usize = 2_000;
+
+/// A layer that enables everything and records nothing.
+struct Listen;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Listen {}
 
 fn request() -> UserRequest {
     UserRequest {
@@ -61,6 +66,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             "generated" => {
+                let mut client = ResilientUserServiceClient::new(channel);
+                for _ in 0..CALLS {
+                    client.get_user(request()).await?;
+                }
+            }
+            "generated-traced" => {
+                // A subscriber that wants every span (tracing-subscriber's
+                // registry, which keeps each span's data): what the spans and
+                // events cost when someone listens.
+                use tracing_subscriber::layer::SubscriberExt;
+                use tracing_subscriber::Layer;
+                // resilient's spans and events only: h2's and hyper's own
+                // would be most of the cost otherwise.
+                let ours = tracing_subscriber::filter::filter_fn(|meta| {
+                    meta.target().starts_with("resilient")
+                        || meta.name().starts_with("Sent.")
+                        || meta.name().starts_with("Attempt.")
+                });
+                let subscriber = tracing_subscriber::registry().with(Listen.with_filter(ours));
+                let _guard = tracing::subscriber::set_default(subscriber);
                 let mut client = ResilientUserServiceClient::new(channel);
                 for _ in 0..CALLS {
                     client.get_user(request()).await?;
