@@ -90,7 +90,7 @@ fn counter(metrics: &[ResourceMetrics], name: &str) -> u64 {
 }
 
 #[tokio::test]
-async fn retries_hedges_and_their_durations_are_recorded_as_a66_and_a96_say() {
+async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
     let exporter = InMemoryMetricExporter::default();
     let provider = SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(exporter.clone()).build())
@@ -113,6 +113,11 @@ async fn retries_hedges_and_their_durations_are_recorded_as_a66_and_a96_say() {
         .find_user(request())
         .await
         .unwrap();
+
+    // An operator takes a dependency out of service and back.
+    static OPS: resilient::CircuitBreaker = resilient::CircuitBreaker::new().name("ops");
+    OPS.force_open();
+    OPS.reset();
 
     provider.force_flush().unwrap();
     let metrics = exporter.get_finished_metrics().unwrap();
@@ -155,6 +160,35 @@ async fn retries_hedges_and_their_durations_are_recorded_as_a66_and_a96_say() {
             1,
             1.0
         )]
+    );
+
+    // Circuit breakers' changes of state, any breaker's.
+    let mut transitions = Vec::new();
+    for metric in metrics
+        .iter()
+        .flat_map(|r| r.scope_metrics())
+        .flat_map(|s| s.metrics())
+    {
+        if metric.name() == "resilient.circuit_breaker.transitions" {
+            if let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() {
+                for point in sum.data_points() {
+                    transitions.push((
+                        attribute(point.attributes(), "breaker"),
+                        attribute(point.attributes(), "from"),
+                        attribute(point.attributes(), "to"),
+                        point.value(),
+                    ));
+                }
+            }
+        }
+    }
+    transitions.sort();
+    assert_eq!(
+        transitions,
+        [
+            ("ops".to_owned(), "closed".to_owned(), "open".to_owned(), 1),
+            ("ops".to_owned(), "open".to_owned(), "closed".to_owned(), 1),
+        ]
     );
 
     let delays = histogram(&metrics, "grpc.client.call.retry_delay", None);

@@ -304,7 +304,8 @@ impl CircuitBreaker {
 
     /// Calls `hook` on every change of state (from the thread that made
     /// it): for logs and metrics. With feature `tracing`, every change is
-    /// also an `INFO` event (`breaker`, `from`, `to`).
+    /// also an `INFO` event (`breaker`, `from`, `to`); with feature
+    /// `opentelemetry`, a count on `resilient.circuit_breaker.transitions`.
     ///
     /// ```
     /// use resilient::{CircuitBreaker, CircuitState};
@@ -453,6 +454,8 @@ impl CircuitBreaker {
         let (from, to) = (state_of(from), state_of(to));
         if from != to {
             crate::trace::event!(breaker = self.name, %from, %to, "circuit breaker changed state");
+            #[cfg(feature = "opentelemetry")]
+            crate::tonic::metrics::breaker_changed(self.name, from.as_str(), to.as_str());
             if let Some(hook) = self.on_change {
                 hook(self, from, to);
             }

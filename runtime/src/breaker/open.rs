@@ -19,13 +19,24 @@ pub enum CircuitState {
     HalfOpen,
 }
 
-impl fmt::Display for CircuitState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl CircuitState {
+    /// `"closed"`, `"open"` or `"half-open"`.
+    ///
+    /// ```
+    /// assert_eq!(resilient::CircuitState::HalfOpen.as_str(), "half-open");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
             Self::Closed => "closed",
             Self::Open => "open",
             Self::HalfOpen => "half-open",
-        })
+        }
+    }
+}
+
+impl fmt::Display for CircuitState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
