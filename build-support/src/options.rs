@@ -63,31 +63,32 @@ pub(crate) fn read(
     if let Some(Value::Bool(true)) = field(message, "unsafe_retry") {
         policy.unsafe_retry = true;
     }
-    if let Some(Value::Message(hedge)) = field(message, "hedge") {
-        match read_hedge(&hedge) {
-            Ok(hedge) => policy.hedge = Some(hedge),
-            Err(errors) => errors
-                .into_iter()
-                .for_each(|e| problem(format!("hedge: {e}"))),
-        }
-    }
-    if let Some(Value::Message(breaker)) = field(message, "breaker") {
-        match read_breaker(&breaker) {
-            Ok(breaker) => policy.breaker = Some(breaker),
-            Err(errors) => errors
-                .into_iter()
-                .for_each(|e| problem(format!("breaker: {e}"))),
-        }
-    }
-    if let Some(Value::Message(retry)) = field(message, "retry") {
-        match read_retry(&retry) {
-            Ok(retry) => policy.retry = Some(retry),
-            Err(errors) => errors
-                .into_iter()
-                .for_each(|e| problem(format!("retry: {e}"))),
-        }
-    }
+    policy.hedge = nested(message, "hedge", read_hedge, &mut problem);
+    policy.breaker = nested(message, "breaker", read_breaker, &mut problem);
+    policy.retry = nested(message, "retry", read_retry, &mut problem);
     Some(policy)
+}
+
+/// The message in field `name`, read by `read`; its problems are reported
+/// prefixed with the field's name.
+fn nested<T>(
+    message: &DynamicMessage,
+    name: &str,
+    read: fn(&DynamicMessage) -> Result<T, Vec<String>>,
+    problem: &mut impl FnMut(String),
+) -> Option<T> {
+    let Some(Value::Message(inner)) = field(message, name) else {
+        return None;
+    };
+    match read(&inner) {
+        Ok(value) => Some(value),
+        Err(errors) => {
+            for error in errors {
+                problem(format!("{name}: {error}"));
+            }
+            None
+        }
+    }
 }
 
 fn field(message: &DynamicMessage, name: &str) -> Option<Value> {
