@@ -13,15 +13,6 @@ pub type Span = ::tracing::Span;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Span;
 
-#[cfg(not(feature = "tracing"))]
-impl Span {
-    /// Nothing to record.
-    #[inline(always)]
-    pub fn record<V>(&self, _field: &str, _value: V) -> &Self {
-        self
-    }
-}
-
 #[cfg(feature = "tracing")]
 pin_project_lite::pin_project! {
     /// A future run inside a span. Unlike tracing's `Instrumented`, a
