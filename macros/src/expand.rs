@@ -7,6 +7,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::Type;
 
 use crate::attr::RetryArgs;
@@ -24,7 +25,6 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
         result,
         result_span,
     } = plan;
-    let is_async = function.is_async();
     let ret = Ret {
         ty: &result,
         span: result_span,
@@ -32,60 +32,29 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
     let spans = Spans {
         rpc: rpc.as_ref(),
         hedged: layers.iter().any(|l| matches!(l, Layer::Hedge(_))),
+        name: function.sig.ident.unraw().to_string(),
+        plain: false,
     };
-
-    // Bodies are block contents (statements and a tail expression), so that
-    // wrapping them adds no redundant braces for `unused_braces` to flag.
-    let mut body = {
-        let stmts = &function.body;
-        quote!(#(#stmts)*)
+    let body = if spans.rpc.is_some() {
+        body(&function, &layers, &clones, &ret, &spans)
+    } else {
+        // A plain function's spans are feature `function-spans`'s (the
+        // runtime's `__function_spans!` keeps one of the two): even never
+        // taken, the traced branch costs the untraced one ~25 instructions
+        // (a larger future, and drop glue for the span).
+        let off = body(&function, &layers, &clones, &ret, &spans);
+        let on = body(
+            &function,
+            &layers,
+            &clones,
+            &ret,
+            &Spans {
+                plain: true,
+                ..spans
+            },
+        );
+        quote!(::resilient::__function_spans! { { #on } { #off } })
     };
-    // The clones go inside the innermost retry or hedge layer's attempt.
-    let innermost_retry = layers.iter().rposition(Layer::repeats);
-    // A gRPC call sent once is one attempt, and has its span all the same.
-    if innermost_retry.is_none() && spans.rpc.is_some() && is_async {
-        let attempt = spans.attempt_body(&ret, &[], &body);
-        let span = spans.attempt(quote!(0u32));
-        body = quote!(::resilient::__private::in_span(#span, #attempt).await);
-    }
-    for (index, layer) in layers.iter().enumerate().rev() {
-        body = match layer {
-            Layer::Deadline(d) => {
-                // Directly above a retry whose attempts are each timed, every
-                // wait below is bounded by this deadline already: each
-                // attempt's scope shrinks to it and the loop never sleeps past
-                // it. A timer of this scope's own could never fire first.
-                let bounded_below = matches!(
-                    layers.get(index + 1),
-                    Some(Layer::Retry(args)) if args.per_attempt.is_some()
-                );
-                deadline(&d.tokens, &body, &ret, bounded_below)
-            }
-            Layer::Breaker(args) => breaker(args, &body, &ret, is_async),
-            Layer::Hedge(args) => hedge(
-                args,
-                &clones,
-                Some(index) == innermost_retry,
-                &body,
-                &ret,
-                &spans,
-            ),
-            Layer::Retry(args) => {
-                let clones: Vec<TokenStream> = if Some(index) == innermost_retry {
-                    clones.iter().map(clone_from_owned).collect()
-                } else {
-                    Vec::new()
-                };
-                let clones = &clones[..];
-                if is_async {
-                    retry_async(args, clones, &body, &ret, &spans)
-                } else {
-                    retry_blocking(args, clones, &body, &ret)
-                }
-            }
-        };
-    }
-    let body = spans.around_call(&ret, body, is_async);
     let body = match &function.shape {
         Shape::AsyncTrait { boxing, prologue } => quote! {
             #boxing(async move {
@@ -108,17 +77,103 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
     }
 }
 
-/// The spans of a generated client's method (`__rpc`): gRPC A72's
+/// The function's new body (block contents), its spans as `spans` says.
+fn body(
+    function: &crate::item::Function,
+    layers: &[Layer],
+    clones: &[ParamClone],
+    ret: &Ret<'_>,
+    spans: &Spans<'_>,
+) -> TokenStream {
+    let is_async = function.is_async();
+    // Bodies are block contents (statements and a tail expression), so that
+    // wrapping them adds no redundant braces for `unused_braces` to flag.
+    let mut body = {
+        let stmts = &function.body;
+        quote!(#(#stmts)*)
+    };
+    // The clones go inside the innermost retry or hedge layer's attempt.
+    let innermost_retry = layers.iter().rposition(Layer::repeats);
+    // A gRPC call sent once is one attempt, and has its span all the same.
+    if innermost_retry.is_none() && spans.rpc.is_some() && is_async {
+        let attempt = spans.attempt_body(ret, &[], &body);
+        let span = spans.attempt(quote!(0u32));
+        body = quote!(::resilient::__private::in_span(#span, #attempt).await);
+    }
+    // A plain async function whose policy makes one attempt enters its
+    // call span around the innermost layer's future (with attempts, their
+    // spans are the call span's children).
+    let in_call = |index: usize| {
+        let one_attempt = innermost_retry.is_none() && spans.plain_on() && is_async;
+        (one_attempt && index + 1 == layers.len()).then_some(spans)
+    };
+    for (index, layer) in layers.iter().enumerate().rev() {
+        body = match layer {
+            Layer::Deadline(d) => {
+                // Directly above a retry whose attempts are each timed, every
+                // wait below is bounded by this deadline already: each
+                // attempt's scope shrinks to it and the loop never sleeps past
+                // it. A timer of this scope's own could never fire first.
+                let bounded_below = matches!(
+                    layers.get(index + 1),
+                    Some(Layer::Retry(args)) if args.per_attempt.is_some()
+                );
+                deadline(&d.tokens, &body, ret, bounded_below, in_call(index))
+            }
+            Layer::Breaker(args) => breaker(args, &body, ret, is_async, in_call(index)),
+            Layer::Hedge(args) => hedge(
+                args,
+                clones,
+                Some(index) == innermost_retry,
+                &body,
+                ret,
+                spans,
+            ),
+            Layer::Retry(args) => {
+                let clones: Vec<TokenStream> = if Some(index) == innermost_retry {
+                    clones.iter().map(clone_from_owned).collect()
+                } else {
+                    Vec::new()
+                };
+                let clones = &clones[..];
+                if is_async {
+                    retry_async(args, clones, &body, ret, spans)
+                } else {
+                    retry_blocking(args, clones, &body, ret, spans)
+                }
+            }
+        };
+    }
+    spans.around_call(ret, body, is_async)
+}
+
+/// The spans: for a generated client's method (`__rpc`), gRPC A72's
 /// `Sent.<service>.<method>` per call and `Attempt.<service>.<method>` per
 /// attempt or hedge, with OpenTelemetry's `rpc.*` fields and the status
-/// code of each. Plain functions open none: see [`Spans::on`].
+/// code of each; for a plain function, a call span named after it and an
+/// `attempt` span per attempt of a retry or hedge.
+///
+/// A plain function's spans cost nothing without a subscriber that wants
+/// INFO: the call decides once (`traced()`, one atomic load) and the
+/// untraced branch awaits the same futures with no span layer around them.
+/// (Span futures on every call and attempt, unconditionally, cost `#[retry]`
+/// about 200 instructions a call with no subscriber at all: callgrind.)
 struct Spans<'a> {
     rpc: Option<&'a crate::attr::Rpc>,
     /// Whether the call's extra attempts are hedges (or retries).
     hedged: bool,
+    /// The function's name: a plain function's call span.
+    name: String,
+    /// Whether a plain function opens its spans (feature `function-spans`).
+    plain: bool,
 }
 
 impl Spans<'_> {
+    /// Whether this is a plain function that opens spans.
+    fn plain_on(&self) -> bool {
+        self.rpc.is_none() && self.plain
+    }
+
     fn rpc_fields(&self) -> TokenStream {
         match self.rpc {
             Some(rpc) => {
@@ -137,7 +192,8 @@ impl Spans<'_> {
 
     fn call(&self) -> TokenStream {
         let Some(rpc) = self.rpc else {
-            return TokenStream::new();
+            let name = &self.name;
+            return quote!(::resilient::__span!(#name));
         };
         let fields = self.rpc_fields();
         let name = format!("Sent.{}.{}", rpc.service, rpc.method);
@@ -147,7 +203,13 @@ impl Spans<'_> {
     /// The span of the attempt that `previous` attempts came before.
     fn attempt(&self, previous: TokenStream) -> TokenStream {
         let Some(rpc) = self.rpc else {
-            return TokenStream::new();
+            return quote! {
+                ::resilient::__span!(
+                    parent: __resilient_call_parent,
+                    "attempt",
+                    attempt = #previous + 1
+                )
+            };
         };
         let fields = self.rpc_fields();
         let name = format!("Attempt.{}.{}", rpc.service, rpc.method);
@@ -161,12 +223,77 @@ impl Spans<'_> {
         }
     }
 
-    /// Whether spans are opened at all: for a generated client's method.
-    /// Plain functions open none (yet): with no subscriber, wrapping every
-    /// attempt and call in a span future cost `#[retry]` about 200
-    /// instructions a call (callgrind), far past its target.
-    fn on(&self) -> bool {
-        self.rpc.is_some()
+    /// `drive(future)` for an attempt's future, inside the attempt's span:
+    /// always for a gRPC call, under `traced` for a plain function.
+    fn drive_attempt(
+        &self,
+        attempt: TokenStream,
+        previous: TokenStream,
+        drive: impl Fn(TokenStream) -> TokenStream,
+    ) -> TokenStream {
+        let span = self.attempt(previous);
+        if self.rpc.is_some() {
+            return drive(quote!(::resilient::__private::in_span(#span, #attempt)));
+        }
+        if !self.plain {
+            return drive(attempt);
+        }
+        Self::traced_branch(attempt, span, drive)
+    }
+
+    /// `drive(future)` inside a plain function's call span: for the
+    /// innermost future of a function whose policy makes one attempt.
+    fn drive_in_call(
+        &self,
+        future: TokenStream,
+        drive: impl Fn(TokenStream) -> TokenStream,
+    ) -> TokenStream {
+        let span = quote!(::core::clone::Clone::clone(__resilient_call_parent));
+        Self::traced_branch(future, span, drive)
+    }
+
+    /// `drive(future)` with `span` around the future when the call is
+    /// traced, and the bare future otherwise: both branches drive the same
+    /// future, so the untraced one costs what it cost without spans.
+    fn traced_branch(
+        future: TokenStream,
+        span: TokenStream,
+        drive: impl Fn(TokenStream) -> TokenStream,
+    ) -> TokenStream {
+        let traced = drive(quote!(::resilient::__private::in_span(#span, __resilient_attempt)));
+        let plain = drive(quote!(__resilient_attempt));
+        quote! {{
+            let __resilient_attempt = #future;
+            if __resilient_traced { #traced } else { #plain }
+        }}
+    }
+
+    /// A plain async function's call span entered while a failed attempt
+    /// is decided on (`value` does not match `success`), so that the
+    /// retry's events are the call's.
+    fn in_call_unless(&self, success: TokenStream, value: TokenStream) -> TokenStream {
+        if !self.plain_on() {
+            return TokenStream::new();
+        }
+        quote! {
+            let __resilient_in_call = (!::core::matches!(&#value, #success))
+                .then(|| ::resilient::__private::enter(__resilient_call_parent));
+        }
+    }
+
+    /// An attempt made by a closure (a hedge's), inside its span.
+    fn made_attempt(&self, attempt: TokenStream, previous: TokenStream) -> TokenStream {
+        let p = quote!(::resilient::__private);
+        let span = self.attempt(previous);
+        if self.rpc.is_some() {
+            return quote!(#p::in_span(#span, #attempt));
+        }
+        if !self.plain {
+            return attempt;
+        }
+        quote! {
+            #p::in_span(if __resilient_traced { #span } else { #p::no_span() }, #attempt)
+        }
     }
 
     /// An attempt's future: `ret.attempt(..)`, recording its status on the
@@ -193,16 +320,20 @@ impl Spans<'_> {
         }
     }
 
-    /// The whole expanded body inside the call span (a generated client's).
+    /// The whole expanded body inside the call span.
     fn around_call(&self, ret: &Ret<'_>, body: TokenStream, is_async: bool) -> TokenStream {
-        if !self.on() {
+        let p = quote!(::resilient::__private);
+        if self.rpc.is_none() && !self.plain {
             return body;
         }
         let span = self.call();
         let ty = ret.ty;
         if !is_async {
             return quote! {
-                let __resilient_call = ::resilient::__private::entered(#span);
+                let __resilient_traced = #p::traced();
+                let __resilient_call_span = if __resilient_traced { #span } else { #p::no_span() };
+                let __resilient_call_parent = &__resilient_call_span;
+                let __resilient_in_call = #p::enter(__resilient_call_parent);
                 #body
             };
         }
@@ -211,22 +342,30 @@ impl Spans<'_> {
             let hedged = self.hedged;
             return quote! {
                 // gRPC A66/A96 metrics (feature `opentelemetry`).
-                let __resilient_stats_owned = ::resilient::__private::CallStats::start(#path, #hedged);
+                let __resilient_stats_owned = #p::CallStats::start(#path, #hedged);
                 let __resilient_stats = &__resilient_stats_owned;
                 let __resilient_call_span = #span;
-                let __resilient_result: #ty = ::resilient::__private::in_span(
+                let __resilient_result: #ty = #p::in_span(
                     ::core::clone::Clone::clone(&__resilient_call_span),
                     async { #body },
                 )
                 .await;
-                ::resilient::__private::record_status(&__resilient_call_span, &__resilient_result);
+                #p::record_status(&__resilient_call_span, &__resilient_result);
                 __resilient_stats.finish(&__resilient_result);
                 __resilient_result
             };
         }
+        // No span future around the body: that layer alone cost `#[retry]`
+        // ~110 instructions a call (its future is moved when it is made).
+        // The call span is the explicit parent of the attempts' spans, or
+        // entered around the innermost future when nothing repeats.
         quote! {
-            let __resilient_result: #ty = ::resilient::__private::in_span(#span, async { #body }).await;
-            __resilient_result
+            let __resilient_traced = #p::traced();
+            let __resilient_call_span = if __resilient_traced { #span } else { #p::no_span() };
+            // A reference, so that attempts made by a `move` closure (a
+            // hedge's) copy it.
+            let __resilient_call_parent = &__resilient_call_span;
+            #body
         }
     }
 }
@@ -311,6 +450,7 @@ fn deadline(
     body: &TokenStream,
     ret: &Ret<'_>,
     bounded_below: bool,
+    in_call: Option<&Spans<'_>>,
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let attempt = ret.attempt(&[], body);
@@ -321,8 +461,13 @@ fn deadline(
     } else {
         quote!(#p::timed)
     };
+    let drive = |future: TokenStream| quote!(#scope(#duration, #future).await);
+    let scoped = match in_call {
+        Some(spans) => spans.drive_in_call(attempt, drive),
+        None => drive(attempt),
+    };
     quote! {
-        let (__resilient_scoped, __resilient_until) = #scope(#duration, #attempt).await;
+        let (__resilient_scoped, __resilient_until) = #scoped;
         #p::deadline_result(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
     }
 }
@@ -331,7 +476,13 @@ fn deadline(
 // Output: `B` run only when the breaker lets the call through, its outcome
 //         reported to the breaker; `Err(E::from(CircuitOpen))` otherwise.
 //         A breaker of the function's own is a `static` in the body.
-fn breaker(args: &BreakerArgs, body: &TokenStream, ret: &Ret<'_>, is_async: bool) -> TokenStream {
+fn breaker(
+    args: &BreakerArgs,
+    body: &TokenStream,
+    ret: &Ret<'_>,
+    is_async: bool,
+    in_call: Option<&Spans<'_>>,
+) -> TokenStream {
     let p = quote!(::resilient::__private);
     let ty = ret.ty;
     let breaker = match &args.shared {
@@ -351,7 +502,11 @@ fn breaker(args: &BreakerArgs, body: &TokenStream, ret: &Ret<'_>, is_async: bool
     };
     let run = if is_async {
         let attempt = ret.attempt(&[], body);
-        quote!(#attempt.await)
+        let drive = |future: TokenStream| quote!(#future.await);
+        match in_call {
+            Some(spans) => spans.drive_in_call(attempt, drive),
+            None => drive(attempt),
+        }
     } else {
         quote!((|| -> #ty { #body })())
     };
@@ -440,12 +595,7 @@ fn hedge(
     } else {
         attempt
     };
-    let attempt = if spans.on() {
-        let span = spans.attempt(quote!(__resilient_number));
-        quote!(::resilient::__private::in_span(#span, #attempt))
-    } else {
-        attempt
-    };
+    let attempt = spans.made_attempt(attempt, quote!(__resilient_number));
     let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     let (statics, policy) = args.policy();
     let binding = if args.policy_is_static() {
@@ -492,31 +642,47 @@ fn retry_async(
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let attempt = spans.attempt_body(ret, clones, body);
-    let attempt = if spans.on() {
-        let span = spans.attempt(quote!(__resilient_state.previous_attempts()));
-        quote!(#p::in_span(#span, #attempt))
-    } else {
-        attempt
-    };
     let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     // The policy's `nested` setting, known here: a constant to `begin_as`.
     let once = matches!(args.nested_once, Some((true, _)));
+    let previous = quote!(__resilient_state.previous_attempts());
     let run = match &args.per_attempt {
-        None => quote! {
-            let __resilient_result = __resilient_state.begin_as(#once, #attempt).await;
-            __resilient_state.end(__resilient_result, #verdict)
-        },
+        None => {
+            let result = spans.drive_attempt(
+                attempt,
+                previous,
+                |future| quote!(__resilient_state.begin_as(#once, #future).await),
+            );
+            let in_call = spans.in_call_unless(
+                quote!(::core::result::Result::Ok(_)),
+                quote!(__resilient_result),
+            );
+            quote! {
+                let __resilient_result = #result;
+                #in_call
+                __resilient_state.end(__resilient_result, #verdict)
+            }
+        }
         Some(per) => {
             let d = &per.tokens;
             let elapsed_into = ret.elapsed_into();
+            let scoped = spans.drive_attempt(
+                attempt,
+                previous,
+                |future| quote!(#p::timed(#d, __resilient_state.begin_as(#once, #future)).await),
+            );
+            let in_call = spans.in_call_unless(
+                quote!(::core::result::Result::Ok(::core::result::Result::Ok(_))),
+                quote!(__resilient_scoped),
+            );
             quote! {
-                let (__resilient_scoped, __resilient_until) =
-                    #p::timed(#d, __resilient_state.begin_as(#once, #attempt)).await;
+                let (__resilient_scoped, __resilient_until) = #scoped;
+                #in_call
                 __resilient_state.end_timed(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
             }
         }
     };
-    let sleep = if spans.on() {
+    let sleep = if spans.rpc.is_some() {
         quote! {
             __resilient_stats.delayed(__resilient_delay);
             #p::sleep(__resilient_delay).await;
@@ -535,13 +701,25 @@ fn retry_blocking(
     clones: &[TokenStream],
     body: &TokenStream,
     ret: &Ret<'_>,
+    spans: &Spans<'_>,
 ) -> TokenStream {
     let p = quote!(::resilient::__private);
     let ty = ret.ty;
     let verdict = verdict(args.when.as_ref(), args.on.as_ref());
+    let (enter, exit) = if spans.plain_on() {
+        let span = spans.attempt(quote!(__resilient_state.previous_attempts()));
+        (
+            quote!(let __resilient_entered = #p::enter_if(__resilient_traced, || #span);),
+            quote!(::core::mem::drop(__resilient_entered);),
+        )
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
     let run = quote! {
+        #enter
         #[allow(clippy::redundant_closure_call)]
         let __resilient_result: #ty = (|| -> #ty { #(#clones)* #body })();
+        #exit
         __resilient_state.end(__resilient_result, #verdict)
     };
     retry_loop(args, run, quote!(#p::sleep_blocking(__resilient_delay);))

@@ -69,6 +69,97 @@ pub fn in_span<F: Future>(span: Span, future: F) -> InSpan<F> {
     }
 }
 
+/// Whether a subscriber may want resilient's INFO spans: tracing's maximum
+/// level, one atomic load (`false` with no subscriber, or one filtered to
+/// WARN and above; always `false` without feature `tracing`). The attributes
+/// on plain functions ask once per call and open no span when it says no.
+#[inline(always)]
+pub fn traced() -> bool {
+    #[cfg(feature = "tracing")]
+    {
+        ::tracing::level_enabled!(::tracing::Level::INFO)
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        false
+    }
+}
+
+/// A span that records nothing.
+#[inline(always)]
+pub fn no_span() -> Span {
+    #[cfg(feature = "tracing")]
+    {
+        Span::none()
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        Span
+    }
+}
+
+/// While it lives, the span [`enter_if`] entered.
+#[cfg(feature = "tracing")]
+pub type Entered = Option<::tracing::span::EnteredSpan>;
+
+/// Without feature `tracing`: nothing entered.
+#[cfg(not(feature = "tracing"))]
+pub type Entered = ();
+
+/// Enters the span `make` opens when `on` (a blocking function's call or
+/// attempt); makes nothing otherwise.
+#[inline(always)]
+pub fn enter_if(on: bool, make: impl FnOnce() -> Span) -> Entered {
+    #[cfg(feature = "tracing")]
+    {
+        on.then(|| make().entered())
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        let _ = (on, make);
+    }
+}
+
+/// While it lives, the span [`enter`] entered.
+#[cfg(feature = "tracing")]
+pub type Guard<'a> = ::tracing::span::Entered<'a>;
+
+/// Without feature `tracing`: nothing entered.
+#[cfg(not(feature = "tracing"))]
+pub type Guard<'a> = std::marker::PhantomData<&'a ()>;
+
+/// Enters `span` (a blocking function's call span) until the guard drops.
+#[inline(always)]
+pub fn enter(span: &Span) -> Guard<'_> {
+    #[cfg(feature = "tracing")]
+    {
+        span.enter()
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        let _ = span;
+        std::marker::PhantomData
+    }
+}
+
+/// The body of an attributed plain function: the first one (with spans)
+/// under feature `function-spans`, the second (without) otherwise.
+#[cfg(feature = "function-spans")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __function_spans {
+    ({ $($on:tt)* } { $($off:tt)* }) => { $($on)* };
+}
+
+/// The body of an attributed plain function: without feature
+/// `function-spans`, the second one (without spans).
+#[cfg(not(feature = "function-spans"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __function_spans {
+    ({ $($on:tt)* } { $($off:tt)* }) => { $($off)* };
+}
+
 /// Opens a span: `__span!("name", field = value, ..)` (tracing's `info_span!`
 /// grammar), or nothing without feature `tracing`.
 #[cfg(feature = "tracing")]

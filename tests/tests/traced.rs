@@ -219,28 +219,172 @@ async fn a_call_sent_once_has_one_attempt_span() {
     );
 }
 
+// The attributes on plain functions (feature `function-spans`, which this
+// crate turns on): a call span named after the function, an `attempt` span
+// per attempt as its child, the retry decisions as the call's events.
+
 #[tokio::test(start_paused = true)]
-async fn plain_functions_report_retries_in_the_callers_span() {
+async fn a_plain_function_has_a_call_span_and_an_attempt_span_per_attempt() {
     static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     #[resilient::retry(max = 3, backoff = "const", initial = 5ms, jitter = "none")]
     async fn lookup_user() -> Result<u32, std::io::Error> {
+        tracing::info!("looking");
         match CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+            0 | 1 => Err(std::io::ErrorKind::ConnectionReset.into()),
+            n => Ok(n),
+        }
+    }
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    let span = tracing::info_span!("caller");
+    let _entered = span.enter();
+    assert_eq!(lookup_user().await.unwrap(), 2);
+
+    let call = recorder.spans("lookup_user");
+    assert_eq!(call.len(), 1, "{call:?}");
+    assert_eq!(call[0].parent.as_deref(), Some("caller"));
+    let attempts = recorder.spans("attempt");
+    let numbers: Vec<&str> = attempts
+        .iter()
+        .map(|a| a.fields["attempt"].as_str())
+        .collect();
+    assert_eq!(numbers, ["1", "2", "3"]);
+    assert!(attempts
+        .iter()
+        .all(|a| a.parent.as_deref() == Some("lookup_user")));
+    // What the body does happens in its attempt's span; the decisions
+    // between attempts are the call's.
+    let looking = recorder.events("looking");
+    assert_eq!(looking.len(), 3);
+    assert!(looking.iter().all(|e| e.span.as_deref() == Some("attempt")));
+    let retries = recorder.events("retrying");
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    assert!(retries
+        .iter()
+        .all(|e| e.span.as_deref() == Some("lookup_user")));
+    assert_eq!(retries[0].fields["delay_ms"], "5");
+    assert_eq!(retries[0].fields["attempt"], "1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_attempt_and_a_blocking_function_have_their_spans_too() {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    // Each attempt timed (`per_attempt`): the span is around the attempt,
+    // inside its deadline scope.
+    #[resilient::retry(max = 2, backoff = "none", per_attempt = 50ms)]
+    async fn timed() -> Result<u32, std::io::Error> {
+        if CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+            std::future::pending::<()>().await;
+        }
+        tracing::info!("answered");
+        Ok(1)
+    }
+    static BLOCKING: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    #[resilient::retry(max = 2, backoff = "none")]
+    fn blocking() -> Result<u32, std::io::Error> {
+        tracing::info!("blocking attempt");
+        match BLOCKING.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
             0 => Err(std::io::ErrorKind::ConnectionReset.into()),
             n => Ok(n),
         }
     }
     let recorder = Recorder::default();
     let _guard = recorder.install();
-    // `#[tracing::instrument]` outside the attribute: its span holds the
-    // retries' events (inside it, the span would open once per attempt).
-    let span = tracing::info_span!("lookup");
-    let _entered = span.enter();
-    assert_eq!(lookup_user().await.unwrap(), 1);
-    let retries = recorder.events("retrying");
-    assert_eq!(retries.len(), 1, "{retries:?}");
-    assert_eq!(retries[0].span.as_deref(), Some("lookup"));
-    assert_eq!(retries[0].fields["delay_ms"], "5");
-    assert_eq!(retries[0].fields["attempt"], "1");
+    assert_eq!(timed().await.unwrap(), 1);
+    assert_eq!(blocking().unwrap(), 1);
+
+    assert_eq!(recorder.spans("timed").len(), 1);
+    assert_eq!(recorder.spans("blocking").len(), 1);
+    let parents: Vec<Option<String>> = recorder
+        .spans("attempt")
+        .into_iter()
+        .map(|a| a.parent)
+        .collect();
+    let timed_parent = Some("timed".to_owned());
+    let blocking_parent = Some("blocking".to_owned());
+    assert_eq!(
+        parents,
+        [
+            timed_parent.clone(),
+            timed_parent,
+            blocking_parent.clone(),
+            blocking_parent
+        ]
+    );
+    let answered = recorder.events("answered");
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0].span.as_deref(), Some("attempt"));
+    let blocking_events = recorder.events("blocking attempt");
+    assert_eq!(blocking_events.len(), 2);
+    assert!(blocking_events
+        .iter()
+        .all(|e| e.span.as_deref() == Some("attempt")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_attempt_policies_and_hedges_open_their_spans() {
+    // A deadline or a breaker alone makes one attempt: the call span only,
+    // entered while the body runs.
+    #[resilient::deadline(1s)]
+    async fn bounded() -> Result<u32, resilient::Elapsed> {
+        tracing::info!("in bounded");
+        Ok(1)
+    }
+    #[resilient::circuit_breaker(min_calls = 5)]
+    async fn guarded() -> Result<u32, resilient::CircuitOpen> {
+        tracing::info!("in guarded");
+        Ok(2)
+    }
+    static HEDGED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    // The first attempt hangs; the hedge answers.
+    #[resilient::hedge(max = 2, delay = 10ms)]
+    async fn hedged() -> Result<u32, std::io::Error> {
+        if HEDGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+            std::future::pending::<()>().await;
+        }
+        Ok(3)
+    }
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    assert_eq!(bounded().await.unwrap(), 1);
+    assert_eq!(guarded().await.unwrap(), 2);
+    assert_eq!(hedged().await.unwrap(), 3);
+
+    for (function, event) in [("bounded", "in bounded"), ("guarded", "in guarded")] {
+        assert_eq!(recorder.spans(function).len(), 1, "{function}");
+        let events = recorder.events(event);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].span.as_deref(), Some(function));
+    }
+    assert_eq!(recorder.spans("hedged").len(), 1);
+    let attempts = recorder.spans("attempt");
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert!(attempts
+        .iter()
+        .all(|a| a.parent.as_deref() == Some("hedged")));
+    let numbers: Vec<&str> = attempts
+        .iter()
+        .map(|a| a.fields["attempt"].as_str())
+        .collect();
+    assert_eq!(numbers, ["1", "2"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_that_does_not_want_info_gets_no_spans_from_plain_functions() {
+    use tracing_subscriber::filter::LevelFilter;
+    #[resilient::retry(max = 2, backoff = "none")]
+    async fn quiet() -> Result<u32, std::io::Error> {
+        Ok(1)
+    }
+    let recorder = Recorder::default();
+    // Filtered to WARN: tracing's maximum level says no INFO span is wanted,
+    // and the attribute does not make one.
+    let subscriber =
+        tracing_subscriber::registry().with(recorder.clone().with_filter(LevelFilter::WARN));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    assert_eq!(quiet().await.unwrap(), 1);
+    assert!(recorder.spans("quiet").is_empty());
+    assert!(recorder.spans("attempt").is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -253,14 +397,15 @@ async fn stacking_with_tracing_instrument() {
             n => Ok(n),
         }
     }
-    // Below `#[retry]`: `instrument` wraps the whole retried call.
+    // Below `#[retry]`: `instrument` wraps the whole retried call, and
+    // resilient's call span is its child.
     #[resilient::retry(max = 3, backoff = "none")]
     #[tracing::instrument(name = "one_span")]
     async fn one_span_per_call() -> Result<u32, std::io::Error> {
         flaky(&ONE)
     }
     // Above `#[retry]`: `instrument` expands first, and the body it wraps
-    // runs once per attempt.
+    // runs once per attempt, inside resilient's `attempt` span.
     #[tracing::instrument(name = "span_per_attempt")]
     #[resilient::retry(max = 3, backoff = "none")]
     async fn span_per_attempt() -> Result<u32, std::io::Error> {
@@ -271,13 +416,15 @@ async fn stacking_with_tracing_instrument() {
     one_span_per_call().await.unwrap();
     span_per_attempt().await.unwrap();
     assert_eq!(recorder.spans("one_span").len(), 1);
-    let retries_in_it = recorder.events("retrying");
+    let call = recorder.spans("one_span_per_call");
+    assert_eq!(call.len(), 1);
+    assert_eq!(call[0].parent.as_deref(), Some("one_span"));
+    // Both named after the function: resilient's call span (no parent
+    // here), and `instrument`'s, once per attempt inside its `attempt`.
+    let named = recorder.spans("span_per_attempt");
+    let parents: Vec<Option<&str>> = named.iter().map(|s| s.parent.as_deref()).collect();
     assert_eq!(
-        retries_in_it
-            .iter()
-            .filter(|e| e.span.as_deref() == Some("one_span"))
-            .count(),
-        2
+        parents,
+        [None, Some("attempt"), Some("attempt"), Some("attempt")]
     );
-    assert_eq!(recorder.spans("span_per_attempt").len(), 3);
 }
