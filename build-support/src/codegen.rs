@@ -244,7 +244,12 @@ fn client(
                     D: ::core::convert::TryInto<tonic::transport::Endpoint>,
                     D::Error: ::core::convert::Into<tonic::codegen::StdError>,
                 {
-                    ::core::result::Result::Ok(Self::from(#client_mod::#tonic_client::connect(dst).await?))
+                    let endpoint = tonic::transport::Endpoint::new(dst)?;
+                    let target = ::resilient::__private::Target::of(endpoint.uri());
+                    let channel = endpoint.connect().await?;
+                    let mut client = Self::from(#client_mod::#tonic_client::new(channel));
+                    client.target = target;
+                    ::core::result::Result::Ok(client)
                 }
             }
         }
@@ -257,6 +262,8 @@ fn client(
         #[derive(Debug, Clone)]
         pub struct #ours<T> {
             inner: #client_mod::#tonic_client<T>,
+            /// `grpc.target` in the metrics (feature `opentelemetry`).
+            target: ::resilient::__private::Target,
             #breakers_field
         }
 
@@ -265,7 +272,7 @@ fn client(
         impl<T> ::core::convert::From<#client_mod::#tonic_client<T>> for #ours<T> {
             /// Adds the policies to a tonic client as it is configured.
             fn from(inner: #client_mod::#tonic_client<T>) -> Self {
-                Self { inner, #breakers_init }
+                Self { inner, target: ::resilient::__private::Target::OTHER, #breakers_init }
             }
         }
 
@@ -283,7 +290,10 @@ fn client(
 
             /// Wraps a transport that sends every request to `origin`, as tonic's `with_origin` does.
             pub fn with_origin(inner: T, origin: tonic::codegen::http::Uri) -> Self {
-                Self::from(#client_mod::#tonic_client::with_origin(inner, origin))
+                let target = ::resilient::__private::Target::of(&origin);
+                let mut client = Self::from(#client_mod::#tonic_client::with_origin(inner, origin));
+                client.target = target;
+                client
             }
 
             /// Runs `interceptor` on every request, every attempt of a retried call included,
@@ -390,7 +400,7 @@ fn method(
     // The gRPC method, for the spans (`Sent.<service>.<method>` per call,
     // `Attempt.<service>.<method>` per attempt).
     let proto_method = &method.proto_name;
-    let mut attrs = vec![quote!(#[::resilient::__rpc(#service, #proto_method)])];
+    let mut attrs = vec![quote!(#[::resilient::__rpc(#service, #proto_method, self.target)])];
     if let Some(d) = plan.deadline {
         let args: TokenStream = literal_tokens(&duration_literal(d));
         attrs.push(quote!(#[::resilient::deadline(#args)]));

@@ -86,18 +86,28 @@ fn kind_of(attr: &Attribute) -> Option<Kind> {
 pub(crate) struct Rpc {
     pub(crate) service: String,
     pub(crate) method: String,
+    /// The client's `grpc.target` (a `Target` expression), when it has one.
+    pub(crate) target: Option<syn::Expr>,
 }
 
-/// `#[__rpc("pkg.Service", "Method")]`.
+/// `#[__rpc("pkg.Service", "Method")]`, or with the client's target:
+/// `#[__rpc("pkg.Service", "Method", self.target)]`.
 pub(crate) fn parse_rpc(args: TokenStream) -> syn::Result<Rpc> {
     syn::parse::Parser::parse2(
         |input: syn::parse::ParseStream<'_>| {
             let service: LitStr = input.parse()?;
             input.parse::<syn::Token![,]>()?;
             let method: LitStr = input.parse()?;
+            let target = if input.is_empty() {
+                None
+            } else {
+                input.parse::<syn::Token![,]>()?;
+                Some(input.parse()?)
+            };
             Ok(Rpc {
                 service: service.value(),
                 method: method.value(),
+                target,
             })
         },
         args,

@@ -340,9 +340,13 @@ impl Spans<'_> {
         if let Some(rpc) = self.rpc {
             let path = format!("{}/{}", rpc.service, rpc.method);
             let hedged = self.hedged;
+            let target = match &rpc.target {
+                Some(target) => quote!(&#target),
+                None => quote!(&#p::Target::OTHER),
+            };
             return quote! {
                 // gRPC A66/A96 metrics (feature `opentelemetry`).
-                let __resilient_stats_owned = #p::CallStats::start(#path, #hedged);
+                let __resilient_stats_owned = #p::CallStats::start(#path, #hedged, #target);
                 let __resilient_stats = &__resilient_stats_owned;
                 let __resilient_call_span = #span;
                 let __resilient_result: #ty = #p::in_span(

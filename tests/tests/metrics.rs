@@ -108,8 +108,12 @@ async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
         .await
         .unwrap();
     // A hedged call: the first attempt hangs, the hedge answers.
+    // Made with `connect`: its target is the URI it was given.
     let directory = server([Fault::Slow(Duration::from_secs(5)), Fault::Ok]).await;
-    ResilientUserDirectoryClient::new(channel(directory.addr))
+    let directory_uri = format!("http://{}", directory.addr);
+    ResilientUserDirectoryClient::connect(directory_uri.clone())
+        .await
+        .unwrap()
         .find_user(request())
         .await
         .unwrap();
@@ -137,6 +141,38 @@ async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
             ("user.UserDirectory/FindUser", "OK", 1),
             ("user.UserService/GetUser", "OK", 1),
             ("user.UserService/GetUser", "UNAVAILABLE", 2),
+        ]
+    );
+
+    // `grpc.target`: the URI a client was connected to, `"other"` for one
+    // made on a channel.
+    let mut targets = Vec::new();
+    for metric in metrics
+        .iter()
+        .flat_map(|r| r.scope_metrics())
+        .flat_map(|s| s.metrics())
+    {
+        if let ("grpc.client.call.duration", AggregatedMetrics::F64(MetricData::Histogram(h))) =
+            (metric.name(), metric.data())
+        {
+            targets.extend(h.data_points().map(|p| {
+                (
+                    attribute(p.attributes(), "grpc.method"),
+                    attribute(p.attributes(), "grpc.target"),
+                )
+            }));
+        }
+    }
+    targets.sort();
+    let connected: tonic::codegen::http::Uri = directory_uri.parse().unwrap();
+    assert_eq!(
+        targets,
+        [
+            (
+                "user.UserDirectory/FindUser".to_owned(),
+                connected.to_string()
+            ),
+            ("user.UserService/GetUser".to_owned(), "other".to_owned()),
         ]
     );
 

@@ -9,15 +9,41 @@ use std::time::Duration;
 #[cfg(not(feature = "opentelemetry"))]
 use ::tonic::Status;
 
+use std::sync::Arc;
+
+/// The `grpc.target` a generated client's metrics carry: the URI it was
+/// connected to (`connect(dst)`, `with_origin`), or gRPC A66's `"other"`
+/// for a client made on a channel whose target it cannot see (`new`,
+/// `from`). Kept by feature `opentelemetry`; without it, never read.
+#[derive(Debug, Clone, Default)]
+pub struct Target(Option<Arc<str>>);
+
+impl Target {
+    /// `"other"`.
+    pub const OTHER: Target = Target(None);
+
+    /// The target `uri` names.
+    pub fn of(uri: &impl std::fmt::Display) -> Self {
+        Target(Some(Arc::from(uri.to_string())))
+    }
+
+    /// The attribute's value.
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("other")
+    }
+}
+
 #[cfg(feature = "opentelemetry")]
 mod record {
     use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-    use std::sync::OnceLock;
+    use std::sync::{Arc, OnceLock};
     use std::time::{Duration, Instant};
 
     use ::tonic::{Code, Status};
     use opentelemetry::metrics::{Counter, Histogram};
-    use opentelemetry::KeyValue;
+    use opentelemetry::{KeyValue, StringValue};
+
+    use super::Target;
 
     /// gRPC A66's latency buckets, in seconds.
     pub const LATENCY_BUCKETS: [f64; 41] = [
@@ -28,10 +54,6 @@ mod record {
 
     /// gRPC A96's buckets for retries and hedges per call.
     pub const COUNT_BUCKETS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
-
-    /// The target attribute: generated clients are built on a channel whose
-    /// target they cannot see, which A66 records as `"other"`.
-    const TARGET: &str = "other";
 
     struct Instruments {
         attempt_started: Counter<u64>,
@@ -148,6 +170,7 @@ mod record {
     #[derive(Debug)]
     pub struct CallStats {
         method: &'static str,
+        target: StringValue,
         hedged: bool,
         started: Instant,
         attempts: AtomicU32,
@@ -155,9 +178,14 @@ mod record {
     }
 
     impl CallStats {
-        pub fn start(method: &'static str, hedged: bool) -> Self {
+        pub fn start(method: &'static str, hedged: bool, target: &Target) -> Self {
+            let target = match &target.0 {
+                Some(uri) => StringValue::from(Arc::clone(uri)),
+                None => StringValue::from("other"),
+            };
             Self {
                 method,
+                target,
                 hedged,
                 started: Instant::now(),
                 attempts: AtomicU32::new(0),
@@ -168,7 +196,7 @@ mod record {
         fn attributes(&self) -> [KeyValue; 2] {
             [
                 KeyValue::new("grpc.method", self.method),
-                KeyValue::new("grpc.target", TARGET),
+                KeyValue::new("grpc.target", self.target.clone()),
             ]
         }
 
@@ -267,7 +295,7 @@ pub struct AttemptStats;
 impl CallStats {
     /// Nothing.
     #[inline(always)]
-    pub fn start(_method: &'static str, _hedged: bool) -> Self {
+    pub fn start(_method: &'static str, _hedged: bool, _target: &Target) -> Self {
         Self
     }
     /// Nothing.
