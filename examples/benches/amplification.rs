@@ -6,7 +6,7 @@
 //! comes back.
 //!
 //! ```sh
-//! cargo bench -p resilient-examples --bench amplification
+//! cargo bench -p resilient-examples --no-default-features --bench amplification
 //! ```
 
 use std::time::{Duration, Instant};
@@ -193,6 +193,7 @@ async fn fail_fast_and_recovery() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    resilient_examples::note_features();
     let server = AlwaysUnavailable::default();
     let (addr, _task) = server.serve().await.expect("serve");
     let channel = Channel::from_shared(format!("http://{addr}"))

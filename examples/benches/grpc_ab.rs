@@ -4,7 +4,7 @@
 //! round, with its spread.
 //!
 //! ```sh
-//! cargo bench -p resilient-examples --bench grpc_ab
+//! cargo bench -p resilient-examples --no-default-features --bench grpc_ab
 //! ```
 //!
 //! Variants, each against an echo server of its own on 127.0.0.1:
@@ -103,6 +103,7 @@ fn summary(mut xs: Vec<f64>) -> (f64, f64, f64) {
 }
 
 fn main() {
+    resilient_examples::note_features();
     // `cargo bench` passes `--bench`; `cargo test --benches` would too: run
     // only when benchmarking.
     if !std::env::args().any(|a| a == "--bench") {

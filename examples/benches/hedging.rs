@@ -7,7 +7,7 @@
 //! one process. Then the cost per call where nothing is slow.
 //!
 //! ```sh
-//! cargo bench -p resilient-examples --bench hedging
+//! cargo bench -p resilient-examples --no-default-features --bench hedging
 //! ```
 
 use std::future::Future;
@@ -197,6 +197,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    resilient_examples::note_features();
     let server = TailLatency::new(5, Duration::from_millis(100));
     let (addr, _task) = server.serve().await.expect("serve");
     let channel = Channel::from_shared(format!("http://{addr}"))

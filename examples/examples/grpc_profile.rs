@@ -3,7 +3,7 @@
 //! more than the costs looked for):
 //!
 //! ```sh
-//! cargo build --release -p resilient-examples --example grpc_profile
+//! cargo build --release -p resilient-examples --no-default-features --example grpc_profile
 //! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|generated|generated-traced|annotated>
 //! ```
 //!
@@ -40,6 +40,7 @@ async fn annotated(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    resilient_examples::note_features();
     let variant = std::env::args().nth(1).unwrap_or_default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

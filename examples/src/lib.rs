@@ -2,6 +2,8 @@
 //! `UserService` (generated from `proto/user.proto`) and a server for it
 //! whose faults are scripted.
 
+#[cfg(feature = "otel")]
+pub mod chain;
 pub mod faulty;
 pub mod live;
 
@@ -18,5 +20,22 @@ pub mod user {
 pub mod catalog {
     pub mod v1 {
         resilient::include_proto!("catalog.v1");
+    }
+}
+
+/// Says on stderr when this build has feature `otel` (resilient's
+/// `opentelemetry`, about 2.4k instructions a generated call with no
+/// provider): the benchmarks measure resilient's default build when built
+/// with `--no-default-features`.
+///
+/// ```
+/// resilient_examples::note_features();
+/// ```
+pub fn note_features() {
+    if cfg!(feature = "otel") {
+        eprintln!(
+            "note: built with feature `otel` (resilient's `opentelemetry` on); \
+             add --no-default-features to measure resilient's default build"
+        );
     }
 }
