@@ -10,7 +10,8 @@
 //! loop), `retry` (`resilient::retry`), `attr` (`#[retry]` on the
 //! operation), `timeout` (`tokio::time::timeout`), `scope`
 //! (`resilient::deadline::scope`), `breaker` (`#[circuit_breaker]` on an
-//! `async fn`), `breaker_blocking` (on a `fn`).
+//! `async fn`), `breaker_blocking` (on a `fn`), `attr_traced` (`attr` with a
+//! subscriber that keeps spans).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -23,6 +24,13 @@ use baseline::{hand_written, rt, work, POLICY};
 
 #[resilient::retry(max = 3, backoff = "exp", initial = 100ms)]
 async fn annotated() -> Result<u64, Elapsed> {
+    Ok(black_box(1))
+}
+
+/// `annotated`'s twin for `attr_traced`: a second caller of `annotated`
+/// would change how it is inlined, and so `attr`'s count.
+#[resilient::retry(max = 3, backoff = "exp", initial = 100ms)]
+async fn annotated_traced() -> Result<u64, Elapsed> {
     Ok(black_box(1))
 }
 
@@ -61,6 +69,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "scope" => times!(resilient::deadline::scope(Duration::from_secs(2), work())),
         "breaker" => times!(broken()),
         "breaker_blocking" => times!(async { broken_blocking() }),
+        // With a subscriber that keeps every span (tracing-subscriber's
+        // registry, no layer): what the spans cost when they are made
+        // (feature `function-spans` for the attribute's own).
+        "attr_traced" => {
+            use tracing_subscriber::layer::SubscriberExt as _;
+            let subscriber =
+                tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
+            let _guard = tracing::subscriber::set_default(subscriber);
+            times!(annotated_traced())
+        }
         other => return Err(format!("unknown variant {other:?}").into()),
     }
     Ok(())
