@@ -22,5 +22,7 @@
 
 mod duration;
 pub mod policy;
+#[cfg(feature = "service-config")]
+pub mod service_config;
 
 pub use duration::{parse, DurationError, ErrorKind};
