@@ -199,6 +199,28 @@ impl<B: Budget + ?Sized> Budget for &B {
     }
 }
 
+/// A budget when there is one (`None`: none, every retry allowed).
+impl<B: Budget> Budget for Option<B> {
+    fn try_retry(&self) -> bool {
+        self.as_ref().is_none_or(Budget::try_retry)
+    }
+    fn record_failure(&self) {
+        if let Some(budget) = self {
+            budget.record_failure();
+        }
+    }
+    fn record_success(&self) {
+        if let Some(budget) = self {
+            budget.record_success();
+        }
+    }
+    fn record_call(&self) {
+        if let Some(budget) = self {
+            budget.record_call();
+        }
+    }
+}
+
 impl<B: Budget + ?Sized> Budget for Arc<B> {
     fn try_retry(&self) -> bool {
         (**self).try_retry()

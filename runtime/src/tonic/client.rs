@@ -26,12 +26,12 @@ use crate::{deadline, retry};
 pub const PREVIOUS_ATTEMPTS_HEADER: &str = "grpc-previous-rpc-attempts";
 
 /// [`PREVIOUS_ATTEMPTS_HEADER`] as a parsed header name.
-static PREVIOUS_ATTEMPTS_NAME: http::HeaderName =
+pub(in crate::tonic) static PREVIOUS_ATTEMPTS_NAME: http::HeaderName =
     http::HeaderName::from_static(PREVIOUS_ATTEMPTS_HEADER);
 
 /// What to change in an outgoing request's headers, or the status to fail
 /// it with before it touches the network.
-pub(super) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
+pub(in crate::tonic) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
     #[cfg(feature = "opentelemetry")]
     super::context::inject(headers);
     let previous = retry::previous_attempts();

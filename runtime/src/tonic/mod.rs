@@ -25,6 +25,7 @@
 
 mod client;
 mod codes;
+mod config;
 #[cfg(feature = "opentelemetry")]
 mod context;
 #[doc(hidden)]
@@ -43,6 +44,10 @@ pub use client::{
     PREVIOUS_ATTEMPTS_HEADER,
 };
 pub use codes::Codes;
+pub use config::{
+    ServiceConfig, ServiceConfigError, ServiceConfigLayer, ServiceConfigService,
+    DEFAULT_BUFFER_LIMIT,
+};
 pub use pushback::{Pushback, PUSHBACK_HEADER};
 pub use request::{propagate_deadline, request_timeout, ReplayableRequest};
 pub use server::{DeadlineLayer, DeadlineService, ScopedResponse, DEFAULT_MAX_DEADLINE};

@@ -1,0 +1,436 @@
+//! [`ServiceConfigLayer`] and the service it makes: each call looked up by
+//! its path, and run under its method's timeout, retries or hedges. The
+//! first attempt's request body is recorded as it is sent (up to a limit)
+//! and replayed for the next; a call is committed when response headers
+//! without `grpc-status` arrive, so trailers-only failures (and HTTP errors
+//! without gRPC headers, mapped as the gRPC spec says) are retried.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
+use tonic::body::Body;
+use tonic::{Code, Status};
+
+use super::body::{Collected, Recording};
+use super::outcome::{judge, Outcome};
+use super::{MethodPolicy, ServiceConfig, ServiceConfigError, Throttle};
+use crate::hedge::HedgePolicy;
+use crate::retry::{ByRetryable, Next, RetryState, Verdict};
+use crate::tonic::client::{stamp, PREVIOUS_ATTEMPTS_NAME};
+use crate::tonic::{effective_code, parse_timeout, Pushback, TIMEOUT_HEADER};
+use crate::{Backoff, RetryPolicy};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How much of a request body is kept for sending it again: 256 KiB, as
+/// grpc-go's default retry buffer. A call whose request is larger is sent
+/// once (committed), its retries and hedges given up.
+pub const DEFAULT_BUFFER_LIMIT: usize = 256 * 1024;
+
+/// A gRPC service config applied under a tonic client: per method
+/// (`/package.Service/Method`, then the service's entry, then the global
+/// one), its `timeout` bounds the call, its `retryPolicy` or
+/// `hedgingPolicy` runs the attempts, and `retryThrottling` is one A6
+/// budget for all of them (one per layer: make one per channel).
+///
+/// ```
+/// use resilient::tonic::ServiceConfigLayer;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let layer = ServiceConfigLayer::from_json(r#"{
+///   "methodConfig": [{
+///     "name": [{"service": "user.UserService"}],
+///     "timeout": "2s",
+///     "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "1s",
+///                     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+///   }]
+/// }"#)?;
+/// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+/// let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
+/// // let mut client = UserServiceClient::new(channel); // tonic's own generated client
+/// # let _ = channel;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The call's own timeout (`Request::set_timeout`) and any deadline scope
+/// around it bound the call too; each attempt carries what is left as
+/// `grpc-timeout`, and retries carry `grpc-previous-rpc-attempts`. The
+/// timeout covers the call until its response headers arrive; a response
+/// stream is bounded by the server, which got the deadline.
+#[derive(Debug, Clone)]
+pub struct ServiceConfigLayer {
+    config: Arc<ServiceConfig>,
+    buffer_limit: usize,
+}
+
+impl ServiceConfigLayer {
+    /// The layer of a service config (JSON); a malformed config is an error
+    /// that lists each problem and where it is.
+    ///
+    /// ```
+    /// let error = resilient::tonic::ServiceConfigLayer::from_json(
+    ///     r#"{"methodConfig": [{"name": [{}], "timeout": "soon"}]}"#,
+    /// )
+    /// .unwrap_err();
+    /// assert!(error.to_string().starts_with("service config: methodConfig[0].timeout:"));
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, ServiceConfigError> {
+        Ok(Self::new(ServiceConfig::from_json(text)?))
+    }
+
+    /// The layer of `config`.
+    ///
+    /// ```
+    /// use resilient::tonic::{ServiceConfig, ServiceConfigLayer};
+    /// let config = ServiceConfig::from_json(r#"{"methodConfig": []}"#).unwrap();
+    /// let _layer = ServiceConfigLayer::new(config);
+    /// ```
+    pub fn new(config: ServiceConfig) -> Self {
+        Self {
+            config: Arc::new(config),
+            buffer_limit: DEFAULT_BUFFER_LIMIT,
+        }
+    }
+
+    /// Keeps up to `bytes` of each request body for retries and hedges
+    /// (default [`DEFAULT_BUFFER_LIMIT`]); a larger request is sent once.
+    ///
+    /// ```
+    /// use resilient::tonic::ServiceConfigLayer;
+    /// let layer = ServiceConfigLayer::from_json("{}").unwrap().buffer_limit(1 << 20);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn buffer_limit(mut self, bytes: usize) -> Self {
+        self.buffer_limit = bytes;
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ServiceConfigLayer {
+    type Service = ServiceConfigService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ServiceConfigService {
+            inner,
+            config: Arc::clone(&self.config),
+            buffer_limit: self.buffer_limit,
+        }
+    }
+}
+
+/// The service made by [`ServiceConfigLayer`]: clones share the config and
+/// its retry budget.
+///
+/// ```
+/// use resilient::tonic::ServiceConfigLayer;
+/// use tower_layer::Layer;
+///
+/// let layer = ServiceConfigLayer::from_json("{}").unwrap();
+/// let service = layer.layer(());
+/// assert_eq!(*service.get_ref(), ());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServiceConfigService<S> {
+    inner: S,
+    config: Arc<ServiceConfig>,
+    buffer_limit: usize,
+}
+
+impl<S> ServiceConfigService<S> {
+    /// The wrapped service.
+    ///
+    /// ```
+    /// use tower_layer::Layer;
+    /// let service = resilient::tonic::ServiceConfigLayer::from_json("{}").unwrap().layer(7);
+    /// assert_eq!(*service.get_ref(), 7);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, RB> tower_service::Service<Request<Body>> for ServiceConfigService<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError> + Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = Response<RB>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<RB>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The service polled ready takes this call; its clone stays for the next.
+        let clone = self.inner.clone();
+        let mut ready = std::mem::replace(&mut self.inner, clone);
+        match self.config.policy(request.uri().path()) {
+            None => Box::pin(ready.call(request)),
+            Some(policy) => {
+                let policy = Arc::clone(policy);
+                let limit = self.buffer_limit;
+                Box::pin(async move { Ok(run(ready, &policy, request, limit).await) })
+            }
+        }
+    }
+}
+
+/// One call under its method's policy. Every outcome is a response: a
+/// failure the policy gives up on is the last attempt's (a transport error
+/// as the status tonic would have made of it).
+async fn run<S, RB>(
+    ready: S,
+    policy: &MethodPolicy,
+    request: Request<Body>,
+    limit: usize,
+) -> Response<RB>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+    S::Error: Into<BoxError>,
+    RB: Default,
+{
+    // The call's own timeout (`Request::set_timeout`) and the config's: the
+    // shorter bounds the whole call, retries included.
+    let own = request
+        .headers()
+        .get(TIMEOUT_HEADER)
+        .and_then(|value| parse_timeout(value.as_bytes()).ok());
+    let timeout = match (policy.timeout, own) {
+        (Some(config), Some(own)) => Some(config.min(own)),
+        (config, own) => config.or(own),
+    };
+    let (parts, body) = request.into_parts();
+    let template = Template {
+        method: parts.method,
+        uri: parts.uri,
+        version: parts.version,
+        headers: parts.headers,
+        extensions: parts.extensions,
+    };
+    let call = async {
+        match (&policy.retry, &policy.hedge) {
+            (Some((retry, codes)), _) => retried(ready, &template, body, retry, codes, limit).await,
+            (None, Some((hedge, codes))) => {
+                hedged(ready, &template, body, hedge, codes, limit).await
+            }
+            (None, None) => once(ready, &template, body).await,
+        }
+    };
+    let Some(timeout) = timeout else {
+        return call.await;
+    };
+    let expired = || Status::deadline_exceeded("deadline exceeded before a response").into_http();
+    match crate::deadline::timed(timeout, call).await {
+        (Ok(response), until) => {
+            // A server whose copy of the deadline ran out first answers
+            // CANCELLED (tonic's "Timeout expired"): past the deadline, the
+            // call's outcome is DEADLINE_EXCEEDED, as gRPC clients report it.
+            let cut = matches!(
+                judge(response.status(), response.headers()),
+                Outcome::Failed {
+                    code: Code::Cancelled | Code::DeadlineExceeded,
+                    ..
+                }
+            );
+            if cut && tokio::time::Instant::now() >= until {
+                expired()
+            } else {
+                response
+            }
+        }
+        (Err(_), _) => expired(),
+    }
+}
+
+/// The parts of the call's request, for making each attempt's.
+struct Template {
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    extensions: http::Extensions,
+}
+
+impl Template {
+    /// The request of the attempt that `previous` attempts came before,
+    /// stamped with what is left of the deadline (or the status that stops
+    /// it: the deadline has passed).
+    fn request(&self, body: Body, previous: u32) -> Result<Request<Body>, Status> {
+        let mut request = Request::new(body);
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = self.version;
+        *request.headers_mut() = self.headers.clone();
+        *request.extensions_mut() = self.extensions.clone();
+        stamp(request.headers_mut())?;
+        if previous > 0 {
+            let headers = request.headers_mut();
+            headers.insert(&PREVIOUS_ATTEMPTS_NAME, HeaderValue::from(previous));
+        }
+        Ok(request)
+    }
+}
+
+/// An attempt that failed before its response was committed.
+struct Failure<RB> {
+    code: Code,
+    pushback: Pushback,
+    /// What the caller gets if this is the last attempt.
+    response: Response<RB>,
+}
+
+impl<RB: Default> Failure<RB> {
+    fn status(status: Status) -> Self {
+        Self {
+            code: effective_code(&status),
+            pushback: Pushback::Absent,
+            response: status.into_http(),
+        }
+    }
+
+    /// The transport failed: the status tonic would make of the error.
+    fn transport(error: impl Into<BoxError>) -> Self {
+        Self::status(Status::from_error(error.into()))
+    }
+
+    /// Retried (or, for a hedge, not fatal) when its code is one of `codes`
+    /// and no pushback said stop.
+    fn verdict(&self, codes: &[Code]) -> Verdict {
+        Verdict {
+            retryable: codes.contains(&self.code) && self.pushback != Pushback::Stop,
+            pushback: self.pushback.delay(),
+            timeout: self.code == Code::DeadlineExceeded,
+        }
+    }
+}
+
+/// Sends one attempt and judges its response headers.
+async fn send<S, RB>(mut service: S, request: Request<Body>) -> Result<Response<RB>, Failure<RB>>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+    S::Error: Into<BoxError>,
+    RB: Default,
+{
+    poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .map_err(Failure::transport)?;
+    let response = service.call(request).await.map_err(Failure::transport)?;
+    match judge(response.status(), response.headers()) {
+        Outcome::Committed => Ok(response),
+        Outcome::Failed { code, pushback } => Err(Failure {
+            code,
+            pushback,
+            response,
+        }),
+    }
+}
+
+/// A call of one attempt (a timeout only, or a request too large to keep).
+async fn once<S, RB>(service: S, template: &Template, body: Body) -> Response<RB>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+    S::Error: Into<BoxError>,
+    RB: Default,
+{
+    let sent = match template.request(body, 0) {
+        Ok(request) => send(service, request).await,
+        Err(status) => Err(Failure::status(status)),
+    };
+    sent.unwrap_or_else(|failure| failure.response)
+}
+
+/// gRPC A6 retries: the runtime's `RetryState` decides; the body is
+/// replayed from its record, and a failure whose body cannot be replayed
+/// (larger than the limit, or not all sent yet) is the call's.
+async fn retried<S, RB>(
+    first: S,
+    template: &Template,
+    body: Body,
+    policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
+    codes: &[Code],
+    limit: usize,
+) -> Response<RB>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+    S::Error: Into<BoxError>,
+    RB: Default,
+{
+    let spare = first.clone();
+    let mut first = Some(first);
+    let (recording, body) = Recording::tee(body, limit);
+    let mut body = Some(body);
+    let mut state = RetryState::new(policy);
+    loop {
+        let Some(attempt_body) = body.take().or_else(|| recording.replay()) else {
+            // Unreachable: a retry is only made with a replayable body.
+            return Status::internal("request body not replayable").into_http();
+        };
+        let service = first.take().unwrap_or_else(|| spare.clone());
+        let previous = state.previous_attempts();
+        let result = state
+            .begin_as(false, async {
+                match template.request(attempt_body, previous) {
+                    Ok(request) => send(service, request).await,
+                    Err(status) => Err(Failure::status(status)),
+                }
+            })
+            .await;
+        if result.is_err() && !recording.replayable() {
+            return result.unwrap_or_else(|failure| failure.response);
+        }
+        match state.end(result, |failure| failure.verdict(codes)) {
+            Next::Return(result) => return result.unwrap_or_else(|failure| failure.response),
+            Next::Retry { error, delay } => {
+                drop(error);
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// gRPC A6 hedging: the runtime's `hedge` runs the attempts; each sends the
+/// whole request body, read before the first (a body over the limit is
+/// sent once).
+async fn hedged<S, RB>(
+    first: S,
+    template: &Template,
+    body: Body,
+    policy: &HedgePolicy<Throttle>,
+    codes: &[Code],
+    limit: usize,
+) -> Response<RB>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+    S::Error: Into<BoxError>,
+    RB: Default,
+{
+    let chunks = match Collected::read(body, limit).await {
+        Collected::Whole(chunks) => chunks,
+        Collected::TooLarge(body) => return once(first, template, body).await,
+    };
+    let spare = first.clone();
+    let mut first = Some(first);
+    let chunks = &chunks;
+    let make = move |number: u32| {
+        let service = first.take().unwrap_or_else(|| spare.clone());
+        async move {
+            match template.request(Collected::body(chunks), number) {
+                Ok(request) => send(service, request).await,
+                Err(status) => Err(Failure::status(status)),
+            }
+        }
+    };
+    let result =
+        crate::hedge::hedge(policy, make, |failure: &Failure<RB>| failure.verdict(codes)).await;
+    result.unwrap_or_else(|failure| failure.response)
+}

@@ -1,0 +1,173 @@
+//! gRPC service configs applied under any tonic client: a `tower::Layer`
+//! that gives a channel the `timeout`, `retryPolicy`, `hedgingPolicy` and
+//! `retryThrottling` of a service config, as grpc-go and grpc-java do. The
+//! config is read by resilient-grammar (the reader resilient-build uses);
+//! the rules are the runtime's `RetryState` and `HedgeState`.
+
+mod body;
+mod layer;
+mod outcome;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use resilient_grammar::service_config::{self as grammar, Name};
+use tonic::Code;
+
+use crate::hedge::HedgePolicy;
+use crate::retry::ByRetryable;
+use crate::{Backoff, Jitter, RetryBudget, RetryPolicy};
+
+pub use layer::{ServiceConfigLayer, ServiceConfigService, DEFAULT_BUFFER_LIMIT};
+
+/// The budget a config's methods share: gRPC A6's `retryThrottling`, when
+/// the config has one.
+pub(super) type Throttle = Option<Arc<RetryBudget>>;
+
+/// A gRPC service config, read, checked, and turned into policies: the
+/// same reader and the same errors as `resilient-build`'s.
+///
+/// ```
+/// use resilient::tonic::ServiceConfig;
+///
+/// let config = ServiceConfig::from_json(r#"{
+///   "methodConfig": [{
+///     "name": [{"service": "user.UserService"}],
+///     "timeout": "2s",
+///     "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+///                     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+///   }]
+/// }"#)?;
+/// assert!(config.applies_to("/user.UserService/GetUser"));
+/// assert!(!config.applies_to("/other.Service/Call"));
+/// # Ok::<(), resilient::tonic::ServiceConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    methods: Vec<(Name, Arc<MethodPolicy>)>,
+}
+
+impl ServiceConfig {
+    /// Reads a service config (JSON). A malformed one is an error listing
+    /// every problem with where it is (`service config: methodConfig[0].retryPolicy.maxBackoff: ..`).
+    ///
+    /// ```
+    /// let error = resilient::tonic::ServiceConfig::from_json(r#"{"methodConfig": 3}"#).unwrap_err();
+    /// assert_eq!(error.to_string(), "service config: methodConfig: expected a list");
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self, ServiceConfigError> {
+        let parsed = grammar::ServiceConfig::parse(text, "service config")
+            .map_err(|problems| ServiceConfigError { problems })?;
+        // One budget for the config's methods (gRPC A6: per channel).
+        let throttle: Throttle = parsed
+            .throttling()
+            .map(|t| Arc::new(RetryBudget::new(t.max_tokens, t.token_ratio)));
+        let methods = parsed
+            .entries()
+            .map(|(name, method)| (name.clone(), Arc::new(MethodPolicy::new(method, &throttle))))
+            .collect();
+        Ok(Self { methods })
+    }
+
+    /// Whether the config has an entry for the method at `path`
+    /// (`/package.Service/Method`): its own, its service's, or a global one.
+    ///
+    /// ```
+    /// let config = resilient::tonic::ServiceConfig::from_json(
+    ///     r#"{"methodConfig": [{"name": [{}], "timeout": "1s"}]}"#,
+    /// ).unwrap();
+    /// assert!(config.applies_to("/any.Service/Any"));
+    /// ```
+    pub fn applies_to(&self, path: &str) -> bool {
+        self.policy(path).is_some()
+    }
+
+    /// The policy of the method at `path`.
+    pub(super) fn policy(&self, path: &str) -> Option<&Arc<MethodPolicy>> {
+        let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+        let names = self.methods.iter().map(|(name, _)| name);
+        let index = Name::best(names, service, method)?;
+        self.methods.get(index).map(|(_, policy)| policy)
+    }
+}
+
+/// A service config that cannot be used: every problem, one a line.
+///
+/// ```
+/// let error = resilient::tonic::ServiceConfig::from_json("{").unwrap_err();
+/// assert!(error.problems()[0].starts_with("service config:1:1:"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfigError {
+    problems: Vec<String>,
+}
+
+impl ServiceConfigError {
+    /// The problems, each saying where it is.
+    ///
+    /// ```
+    /// let error = resilient::tonic::ServiceConfig::from_json("[]").unwrap_err();
+    /// assert_eq!(error.problems().len(), 1);
+    /// ```
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl std::fmt::Display for ServiceConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problems.join("\n"))
+    }
+}
+
+impl std::error::Error for ServiceConfigError {}
+
+/// One method's policies, built once from its `methodConfig` entry.
+#[derive(Debug)]
+pub(super) struct MethodPolicy {
+    pub(super) timeout: Option<Duration>,
+    pub(super) retry: Option<(RetryPolicy<Backoff, ByRetryable, Throttle>, Vec<Code>)>,
+    pub(super) hedge: Option<(HedgePolicy<Throttle>, Vec<Code>)>,
+}
+
+impl MethodPolicy {
+    fn new(method: &grammar::MethodConfig, throttle: &Throttle) -> Self {
+        let retry = method.retry.as_ref().map(|retry| {
+            // A6: full jitter over an exponential schedule (a multiplier of 1
+            // or below cannot grow: constant delays).
+            let backoff = if retry.multiplier > 1.0 {
+                Backoff::exponential(retry.initial_backoff).multiplier(retry.multiplier)
+            } else {
+                Backoff::constant(retry.initial_backoff)
+            };
+            let backoff = backoff.max_delay(retry.max_backoff).jitter(Jitter::Full);
+            let policy = RetryPolicy::new()
+                .max_attempts(retry.max_attempts)
+                .backoff(backoff)
+                .budget(throttle.clone());
+            (policy, codes(&retry.codes))
+        });
+        let hedge = method.hedge.as_ref().map(|hedge| {
+            let policy = HedgePolicy::new(hedge.max_attempts, hedge.delay).budget(throttle.clone());
+            (policy, codes(&hedge.codes))
+        });
+        Self {
+            timeout: method.timeout,
+            retry,
+            hedge,
+        }
+    }
+}
+
+/// Status codes as the config wrote them (checked by the reader).
+fn codes(written: &[String]) -> Vec<Code> {
+    let known = resilient_grammar::policy::CODES;
+    written
+        .iter()
+        .filter_map(|code| {
+            let variant = resilient_grammar::policy::code_variant(code)?;
+            let number = known.iter().position(|(_, v)| *v == variant)?;
+            i32::try_from(number).ok().map(Code::from)
+        })
+        .collect()
+}

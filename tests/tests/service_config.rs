@@ -1,0 +1,241 @@
+//! `ServiceConfigLayer` under tonic's own generated client, against the
+//! fault-injecting server on 127.0.0.1: a service config's timeout,
+//! retries, hedges and throttling, applied per method.
+#![allow(clippy::unwrap_used)] // test-only
+
+use std::time::{Duration, Instant};
+
+use resilient::tonic::{ServiceConfigLayer, ServiceConfigService};
+use resilient_examples::faulty::Fault;
+use resilient_examples::user::user_directory_client::UserDirectoryClient;
+use resilient_examples::user::user_service_client::UserServiceClient;
+use tonic::transport::Channel;
+use tonic::Code;
+
+mod common;
+use common::{channel, request, server};
+
+/// A config for `user.UserService`: `retry` is its `retryPolicy`'s fields.
+fn retrying(retry: &str) -> String {
+    format!(
+        r#"{{"methodConfig": [{{
+            "name": [{{"service": "user.UserService"}}],
+            "retryPolicy": {{"initialBackoff": "0.01s", "maxBackoff": "0.05s",
+                             "backoffMultiplier": 2, {retry}}}
+        }}]}}"#
+    )
+}
+
+fn client(
+    config: &str,
+    addr: std::net::SocketAddr,
+) -> UserServiceClient<ServiceConfigService<Channel>> {
+    let layer = ServiceConfigLayer::from_json(config).unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(addr));
+    UserServiceClient::new(channel)
+}
+
+#[tokio::test]
+async fn trailers_only_failures_are_retried_and_numbered() {
+    let server = server([
+        Fault::Fail(Code::Unavailable),
+        Fault::Fail(Code::Unavailable),
+    ])
+    .await;
+    let config = retrying(r#""maxAttempts": 3, "retryableStatusCodes": ["UNAVAILABLE"]"#);
+    let mut request = tonic::Request::new(request());
+    request
+        .metadata_mut()
+        .insert("x-request-id", "req-7".parse().unwrap());
+    let reply = client(&config, server.addr)
+        .get_user(request)
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().name, "user 42");
+    assert_eq!(
+        server.previous_attempts(),
+        [None, Some("1".to_owned()), Some("2".to_owned())]
+    );
+    // The caller's metadata goes out with every attempt.
+    let ids: Vec<Option<String>> = server
+        .users
+        .seen()
+        .into_iter()
+        .map(|s| s.request_id)
+        .collect();
+    assert_eq!(ids, vec![Some("req-7".to_owned()); 3]);
+}
+
+#[tokio::test]
+async fn the_last_failure_is_the_callers_and_other_codes_are_not_retried() {
+    let config = retrying(r#""maxAttempts": 2, "retryableStatusCodes": ["UNAVAILABLE"]"#);
+    let unavailable = server(std::iter::repeat_n(Fault::Fail(Code::Unavailable), 3)).await;
+    let status = client(&config, unavailable.addr)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(unavailable.users.calls(), 2);
+
+    let invalid = server([Fault::Fail(Code::InvalidArgument)]).await;
+    let status = client(&config, invalid.addr)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(invalid.users.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_pushback_that_says_stop_ends_the_retries() {
+    let server = server([Fault::Pushback("-1"), Fault::Ok]).await;
+    let config = retrying(r#""maxAttempts": 3, "retryableStatusCodes": ["UNAVAILABLE"]"#);
+    let status = client(&config, server.addr)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(server.users.calls(), 1);
+}
+
+#[tokio::test]
+async fn methods_without_an_entry_pass_through() {
+    let server = server([Fault::Fail(Code::Unavailable)]).await;
+    let config = r#"{"methodConfig": [{
+        "name": [{"service": "other.Service"}],
+        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
+                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+    }]}"#;
+    let status = client(config, server.addr)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(server.users.calls(), 1);
+}
+
+#[tokio::test]
+async fn the_timeout_bounds_the_call_and_travels_as_grpc_timeout() {
+    let server = server([Fault::Hang]).await;
+    let config =
+        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "0.3s"}]}"#;
+    let started = Instant::now();
+    let status = client(config, server.addr)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(status.code(), Code::DeadlineExceeded);
+    assert!(took >= Duration::from_millis(250), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    let sent = server.users.seen()[0].timeout.clone().unwrap();
+    let sent = resilient::tonic::parse_timeout(sent.as_bytes()).unwrap();
+    assert!(
+        sent <= Duration::from_millis(300) && sent > Duration::from_millis(100),
+        "{sent:?}"
+    );
+
+    // The call's own `set_timeout`, when shorter, is the bound.
+    let hung = server_hang().await;
+    let mut request = tonic::Request::new(request());
+    request.set_timeout(Duration::from_millis(100));
+    let started = Instant::now();
+    let status = client(config, hung.addr)
+        .get_user(request)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded);
+    assert!(
+        started.elapsed() < Duration::from_millis(280),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+async fn server_hang() -> common::Server {
+    server([Fault::Hang]).await
+}
+
+#[tokio::test]
+async fn retries_stop_when_the_throttling_budget_is_spent() {
+    // A6: 3 tokens, each failure takes one, retries only while more than
+    // half are left: the second failure leaves 1 of 3, and stops them.
+    let server = server(std::iter::repeat_n(Fault::Fail(Code::Unavailable), 10)).await;
+    let config = r#"{
+        "methodConfig": [{
+            "name": [{"service": "user.UserService"}],
+            "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
+                            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+        }],
+        "retryThrottling": {"maxTokens": 3, "tokenRatio": 0.1}
+    }"#;
+    let status = client(config, server.addr)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(server.users.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_request_larger_than_the_buffer_is_sent_once() {
+    let server = server([Fault::Fail(Code::Unavailable), Fault::Ok]).await;
+    let config = retrying(r#""maxAttempts": 3, "retryableStatusCodes": ["UNAVAILABLE"]"#);
+    let layer = ServiceConfigLayer::from_json(&config)
+        .unwrap()
+        .buffer_limit(2);
+    let channel = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(server.addr));
+    let status = UserServiceClient::new(channel)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(server.users.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_attempt_is_hedged() {
+    let server = server([Fault::Slow(Duration::from_secs(5)), Fault::Ok]).await;
+    let config = r#"{"methodConfig": [{
+        "name": [{"service": "user.UserDirectory"}],
+        "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.02s",
+                          "nonFatalStatusCodes": ["UNAVAILABLE"]}
+    }]}"#;
+    let layer = ServiceConfigLayer::from_json(config).unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(server.addr));
+    let started = Instant::now();
+    let reply = UserDirectoryClient::new(channel)
+        .find_user(request())
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().name, "user 42");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.previous_attempts(), [None, Some("1".to_owned())]);
+}
+
+#[test]
+fn a_malformed_config_is_an_error_that_says_where() {
+    let error = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "a.A"}],
+            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "0s",
+                            "backoffMultiplier": 2, "retryableStatusCodes": ["BUSY"]}}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.problems(),
+        [
+            "service config: methodConfig[0].retryPolicy.maxBackoff: must be above zero",
+            "service config: methodConfig[0].retryPolicy.retryableStatusCodes[0]: unknown status code \"BUSY\"",
+        ]
+    );
+}
