@@ -16,6 +16,7 @@ use proc_macro2::TokenStream;
 use prost_build::{Method, Service, ServiceGenerator};
 use quote::{format_ident, quote};
 
+use crate::options::Channel;
 use crate::policy::{duration_literal, Breaker, Hedge, Retry};
 
 /// One method's resolved policy.
@@ -53,6 +54,8 @@ pub(crate) struct Generator {
     plans: HashMap<String, MethodPlan>,
     /// By `package.Service`.
     throttling: HashMap<String, Throttling>,
+    /// `(resilient.channel)`, by `package.Service`.
+    channels: HashMap<String, Channel>,
     output: Rc<RefCell<Output>>,
 }
 
@@ -61,12 +64,14 @@ impl Generator {
         tonic: Box<dyn ServiceGenerator>,
         plans: HashMap<String, MethodPlan>,
         throttling: HashMap<String, Throttling>,
+        channels: HashMap<String, Channel>,
     ) -> (Self, Rc<RefCell<Output>>) {
         let output = Rc::new(RefCell::new(Output::default()));
         let generator = Self {
             tonic,
             plans,
             throttling,
+            channels,
             output: Rc::clone(&output),
         };
         (generator, output)
@@ -83,6 +88,12 @@ impl ServiceGenerator for Generator {
             return;
         }
         let connect = buf[start..].contains("pub async fn connect");
+        let full_name = if service.package.is_empty() {
+            service.proto_name.clone()
+        } else {
+            format!("{}.{}", service.package, service.proto_name)
+        };
+        let connect = connect.then(|| self.channels.get(&full_name).copied().unwrap_or_default());
         let tokens = client(&service, &self.plans, &self.throttling, connect);
         let mut output = self.output.borrow_mut();
         match syn::parse2::<syn::File>(tokens) {
@@ -136,7 +147,7 @@ fn client(
     service: &Service,
     plans: &HashMap<String, MethodPlan>,
     throttling: &HashMap<String, Throttling>,
-    connect: bool,
+    connect: Option<Channel>,
 ) -> TokenStream {
     let client_mod = format_ident!("{}_client", tonic_snake_case(&service.name));
     let tonic_client = format_ident!("{}Client", service.name);
@@ -235,16 +246,19 @@ fn client(
         )
     };
     // Only where tonic wrote its own (`build_transport`).
-    let connect = connect.then(|| {
+    let connect = connect.map(|channel| {
+        let (doc, apply) = channel_policy(&channel);
         quote! {
             impl #ours<tonic::transport::Channel> {
                 /// Connects to `dst`, as tonic's `connect` does.
+                #doc
                 pub async fn connect<D>(dst: D) -> ::core::result::Result<Self, tonic::transport::Error>
                 where
                     D: ::core::convert::TryInto<tonic::transport::Endpoint>,
                     D::Error: ::core::convert::Into<tonic::codegen::StdError>,
                 {
                     let endpoint = tonic::transport::Endpoint::new(dst)?;
+                    #apply
                     let target = ::resilient::__private::Target::of(endpoint.uri());
                     let channel = endpoint.connect().await?;
                     let mut client = Self::from(#client_mod::#tonic_client::new(channel));
@@ -588,6 +602,49 @@ pub(crate) fn describe(deadline: Option<std::time::Duration>, retry: Option<&Ret
         format!("`#[retry({})]`", r.attribute_args())
     });
     format!("{deadline}; {retry}")
+}
+
+/// `(resilient.channel)` in a generated `connect`: a doc line saying what
+/// is set, and the statement that applies it to `endpoint`.
+fn channel_policy(channel: &Channel) -> (TokenStream, TokenStream) {
+    if *channel == Channel::default() {
+        return (TokenStream::new(), TokenStream::new());
+    }
+    let nanos = |d: std::time::Duration| {
+        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+        quote!(::core::time::Duration::new(#secs, #nanos))
+    };
+    let mut said = Vec::new();
+    let mut calls = Vec::new();
+    if let Some(d) = channel.connect_timeout {
+        said.push(format!("connect within {d:?}"));
+        let d = nanos(d);
+        calls.push(quote!(.connect_timeout(#d)));
+    }
+    if let Some((interval, timeout)) = channel.keepalive {
+        said.push(format!(
+            "ping every {interval:?}, answered within {timeout:?}"
+        ));
+        let (i, t) = (nanos(interval), nanos(timeout));
+        calls.push(quote!(.keepalive(#i, #t)));
+    }
+    if channel.keepalive_while_idle {
+        said.push("ping with no call open too".to_owned());
+        calls.push(quote!(.keepalive_while_idle(true)));
+    }
+    if let Some(d) = channel.tcp_keepalive {
+        said.push(format!("TCP keepalive after {d:?} idle"));
+        let d = nanos(d);
+        calls.push(quote!(.tcp_keepalive(#d)));
+    }
+    let doc = doc_line(&format!(
+        " `(resilient.channel)`: {} (`resilient::tonic::ChannelPolicy`).",
+        said.join(", ")
+    ));
+    let apply = quote! {
+        let endpoint = ::resilient::tonic::ChannelPolicy::new() #(#calls)* .apply(endpoint);
+    };
+    (quote!(#doc), apply)
 }
 
 #[cfg(test)]

@@ -15,6 +15,84 @@ pub(crate) const OPTIONS_FILE: &str = "resilient/options.proto";
 pub(crate) const METHOD_EXTENSION: i32 = 51001;
 pub(crate) const SERVICE_EXTENSION: i32 = 51002;
 pub(crate) const FILE_EXTENSION: i32 = 51003;
+pub(crate) const CHANNEL_EXTENSION: i32 = 51004;
+
+/// `(resilient.channel)`: a service's connection settings, checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Channel {
+    pub(crate) connect_timeout: Option<std::time::Duration>,
+    pub(crate) keepalive: Option<(std::time::Duration, std::time::Duration)>,
+    pub(crate) keepalive_while_idle: bool,
+    pub(crate) tcp_keepalive: Option<std::time::Duration>,
+}
+
+/// Reads `(resilient.channel)` on a service's `options`, if set; problems
+/// are pushed prefixed with `place`.
+pub(crate) fn read_channel(
+    options: &DynamicMessage,
+    extension: Option<&ExtensionDescriptor>,
+    place: &str,
+    problems: &mut Vec<String>,
+) -> Option<Channel> {
+    let extension = extension?;
+    if !options.has_extension(extension) {
+        return None;
+    }
+    let value = options.get_extension(extension);
+    let Value::Message(message) = value.as_ref() else {
+        return None;
+    };
+    let before = problems.len();
+    let mut duration = |name: &str| {
+        let text = string(message, name)?;
+        match resilient_grammar::parse(&text) {
+            Ok(d) if d.is_zero() => {
+                problems.push(format!("{place}: channel: {name}: must be above zero"));
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(format!("{place}: channel: {name}: {e}"));
+                None
+            }
+        }
+    };
+    let connect_timeout = duration("connect_timeout");
+    let interval = duration("keepalive_interval");
+    let timeout = duration("keepalive_timeout");
+    let tcp_keepalive = duration("tcp_keepalive");
+    let keepalive_while_idle = matches!(
+        field(message, "keepalive_while_idle"),
+        Some(Value::Bool(true))
+    );
+    let keepalive = match (interval, timeout) {
+        (Some(interval), Some(timeout)) => Some((interval, timeout)),
+        (None, None) => None,
+        (Some(_), None) => {
+            problems.push(format!(
+                "{place}: channel: keepalive_interval needs keepalive_timeout (how long a ping may go unanswered)"
+            ));
+            None
+        }
+        (None, Some(_)) => {
+            problems.push(format!(
+                "{place}: channel: keepalive_timeout does nothing without keepalive_interval"
+            ));
+            None
+        }
+    };
+    if keepalive_while_idle && keepalive.is_none() && problems.len() == before {
+        problems.push(format!(
+            "{place}: channel: keepalive_while_idle does nothing without keepalive_interval"
+        ));
+    }
+    (problems.len() == before).then_some(Channel {
+        connect_timeout,
+        keepalive,
+        keepalive_while_idle,
+        tcp_keepalive,
+    })
+}
 
 /// `file.proto:line:col` of the element at `path` (or of its nearest
 /// enclosing element that has a location).

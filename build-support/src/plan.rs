@@ -10,7 +10,9 @@ use protox::file::{
 };
 
 use crate::codegen::{Generator, MethodPlan};
-use crate::options::{self, location, FILE_EXTENSION, METHOD_EXTENSION, SERVICE_EXTENSION};
+use crate::options::{
+    self, location, Channel, CHANNEL_EXTENSION, FILE_EXTENSION, METHOD_EXTENSION, SERVICE_EXTENSION,
+};
 use resilient_grammar::policy::{check_max_attempts, check_multiplier};
 
 use crate::policy::{code_variant, Hedge, Policy, Retry};
@@ -105,6 +107,7 @@ pub(crate) fn generate<P: AsRef<Path>>(
     };
     let mut generated = Generated::default();
     let plans = plan(builder, &pool, config.as_ref(), &mut generated.warnings)?;
+    let channels = channels(&pool)?;
 
     std::fs::create_dir_all(out_dir)?;
     let tonic = builder.tonic_builder();
@@ -119,7 +122,12 @@ pub(crate) fn generate<P: AsRef<Path>>(
             .collect(),
         None => HashMap::new(),
     };
-    let (generator, output) = Generator::new(tonic.clone().service_generator(), plans, throttling);
+    let (generator, output) = Generator::new(
+        tonic.clone().service_generator(),
+        plans,
+        throttling,
+        channels,
+    );
     let mut prost = tonic_prost_build::Config::new();
     prost.service_generator(Box::new(generator));
     // tonic's generator runs inside ours: turned off here, it does not
@@ -136,6 +144,31 @@ pub(crate) fn generate<P: AsRef<Path>>(
     }
     generated.clients = output.clients;
     Ok(generated)
+}
+
+/// Every service's `(resilient.channel)`, by `package.Service`.
+fn channels(pool: &DescriptorPool) -> Result<HashMap<String, Channel>, Error> {
+    let extension = pool.get_extension_by_name("resilient.channel");
+    let mut problems = Vec::new();
+    let mut channels = HashMap::new();
+    for file in pool.files() {
+        for service in file.services() {
+            let mut option_path = service.path().to_vec();
+            option_path.extend([3, CHANNEL_EXTENSION]);
+            let place = location(&file, &option_path);
+            let options = service.options();
+            if let Some(channel) =
+                options::read_channel(&options, extension.as_ref(), &place, &mut problems)
+            {
+                channels.insert(service.full_name().to_owned(), channel);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(channels)
+    } else {
+        Err(Error::new(problems))
+    }
 }
 
 /// Every method's policy, by `package.Service/Method`: the methods of the

@@ -192,6 +192,83 @@ pub async fn closing_proxy(
     Ok((addr, task))
 }
 
+/// A TCP proxy in front of `target` that forwards until [`freeze`](Self::freeze),
+/// then moves no more bytes either way while keeping every connection open:
+/// a peer that died without a FIN or RST (power lost, a network partition),
+/// which only keepalive or a deadline can notice.
+#[derive(Debug)]
+pub struct FreezingProxy {
+    /// Where clients connect.
+    pub addr: SocketAddr,
+    frozen: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl FreezingProxy {
+    /// Starts forwarding to `target` from a free port of 127.0.0.1.
+    pub async fn start(target: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (frozen, watch) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let watch = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (in_read, in_write) = inbound.into_split();
+                    let (out_read, out_write) = outbound.into_split();
+                    let up = pipe(in_read, out_write, watch.clone());
+                    let down = pipe(out_read, in_write, watch);
+                    tokio::join!(up, down);
+                });
+            }
+        });
+        Ok(Self { addr, frozen, task })
+    }
+
+    /// From now on, nothing passes; the connections stay open.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+}
+
+impl Drop for FreezingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Copies `from` into `to` until either closes or the proxy freezes, then
+/// holds both open, silent, for as long as the task lives.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if *frozen.borrow() {
+            break;
+        }
+        let n = tokio::select! {
+            read = from.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            _ = frozen.changed() => break,
+        };
+        if *frozen.borrow() || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    // Frozen: keep both halves, move nothing.
+    std::future::pending::<()>().await;
+    drop((from, to));
+}
+
 /// A `UserService` that answers at once and records nothing: the baseline
 /// for benchmarks.
 #[derive(Debug, Clone, Copy, Default)]

@@ -718,3 +718,86 @@ fn build_errors_print_one_problem_a_line_also_through_debug() {
         "place first: {debug}"
     );
 }
+
+#[test]
+fn the_channel_option_sets_the_generated_connect() {
+    let code = ok(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  option (resilient.channel) = {
+    connect_timeout: "2s"
+    keepalive_interval: "30s"
+    keepalive_timeout: "10s"
+    tcp_keepalive: "1m"
+  };
+  rpc Get (Item) returns (Item);
+}"#,
+        ),
+    );
+    assert!(
+        code.contains(
+            "/// `(resilient.channel)`: connect within 2s, ping every 30s, answered within 10s, TCP keepalive after 60s idle"
+        ),
+        "{code}"
+    );
+    let apply = code
+        .lines()
+        .skip_while(|l| !l.contains("::resilient::tonic::ChannelPolicy::new()"))
+        .take_while(|l| !l.contains("connect().await"))
+        .collect::<String>();
+    for call in [
+        ".connect_timeout(::core::time::Duration::new(2u64, 0u32))",
+        ".keepalive(",
+        "::core::time::Duration::new(30u64, 0u32)",
+        ".tcp_keepalive(::core::time::Duration::new(60u64, 0u32))",
+        ".apply(endpoint)",
+    ] {
+        assert!(
+            apply.replace(' ', "").contains(&call.replace(' ', "")),
+            "{call} in {apply}"
+        );
+    }
+    // Without the option, `connect` is tonic's own.
+    let plain = ok(
+        &configure(),
+        &proto("service Shop { rpc Get (Item) returns (Item); }"),
+    );
+    assert!(!plain.contains("ChannelPolicy"), "{plain}");
+}
+
+#[test]
+fn bad_channel_options_are_errors_at_their_line() {
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  option (resilient.channel) = { connect_timeout: "soon", keepalive_interval: "30s" };
+  rpc Get (Item) returns (Item);
+}
+service Other {
+  option (resilient.channel) = { keepalive_while_idle: true };
+  rpc Get (Item) returns (Item);
+}"#,
+        ),
+    );
+    let lines: Vec<&str> = message.lines().collect();
+    for (at, expected) in [
+        ("svc.proto:7:3: ", "channel: connect_timeout: "),
+        (
+            "svc.proto:7:3: ",
+            "channel: keepalive_interval needs keepalive_timeout",
+        ),
+        (
+            "svc.proto:11:3: ",
+            "channel: keepalive_while_idle does nothing without keepalive_interval",
+        ),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(at) && l.contains(expected)),
+            "missing {at}{expected:?} in\n{message}"
+        );
+    }
+}

@@ -23,6 +23,8 @@
 //! assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
 //! ```
 
+#[cfg(feature = "channel")]
+mod channel;
 mod client;
 mod codes;
 mod config;
@@ -39,6 +41,8 @@ use std::time::Duration;
 
 use ::tonic::{Code, Status};
 
+#[cfg(feature = "channel")]
+pub use channel::ChannelPolicy;
 pub use client::{
     PropagateDeadline, PropagateDeadlineLayer, PropagateDeadlineService, ResponseFuture,
     PREVIOUS_ATTEMPTS_HEADER,

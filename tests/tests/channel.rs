@@ -1,0 +1,59 @@
+//! `ChannelPolicy`: keepalive finds a peer that died without closing (a
+//! loopback proxy that stops forwarding and keeps its connections open),
+//! where a channel without it waits for as long as the call does.
+#![allow(clippy::unwrap_used)] // test-only
+
+use std::time::{Duration, Instant};
+
+use resilient::tonic::ChannelPolicy;
+use resilient_examples::faulty::{Fault, FreezingProxy};
+use resilient_examples::user::user_service_client::UserServiceClient;
+use tonic::Code;
+
+mod common;
+use common::{request, server};
+
+#[tokio::test]
+async fn keepalive_finds_a_dead_peer_within_interval_and_timeout() {
+    // Every call hangs at the server: only the connection can end it.
+    let server = server([Fault::Ok, Fault::Hang, Fault::Ok, Fault::Hang]).await;
+
+    let proxy = FreezingProxy::start(server.addr).await.unwrap();
+    let policy =
+        ChannelPolicy::new().keepalive(Duration::from_millis(200), Duration::from_millis(300));
+    let channel = policy
+        .connect_lazy(format!("http://{}", proxy.addr))
+        .unwrap();
+    let mut client = UserServiceClient::new(channel);
+    client.get_user(request()).await.unwrap();
+    let call = tokio::spawn(async move { client.get_user(request()).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let frozen = Instant::now();
+    proxy.freeze();
+    let status = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("keepalive did not end the call")
+        .unwrap()
+        .unwrap_err();
+    let took = frozen.elapsed();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    // interval + timeout is 0.5 s; generous for a shared machine.
+    assert!(took < Duration::from_secs(4), "{took:?}");
+
+    // Without keepalive the same call is still waiting well past that.
+    let proxy = FreezingProxy::start(server.addr).await.unwrap();
+    let channel = ChannelPolicy::new()
+        .connect_lazy(format!("http://{}", proxy.addr))
+        .unwrap();
+    let mut client = UserServiceClient::new(channel);
+    client.get_user(request()).await.unwrap();
+    let call = tokio::spawn(async move { client.get_user(request()).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    proxy.freeze();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !call.is_finished(),
+        "a call behind a frozen peer ended without keepalive"
+    );
+    call.abort();
+}
