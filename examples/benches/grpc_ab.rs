@@ -14,12 +14,17 @@
 //!   behind `DeadlineLayer`: what users run;
 //! - `annotated`: tonic's client with the `PropagateDeadline` interceptor
 //!   and a hand-written `#[deadline(2s)] #[retry(max = 3)]` function, the
-//!   server behind `DeadlineLayer`.
+//!   server behind `DeadlineLayer`;
+//! - `layer`: tonic's client over `ServiceConfigLayer` (a service config:
+//!   2 s timeout, 3 attempts on `UNAVAILABLE`), the server behind
+//!   `DeadlineLayer`;
+//! - `raw + set_timeout`: `raw` with a 2 s `grpc-timeout` (tonic's server
+//!   then arms a timer of its own).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use resilient::tonic::PropagateDeadline;
+use resilient::tonic::{PropagateDeadline, ServiceConfigLayer, ServiceConfigService};
 use resilient_examples::faulty::serve_echo;
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
@@ -30,6 +35,15 @@ use tonic::Status;
 type Raw = UserServiceClient<Channel>;
 type Generated = ResilientUserServiceClient<Channel>;
 type Annotated = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
+type Layered = UserServiceClient<ServiceConfigService<Channel>>;
+
+/// The service config of the `layer` variant.
+const SERVICE_CONFIG: &str = r#"{"methodConfig": [{
+    "name": [{"service": "user.UserService"}],
+    "timeout": "2s",
+    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "1s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+}]}"#;
 
 const ROUNDS: usize = 15;
 
@@ -61,6 +75,10 @@ async fn annotated_call(client: &mut Annotated) -> Result<UserResponse, Status> 
 
 async fn annotated(mut client: Annotated) -> Result<UserResponse, Status> {
     annotated_call(&mut client).await
+}
+
+async fn layered(mut client: Layered) -> Result<UserResponse, Status> {
+    Ok(client.get_user(request()).await?.into_inner())
 }
 
 /// Calls per second over `batches` rounds of `concurrency` calls.
@@ -119,46 +137,58 @@ fn main() {
         let (layered_addr, _) = serve_echo(true).await.expect("a server");
         let (annotated_addr, _) = serve_echo(true).await.expect("a server");
         let (timeout_addr, _) = serve_echo(false).await.expect("a server");
+        let (config_addr, _) = serve_echo(true).await.expect("a server");
         let raw_client: Raw = UserServiceClient::new(channel(raw_addr).await);
         let generated_client: Generated = ResilientUserServiceClient::new(channel(layered_addr).await);
         let annotated_client: Annotated =
             UserServiceClient::with_interceptor(channel(annotated_addr).await, PropagateDeadline);
         let timeout_client: Raw = UserServiceClient::new(channel(timeout_addr).await);
+        let layer = ServiceConfigLayer::from_json(SERVICE_CONFIG).expect("a service config");
+        let layered_client: Layered = UserServiceClient::new(
+            tower::ServiceBuilder::new()
+                .layer(layer)
+                .service(channel(config_addr).await),
+        );
 
-        println!("{ROUNDS} rounds per concurrency; each round measures the four variants back to back, in rotating order.");
+        println!("{ROUNDS} rounds per concurrency; each round measures the five variants back to back, in rotating order.");
         println!("ratio = variant throughput / raw throughput in the same round (1.00 = no cost).\n");
-        println!("| concurrency | raw calls/s (median) | generated / raw: median [min, max] | annotated / raw | raw + set_timeout / raw |");
-        println!("|---|---|---|---|---|");
+        println!("| concurrency | raw calls/s (median) | generated / raw: median [min, max] | annotated / raw | layer / raw | raw + set_timeout / raw |");
+        println!("|---|---|---|---|---|---|");
         for (concurrency, batches) in [(1usize, 4000usize), (64, 160)] {
             // Warm-up: connections, allocator, caches.
             throughput(batches / 3, concurrency, &raw_client, raw).await;
             throughput(batches / 3, concurrency, &generated_client, generated).await;
             throughput(batches / 3, concurrency, &annotated_client, annotated).await;
             throughput(batches / 3, concurrency, &timeout_client, with_timeout).await;
-            let (mut raws, mut gen_ratios, mut ann_ratios, mut tmo_ratios) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            throughput(batches / 3, concurrency, &layered_client, layered).await;
+            let mut raws = Vec::new();
+            let mut ratios: [Vec<f64>; 4] = Default::default();
             for round in 0..ROUNDS {
-                let (mut r, mut g, mut a, mut t) = (0.0, 0.0, 0.0, 0.0);
-                for step in 0..4 {
-                    match (round + step) % 4 {
+                let mut r = 0.0;
+                let mut others = [0.0; 4];
+                for step in 0..5 {
+                    match (round + step) % 5 {
                         0 => r = throughput(batches, concurrency, &raw_client, raw).await,
-                        1 => g = throughput(batches, concurrency, &generated_client, generated).await,
-                        2 => a = throughput(batches, concurrency, &annotated_client, annotated).await,
-                        _ => t = throughput(batches, concurrency, &timeout_client, with_timeout).await,
+                        1 => others[0] = throughput(batches, concurrency, &generated_client, generated).await,
+                        2 => others[1] = throughput(batches, concurrency, &annotated_client, annotated).await,
+                        3 => others[2] = throughput(batches, concurrency, &layered_client, layered).await,
+                        _ => others[3] = throughput(batches, concurrency, &timeout_client, with_timeout).await,
                     }
                 }
                 raws.push(r);
-                gen_ratios.push(g / r);
-                ann_ratios.push(a / r);
-                tmo_ratios.push(t / r);
+                for (ratio, other) in ratios.iter_mut().zip(others) {
+                    ratio.push(other / r);
+                }
             }
             let (raw_median, _, _) = summary(raws);
-            let (gm, glo, ghi) = summary(gen_ratios);
-            let (am, alo, ahi) = summary(ann_ratios);
-            let (tm, tlo, thi) = summary(tmo_ratios);
-            println!(
-                "| {concurrency} | {raw_median:.0} | {gm:.3} [{glo:.3}, {ghi:.3}] | {am:.3} [{alo:.3}, {ahi:.3}] | {tm:.3} [{tlo:.3}, {thi:.3}] |"
-            );
+            let cells: Vec<String> = ratios
+                .into_iter()
+                .map(|ratio| {
+                    let (median, lo, hi) = summary(ratio);
+                    format!("{median:.3} [{lo:.3}, {hi:.3}]")
+                })
+                .collect();
+            println!("| {concurrency} | {raw_median:.0} | {} |", cells.join(" | "));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     });

@@ -239,3 +239,40 @@ fn a_malformed_config_is_an_error_that_says_where() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_server_restarted_under_a_live_client_is_reached_again() {
+    use resilient_examples::faulty::{FaultyUsers, Relay};
+    let first = server([]).await;
+    let relay = Relay::start(first.addr).await.unwrap();
+    // Retries spread over 0.1 + 0.2 + 0.4 + 0.4 s: long enough for the
+    // server to come back while the call is still retrying.
+    let config = r#"{"methodConfig": [{
+        "name": [{"service": "user.UserService"}],
+        "timeout": "10s",
+        "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "0.4s",
+                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+    }]}"#;
+    let mut client = client(config, relay.addr());
+    client.get_user(request()).await.unwrap();
+
+    // The server goes away under the live connection…
+    relay.point_to(None);
+    drop(first);
+    let call = tokio::spawn(async move { client.get_user(request()).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // …and a new one comes back at the same address while the call retries.
+    let restarted = FaultyUsers::new([]);
+    let (addr, _task) = restarted.serve().await.unwrap();
+    relay.point_to(Some(addr));
+    let reply = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("the call ended")
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.into_inner().name, "user 42");
+    // It reached the new server on a retry.
+    let seen = restarted.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].previous_attempts.is_some(), "{seen:?}");
+}
