@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --no-default-features --example grpc_profile
-//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|generated|generated-traced|annotated>
+//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|generated|generated-traced|annotated|layer>
 //! ```
 //!
 //! One current-thread runtime runs client and server, so that the counts
@@ -96,6 +96,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut client = UserServiceClient::with_interceptor(channel, PropagateDeadline);
                 for _ in 0..CALLS {
                     annotated(&mut client).await?;
+                }
+            }
+            "layer" => {
+                // tonic's client over `ServiceConfigLayer`, grpc_ab's config.
+                let layer = resilient::tonic::ServiceConfigLayer::from_json(
+                    r#"{"methodConfig": [{
+                        "name": [{"service": "user.UserService"}],
+                        "timeout": "2s",
+                        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s",
+                                        "maxBackoff": "1s", "backoffMultiplier": 2,
+                                        "retryableStatusCodes": ["UNAVAILABLE"]}
+                    }]}"#,
+                )?;
+                let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
+                let mut client = UserServiceClient::new(channel);
+                for _ in 0..CALLS {
+                    client.get_user(request()).await?;
                 }
             }
             other => return Err(format!("unknown variant {other:?}").into()),

@@ -276,3 +276,71 @@ async fn a_server_restarted_under_a_live_client_is_reached_again() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(seen[0].previous_attempts.is_some(), "{seen:?}");
 }
+
+/// `UserDirectory.FindUser`'s proto options (`deadline: "1s"`, `hedge: {
+/// max_attempts: 3, delay: "20ms", on: ["UNAVAILABLE"] }`) written as a
+/// service config.
+const FIND_USER_CONFIG: &str = r#"{"methodConfig": [{
+    "name": [{"service": "user.UserDirectory", "method": "FindUser"}],
+    "timeout": "1s",
+    "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.02s",
+                      "nonFatalStatusCodes": ["UNAVAILABLE"]}
+}]}"#;
+
+#[tokio::test]
+async fn proto_options_and_the_same_service_config_behave_alike() {
+    use resilient_examples::user::ResilientUserDirectoryClient;
+    let scripts = || {
+        [
+            // Slow, then a non-fatal failure that starts the third at once.
+            vec![
+                Fault::Slow(Duration::from_secs(5)),
+                Fault::Fail(Code::Unavailable),
+                Fault::Ok,
+            ],
+            // Nothing answers: the deadline ends the call.
+            vec![Fault::Hang, Fault::Hang, Fault::Hang],
+        ]
+    };
+    let mut from_options = Vec::new();
+    for script in scripts() {
+        let server = server(script).await;
+        let started = Instant::now();
+        let result = ResilientUserDirectoryClient::new(channel(server.addr))
+            .find_user(request())
+            .await;
+        from_options.push((
+            result.map(|r| r.into_inner().name).map_err(|s| s.code()),
+            server.previous_attempts(),
+            started.elapsed(),
+        ));
+    }
+    let mut from_config = Vec::new();
+    for script in scripts() {
+        let server = server(script).await;
+        let layer = ServiceConfigLayer::from_json(FIND_USER_CONFIG).unwrap();
+        let channel = tower::ServiceBuilder::new().layer(layer).service(channel(server.addr));
+        let started = Instant::now();
+        let result = UserDirectoryClient::new(channel).find_user(request()).await;
+        from_config.push((
+            result.map(|r| r.into_inner().name).map_err(|s| s.code()),
+            server.previous_attempts(),
+            started.elapsed(),
+        ));
+    }
+    let expected_attempts = [None, Some("1".to_owned()), Some("2".to_owned())];
+    for (options, config) in from_options.iter().zip(&from_config) {
+        assert_eq!(options.0, config.0);
+        assert_eq!(options.1, expected_attempts);
+        assert_eq!(config.1, expected_attempts);
+    }
+    assert_eq!(from_options[0].0, Ok("user 42".to_owned()));
+    assert_eq!(from_options[1].0, Err(Code::DeadlineExceeded));
+    // Both hedged well before the slow attempt's 5 s, and both waited out
+    // the 1 s deadline when nothing answered.
+    for run in [&from_options, &from_config] {
+        assert!(run[0].2 < Duration::from_secs(3), "{:?}", run[0].2);
+        assert!(run[1].2 >= Duration::from_millis(900), "{:?}", run[1].2);
+        assert!(run[1].2 < Duration::from_secs(4), "{:?}", run[1].2);
+    }
+}

@@ -20,7 +20,8 @@ use super::{MethodPolicy, ServiceConfig, ServiceConfigError, Throttle};
 use crate::hedge::HedgePolicy;
 use crate::retry::{ByRetryable, Next, RetryState, Verdict};
 use crate::tonic::client::{stamp, PREVIOUS_ATTEMPTS_NAME};
-use crate::tonic::{effective_code, parse_timeout, Pushback, TIMEOUT_HEADER};
+use crate::tonic::timeout::TIMEOUT_NAME;
+use crate::tonic::{effective_code, parse_timeout, Pushback};
 use crate::{Backoff, RetryPolicy};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -176,11 +177,7 @@ where
         let mut ready = std::mem::replace(&mut self.inner, clone);
         match self.config.policy(request.uri().path()) {
             None => Box::pin(ready.call(request)),
-            Some(policy) => {
-                let policy = Arc::clone(policy);
-                let limit = self.buffer_limit;
-                Box::pin(async move { Ok(run(ready, &policy, request, limit).await) })
-            }
+            Some(policy) => Box::pin(run(ready, Arc::clone(policy), request, self.buffer_limit)),
         }
     }
 }
@@ -190,10 +187,10 @@ where
 /// as the status tonic would have made of it).
 async fn run<S, RB>(
     ready: S,
-    policy: &MethodPolicy,
+    policy: Arc<MethodPolicy>,
     request: Request<Body>,
     limit: usize,
-) -> Response<RB>
+) -> Result<Response<RB>, S::Error>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
@@ -203,7 +200,7 @@ where
     // shorter bounds the whole call, retries included.
     let own = request
         .headers()
-        .get(TIMEOUT_HEADER)
+        .get(&TIMEOUT_NAME)
         .and_then(|value| parse_timeout(value.as_bytes()).ok());
     let timeout = match (policy.timeout, own) {
         (Some(config), Some(own)) => Some(config.min(own)),
@@ -220,14 +217,16 @@ where
     let call = async {
         match (&policy.retry, &policy.hedge) {
             (Some((retry, codes)), _) => retried(ready, &template, body, retry, codes, limit).await,
+            // Boxed: its five attempt slots would make every call's
+            // future (moved as it is made) several times larger.
             (None, Some((hedge, codes))) => {
-                hedged(ready, &template, body, hedge, codes, limit).await
+                Box::pin(hedged(ready, &template, body, hedge, codes, limit)).await
             }
             (None, None) => once(ready, &template, body).await,
         }
     };
     let Some(timeout) = timeout else {
-        return call.await;
+        return Ok(call.await);
     };
     let expired = || Status::deadline_exceeded("deadline exceeded before a response").into_http();
     match crate::deadline::timed(timeout, call).await {
@@ -243,12 +242,12 @@ where
                 }
             );
             if cut && tokio::time::Instant::now() >= until {
-                expired()
+                Ok(expired())
             } else {
-                response
+                Ok(response)
             }
         }
-        (Err(_), _) => expired(),
+        (Err(_), _) => Ok(expired()),
     }
 }
 

@@ -3,10 +3,14 @@
 //! without gRPC headers) failed or succeeded there; any other response
 //! commits the call.
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 use tonic::Code;
 
 use crate::tonic::{Pushback, PUSHBACK_HEADER};
+
+// Parsed once: a lookup by `&str` parses the name on every call.
+static STATUS: HeaderName = HeaderName::from_static("grpc-status");
+static PUSHBACK: HeaderName = HeaderName::from_static(PUSHBACK_HEADER);
 
 /// How an attempt ended, as far as retrying goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,11 +23,11 @@ pub(super) enum Outcome {
 
 /// Judges a response by its status line and headers.
 pub(super) fn judge(status: StatusCode, headers: &HeaderMap) -> Outcome {
-    let pushback = match headers.get(PUSHBACK_HEADER) {
+    let pushback = match headers.get(&PUSHBACK) {
         None => Pushback::Absent,
         Some(value) => Pushback::parse(value.as_bytes()),
     };
-    let code = match headers.get("grpc-status") {
+    let code = match headers.get(&STATUS) {
         Some(value) => status_code(value.as_bytes()),
         None if status == StatusCode::OK => return Outcome::Committed,
         None => from_http(status),
