@@ -261,7 +261,7 @@ fn client(
                     #apply
                     let target = ::resilient::__private::Target::of(endpoint.uri());
                     let channel = endpoint.connect().await?;
-                    let mut client = Self::from(#client_mod::#tonic_client::new(channel));
+                    let mut client = Self::from(#client_mod::#tonic_client::new(::resilient::tonic::ResponseGuard::new(channel)));
                     client.target = target;
                     ::core::result::Result::Ok(client)
                 }
@@ -275,7 +275,7 @@ fn client(
         #(#docs)*
         #[derive(Debug, Clone)]
         pub struct #ours<T> {
-            inner: #client_mod::#tonic_client<T>,
+            inner: #client_mod::#tonic_client<::resilient::tonic::ResponseGuard<T>>,
             /// `grpc.target` in the metrics (feature `opentelemetry`).
             target: ::resilient::__private::Target,
             #breakers_field
@@ -283,29 +283,36 @@ fn client(
 
         #connect
 
-        impl<T> ::core::convert::From<#client_mod::#tonic_client<T>> for #ours<T> {
-            /// Adds the policies to a tonic client as it is configured.
-            fn from(inner: #client_mod::#tonic_client<T>) -> Self {
+        impl<T> ::core::convert::From<#client_mod::#tonic_client<::resilient::tonic::ResponseGuard<T>>> for #ours<T> {
+            /// Adds the policies to a tonic client as it is configured, made on a guarded
+            /// transport: `#tonic_client::new(resilient::tonic::ResponseGuard::new(channel))`.
+            fn from(inner: #client_mod::#tonic_client<::resilient::tonic::ResponseGuard<T>>) -> Self {
                 Self { inner, target: ::resilient::__private::Target::OTHER, #breakers_init }
             }
         }
 
         impl<T> #ours<T>
         where
-            T: tonic::client::GrpcService<tonic::body::Body>,
-            T::Error: ::core::convert::Into<tonic::codegen::StdError>,
-            T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + ::core::marker::Send + 'static,
-            <T::ResponseBody as tonic::codegen::Body>::Error: ::core::convert::Into<tonic::codegen::StdError> + ::core::marker::Send,
+            ::resilient::tonic::ResponseGuard<T>: tonic::client::GrpcService<tonic::body::Body>,
+            <::resilient::tonic::ResponseGuard<T> as tonic::client::GrpcService<tonic::body::Body>>::Error:
+                ::core::convert::Into<tonic::codegen::StdError>,
+            <::resilient::tonic::ResponseGuard<T> as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody:
+                tonic::codegen::Body<Data = tonic::codegen::Bytes> + ::core::marker::Send + 'static,
+            <<::resilient::tonic::ResponseGuard<T> as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody as tonic::codegen::Body>::Error:
+                ::core::convert::Into<tonic::codegen::StdError> + ::core::marker::Send,
         {
             /// Wraps a transport such as a `Channel`, as tonic's `new` does.
             pub fn new(inner: T) -> Self {
-                Self::from(#client_mod::#tonic_client::new(inner))
+                Self::from(#client_mod::#tonic_client::new(::resilient::tonic::ResponseGuard::new(inner)))
             }
 
             /// Wraps a transport that sends every request to `origin`, as tonic's `with_origin` does.
             pub fn with_origin(inner: T, origin: tonic::codegen::http::Uri) -> Self {
                 let target = ::resilient::__private::Target::of(&origin);
-                let mut client = Self::from(#client_mod::#tonic_client::with_origin(inner, origin));
+                let mut client = Self::from(#client_mod::#tonic_client::with_origin(
+                    ::resilient::tonic::ResponseGuard::new(inner),
+                    origin,
+                ));
                 client.target = target;
                 client
             }
@@ -315,15 +322,16 @@ fn client(
             pub fn with_interceptor<F>(inner: T, interceptor: F) -> #ours<tonic::codegen::InterceptedService<T, F>>
             where
                 F: tonic::service::Interceptor,
-                T::ResponseBody: ::core::default::Default,
-                T: tonic::codegen::Service<
-                    tonic::codegen::http::Request<tonic::body::Body>,
-                    Response = tonic::codegen::http::Response<<T as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody>,
-                >,
-                <T as tonic::codegen::Service<tonic::codegen::http::Request<tonic::body::Body>>>::Error:
-                    ::core::convert::Into<tonic::codegen::StdError> + ::core::marker::Send + ::core::marker::Sync,
+                ::resilient::tonic::ResponseGuard<tonic::codegen::InterceptedService<T, F>>:
+                    tonic::client::GrpcService<tonic::body::Body>,
+                <::resilient::tonic::ResponseGuard<tonic::codegen::InterceptedService<T, F>> as tonic::client::GrpcService<tonic::body::Body>>::Error:
+                    ::core::convert::Into<tonic::codegen::StdError>,
+                <::resilient::tonic::ResponseGuard<tonic::codegen::InterceptedService<T, F>> as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody:
+                    tonic::codegen::Body<Data = tonic::codegen::Bytes> + ::core::marker::Send + 'static,
+                <<::resilient::tonic::ResponseGuard<tonic::codegen::InterceptedService<T, F>> as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody as tonic::codegen::Body>::Error:
+                    ::core::convert::Into<tonic::codegen::StdError> + ::core::marker::Send,
             {
-                #ours::from(#client_mod::#tonic_client::with_interceptor(inner, interceptor))
+                #ours::new(tonic::codegen::InterceptedService::new(inner, interceptor))
             }
 
             /// The circuit breaker of `method` (its proto name, as `"GetUser"`), if its policy
@@ -363,7 +371,7 @@ fn client(
             }
 
             /// The plain tonic client underneath.
-            pub fn into_inner(self) -> #client_mod::#tonic_client<T> {
+            pub fn into_inner(self) -> #client_mod::#tonic_client<::resilient::tonic::ResponseGuard<T>> {
                 self.inner
             }
 

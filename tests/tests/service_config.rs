@@ -319,7 +319,9 @@ async fn proto_options_and_the_same_service_config_behave_alike() {
     for script in scripts() {
         let server = server(script).await;
         let layer = ServiceConfigLayer::from_json(FIND_USER_CONFIG).unwrap();
-        let channel = tower::ServiceBuilder::new().layer(layer).service(channel(server.addr));
+        let channel = tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(channel(server.addr));
         let started = Instant::now();
         let result = UserDirectoryClient::new(channel).find_user(request()).await;
         from_config.push((

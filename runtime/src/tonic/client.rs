@@ -10,6 +10,7 @@ use ::tonic::Status;
 use http::{HeaderMap, HeaderValue};
 use pin_project_lite::pin_project;
 
+use super::guard::{GuardFuture, Guarded};
 use super::timeout::{encode_timeout_value, parse_timeout, TIMEOUT_NAME};
 use crate::{deadline, retry};
 
@@ -175,19 +176,21 @@ where
     S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>,
     RB: Default,
 {
-    type Response = http::Response<RB>;
+    /// Guarded (see [`guard_status_headers`](super::guard_status_headers)):
+    /// what tonic would panic on is replaced by an `INTERNAL` status.
+    type Response = http::Response<Guarded<RB>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, RB>;
+    type Future = GuardFuture<ResponseFuture<S::Future, RB>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        match stamp(request.headers_mut()) {
+        GuardFuture::new(match stamp(request.headers_mut()) {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
             Err(status) => ResponseFuture::ready(status.into_http()),
-        }
+        })
     }
 }
 

@@ -30,6 +30,7 @@ mod codes;
 mod config;
 #[cfg(feature = "opentelemetry")]
 mod context;
+mod guard;
 #[doc(hidden)]
 pub mod metrics;
 mod pushback;
@@ -52,6 +53,7 @@ pub use config::{
     ServiceConfig, ServiceConfigError, ServiceConfigLayer, ServiceConfigService,
     DEFAULT_BUFFER_LIMIT,
 };
+pub use guard::{guard_status_headers, GuardFuture, Guarded, ResponseGuard, ResponseGuardLayer};
 pub use pushback::{Pushback, PUSHBACK_HEADER};
 pub use request::{propagate_deadline, request_timeout, ReplayableRequest};
 pub use server::{DeadlineLayer, DeadlineService, ScopedResponse, DEFAULT_MAX_DEADLINE};
@@ -67,7 +69,8 @@ use crate::{Elapsed, Retryable};
 /// - tonic's local expiry of `grpc-timeout` (`CANCELLED`, "Timeout
 ///   expired") is `DEADLINE_EXCEEDED`;
 /// - a connection that broke or closed under the call (`UNKNOWN`
-///   "transport error" over an I/O error, a connect error, or `CANCELLED`
+///   "transport error" over an I/O error, a connect error, or a request
+///   hyper canceled unsent because its connection closed; or `CANCELLED`
 ///   because the connection closed before the request went out) is
 ///   `UNAVAILABLE`.
 ///
@@ -103,6 +106,15 @@ pub fn effective_code(status: &Status) -> Code {
             if io.is_retryable() {
                 return Code::Unavailable;
             }
+        }
+        // hyper cancels the requests it had not sent yet when their
+        // connection closes ("connection closed"): nothing reached the peer.
+        #[cfg(feature = "channel")]
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_canceled)
+        {
+            return Code::Unavailable;
         }
         source = error.source();
     }

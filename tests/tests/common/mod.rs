@@ -2,6 +2,8 @@
 //! 127.0.0.1, a channel to it, a request.
 #![allow(clippy::unwrap_used, dead_code)] // test-only; not every file uses every helper
 
+pub(crate) mod hostile;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

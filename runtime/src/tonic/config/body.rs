@@ -3,6 +3,7 @@
 //! recorded head chained to the rest of a body that outgrew the limit.
 
 use std::collections::VecDeque;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
@@ -65,6 +66,18 @@ impl Recording {
             record: recording.clone(),
         };
         (recording, Body::new(tee))
+    }
+
+    /// The record of a body read whole already.
+    pub(super) fn whole(chunks: Vec<Bytes>) -> Self {
+        let size = chunks.iter().map(Bytes::len).sum();
+        Recording(Arc::new(Mutex::new(Record {
+            chunks,
+            size,
+            limit: size,
+            ended: true,
+            spoiled: false,
+        })))
     }
 
     fn lock(&self) -> MutexGuard<'_, Record> {
@@ -136,17 +149,39 @@ pub(super) enum Collected {
 }
 
 impl Collected {
-    /// Reads `body` to its end, or until more than `limit` bytes.
-    pub(super) async fn read(mut body: Body, limit: usize) -> Self {
+    /// What of `body` is ready now, without waiting: all of it, when it
+    /// ends within `limit` bytes (a unary request), or what was read and
+    /// the rest (`TooLarge`, also for a body that would have to be waited
+    /// for: a stream).
+    pub(super) fn ready(body: Body, limit: usize) -> Self {
+        let mut read = std::pin::pin!(Self::read(body, limit, true));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match read.as_mut().poll(&mut cx) {
+            Poll::Ready(collected) => collected,
+            // `read` with `stop_at_pending` never waits.
+            Poll::Pending => Collected::TooLarge(Body::empty()),
+        }
+    }
+
+    /// Reads `body` to its end, or until more than `limit` bytes (or, with
+    /// `stop_at_pending`, until a frame is not ready).
+    pub(super) async fn read(mut body: Body, limit: usize, stop_at_pending: bool) -> Self {
         let mut head = VecDeque::new();
         let mut size = 0usize;
         loop {
             if body.is_end_stream() {
                 break;
             }
-            let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
-            else {
-                break;
+            let next = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
+                Poll::Pending if stop_at_pending => Poll::Ready(Err(())),
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(frame) => Poll::Ready(Ok(frame)),
+            })
+            .await;
+            let frame = match next {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(()) => return Collected::TooLarge(Body::new(Chain { head, rest: body })),
             };
             let data = frame
                 .as_ref()

@@ -20,6 +20,7 @@ use super::{MethodPolicy, ServiceConfig, ServiceConfigError, Throttle};
 use crate::hedge::HedgePolicy;
 use crate::retry::{ByRetryable, Next, RetryState, Verdict};
 use crate::tonic::client::{stamp, PREVIOUS_ATTEMPTS_NAME};
+use crate::tonic::guard::{guard_response, GuardFuture, Guarded};
 use crate::tonic::timeout::TIMEOUT_NAME;
 use crate::tonic::{effective_code, parse_timeout, Pushback};
 use crate::{Backoff, RetryPolicy};
@@ -161,11 +162,13 @@ where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError> + Send + 'static,
-    RB: Default + Send + 'static,
+    RB: Send + 'static,
 {
-    type Response = Response<RB>;
+    /// Guarded (see [`guard_status_headers`](crate::tonic::guard_status_headers)):
+    /// what tonic would panic on is replaced by an `INTERNAL` status.
+    type Response = Response<Guarded<RB>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<RB>, S::Error>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Guarded<RB>>, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -176,7 +179,7 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         match self.config.policy(request.uri().path()) {
-            None => Box::pin(ready.call(request)),
+            None => Box::pin(GuardFuture::new(ready.call(request))),
             Some(policy) => Box::pin(run(ready, Arc::clone(policy), request, self.buffer_limit)),
         }
     }
@@ -190,11 +193,10 @@ async fn run<S, RB>(
     policy: Arc<MethodPolicy>,
     request: Request<Body>,
     limit: usize,
-) -> Result<Response<RB>, S::Error>
+) -> Result<Response<Guarded<RB>>, S::Error>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
-    RB: Default,
 {
     // The call's own timeout (`Request::set_timeout`) and the config's: the
     // shorter bounds the whole call, retries included.
@@ -288,7 +290,7 @@ struct Failure<RB> {
     response: Response<RB>,
 }
 
-impl<RB: Default> Failure<RB> {
+impl<RB> Failure<Guarded<RB>> {
     fn status(status: Status) -> Self {
         Self {
             code: effective_code(&status),
@@ -314,16 +316,21 @@ impl<RB: Default> Failure<RB> {
 }
 
 /// Sends one attempt and judges its response headers.
-async fn send<S, RB>(mut service: S, request: Request<Body>) -> Result<Response<RB>, Failure<RB>>
+async fn send<S, RB>(
+    mut service: S,
+    request: Request<Body>,
+) -> Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>>,
     S::Error: Into<BoxError>,
-    RB: Default,
 {
     poll_fn(|cx| service.poll_ready(cx))
         .await
         .map_err(Failure::transport)?;
     let response = service.call(request).await.map_err(Failure::transport)?;
+    // Guarded first: a status tonic would panic on is judged as the
+    // `INTERNAL` it becomes.
+    let response = guard_response(response);
     match judge(response.status(), response.headers()) {
         Outcome::Committed => Ok(response),
         Outcome::Failed { code, pushback } => Err(Failure {
@@ -335,11 +342,10 @@ where
 }
 
 /// A call of one attempt (a timeout only, or a request too large to keep).
-async fn once<S, RB>(service: S, template: &Template, body: Body) -> Response<RB>
+async fn once<S, RB>(service: S, template: &Template, body: Body) -> Response<Guarded<RB>>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>>,
     S::Error: Into<BoxError>,
-    RB: Default,
 {
     let sent = match template.request(body, 0) {
         Ok(request) => send(service, request).await,
@@ -358,16 +364,24 @@ async fn retried<S, RB>(
     policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
     codes: &[Code],
     limit: usize,
-) -> Response<RB>
+) -> Response<Guarded<RB>>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
-    RB: Default,
 {
     let spare = first.clone();
     let mut first = Some(first);
-    let (recording, body) = Recording::tee(body, limit);
-    let mut body = Some(body);
+    // A request already whole (a unary call's) is kept as it is, so that an
+    // attempt whose connection broke before sending it can be made again;
+    // a streamed one is recorded as the first attempt sends it.
+    let (recording, body) = match Collected::ready(body, limit) {
+        Collected::Whole(chunks) => (Recording::whole(chunks), None),
+        Collected::TooLarge(body) => {
+            let (recording, body) = Recording::tee(body, limit);
+            (recording, Some(body))
+        }
+    };
+    let mut body = body;
     let mut state = RetryState::new(policy);
     loop {
         let Some(attempt_body) = body.take().or_else(|| recording.replay()) else {
@@ -407,13 +421,12 @@ async fn hedged<S, RB>(
     policy: &HedgePolicy<Throttle>,
     codes: &[Code],
     limit: usize,
-) -> Response<RB>
+) -> Response<Guarded<RB>>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
-    RB: Default,
 {
-    let chunks = match Collected::read(body, limit).await {
+    let chunks = match Collected::read(body, limit, false).await {
         Collected::Whole(chunks) => chunks,
         Collected::TooLarge(body) => return once(first, template, body).await,
     };
@@ -429,7 +442,9 @@ where
             }
         }
     };
-    let result =
-        crate::hedge::hedge(policy, make, |failure: &Failure<RB>| failure.verdict(codes)).await;
+    let result = crate::hedge::hedge(policy, make, |failure: &Failure<Guarded<RB>>| {
+        failure.verdict(codes)
+    })
+    .await;
     result.unwrap_or_else(|failure| failure.response)
 }

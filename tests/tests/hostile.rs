@@ -1,0 +1,395 @@
+//! A broken or hostile peer (`common::hostile`, an `h2` server that sends
+//! what tonic never would) cannot panic, hang or fool the client stack:
+//! every call ends, within its deadline, with a `Status`; retries only
+//! where the rules allow. Plain tonic panics on some of these; the test
+//! shows it beside ours.
+#![allow(clippy::unwrap_used)] // test-only
+
+use std::time::{Duration, Instant};
+
+use resilient::tonic::{PropagateDeadlineService, ServiceConfigLayer};
+use resilient_examples::user::user_service_client::UserServiceClient;
+use resilient_examples::user::ResilientUserServiceClient;
+use tonic::Code;
+
+mod common;
+use common::hostile::{message, pairs, Hostile, Reply};
+use common::{channel, request};
+
+const GRPC: (&str, &[u8]) = ("content-type", b"application/grpc");
+
+/// A trailers-only answer with these headers besides the content type.
+fn trailers_only(headers: &[(&str, &[u8])]) -> Reply {
+    let mut all = vec![GRPC];
+    all.extend_from_slice(headers);
+    Reply::Respond {
+        status: 200,
+        headers: pairs(&all),
+        body: None,
+        trailers: None,
+    }
+}
+
+/// A message, then these trailers.
+fn with_trailers(trailers: &[(&str, &[u8])]) -> Reply {
+    Reply::Respond {
+        status: 200,
+        headers: pairs(&[GRPC]),
+        body: Some(message("user 42")),
+        trailers: Some(pairs(trailers)),
+    }
+}
+
+const BAD_DETAILS: &[u8] = b"*not base64*";
+
+#[tokio::test]
+async fn malformed_status_details_panic_plain_tonic_and_not_ours() {
+    for reply in [
+        trailers_only(&[
+            ("grpc-status", b"14"),
+            ("grpc-status-details-bin", BAD_DETAILS),
+        ]),
+        with_trailers(&[
+            ("grpc-status", b"14"),
+            ("grpc-status-details-bin", BAD_DETAILS),
+        ]),
+    ] {
+        let peer = Hostile::start(vec![reply]).await;
+
+        // Plain tonic: the caller's task dies.
+        let mut plain = UserServiceClient::new(channel(peer.addr));
+        let died = tokio::spawn(async move { plain.get_user(request()).await })
+            .await
+            .unwrap_err();
+        assert!(died.is_panic(), "plain tonic did not panic: {died:?}");
+
+        // Ours, three ways: a clear INTERNAL, not retried.
+        let before = peer.requests();
+        let status = ResilientUserServiceClient::new(channel(peer.addr))
+            .get_user(request())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Internal, "{status:?}");
+        assert!(
+            status.message().contains("grpc-status-details-bin"),
+            "{status:?}"
+        );
+        assert!(status.message().contains("was 14"), "{status:?}");
+        assert_eq!(peer.requests() - before, 1);
+
+        let layer = ServiceConfigLayer::from_json(
+            r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 3,
+                "initialBackoff": "0.01s", "maxBackoff": "0.01s", "backoffMultiplier": 1,
+                "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        )
+        .unwrap();
+        let layered = tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(channel(peer.addr));
+        let status = UserServiceClient::new(layered)
+            .get_user(request())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Internal, "{status:?}");
+
+        let propagating = PropagateDeadlineService::new(channel(peer.addr));
+        let status = UserServiceClient::new(propagating)
+            .get_user(request())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Internal, "{status:?}");
+    }
+}
+
+/// What the generated client (`GetUser`: 2 s, 3 attempts of 300 ms each on
+/// `UNAVAILABLE`) makes of `reply`: its outcome, the requests the peer
+/// got, how long it took.
+async fn generated(reply: Reply) -> (Result<String, Code>, usize, Duration) {
+    let peer = Hostile::start(vec![reply]).await;
+    let started = Instant::now();
+    let result = ResilientUserServiceClient::new(channel(peer.addr))
+        .get_user(request())
+        .await;
+    (
+        result.map(|r| r.into_inner().name).map_err(|s| s.code()),
+        peer.requests(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn every_call_ends_with_a_status_within_its_deadline() {
+    let huge_message = vec![b'x'; 100_000];
+    let many: Vec<(String, Vec<u8>)> = (0..5000)
+        .map(|i| (format!("x-junk-{i}"), b"v".to_vec()))
+        .collect();
+    let mut many_headers = pairs(&[GRPC, ("grpc-status", b"0")]);
+    many_headers.extend(many);
+    let cases: Vec<(&str, Reply, Option<Code>, Option<usize>)> = vec![
+        (
+            "grpc-status not a number",
+            trailers_only(&[("grpc-status", b"abc")]),
+            Some(Code::Unknown),
+            Some(1),
+        ),
+        (
+            "grpc-status out of range",
+            trailers_only(&[("grpc-status", b"99")]),
+            Some(Code::Unknown),
+            Some(1),
+        ),
+        (
+            "grpc-message not UTF-8",
+            trailers_only(&[("grpc-status", b"5"), ("grpc-message", b"\xff\xfe")]),
+            None,
+            Some(1),
+        ),
+        (
+            "enormous grpc-message",
+            trailers_only(&[("grpc-status", b"5"), ("grpc-message", &huge_message)]),
+            None,
+            None,
+        ),
+        (
+            "no grpc-status at all",
+            Reply::Respond {
+                status: 200,
+                headers: pairs(&[GRPC]),
+                body: Some(message("user 42")),
+                trailers: None,
+            },
+            None,
+            None,
+        ),
+        // Each 300 ms attempt times out and is retried: the 2 s deadline holds.
+        (
+            "trailers that never come",
+            Reply::NoTrailers {
+                headers: vec![],
+                body: message("user 42"),
+            },
+            Some(Code::DeadlineExceeded),
+            Some(3),
+        ),
+        (
+            "a body cut mid-frame",
+            Reply::CutBody {
+                body: message("user 42"),
+                cut: 3,
+            },
+            None,
+            None,
+        ),
+        (
+            "RST_STREAM REFUSED_STREAM",
+            Reply::Reset(h2::Reason::REFUSED_STREAM),
+            Some(Code::Unavailable),
+            Some(3),
+        ),
+        (
+            "RST_STREAM INTERNAL_ERROR",
+            Reply::Reset(h2::Reason::INTERNAL_ERROR),
+            Some(Code::Internal),
+            Some(1),
+        ),
+        ("GOAWAY mid-call", Reply::GoAway, None, None),
+        // A delay past the deadline: no wait, no retry.
+        (
+            "pushback of 2^63 ms",
+            trailers_only(&[
+                ("grpc-status", b"14"),
+                ("grpc-retry-pushback-ms", b"9223372036854775808"),
+            ]),
+            Some(Code::Unavailable),
+            Some(1),
+        ),
+        (
+            "pushback of garbage",
+            trailers_only(&[("grpc-status", b"14"), ("grpc-retry-pushback-ms", b"soon")]),
+            Some(Code::Unavailable),
+            Some(1),
+        ),
+        (
+            "5000 metadata entries",
+            Reply::Respond {
+                status: 200,
+                headers: many_headers,
+                body: None,
+                trailers: None,
+            },
+            None,
+            None,
+        ),
+        // Not gRPC's content type: UNKNOWN, as the gRPC spec says (tonic
+        // alone would read the body as gRPC).
+        (
+            "wrong content-type",
+            Reply::Respond {
+                status: 200,
+                headers: pairs(&[("content-type", b"text/html")]),
+                body: Some(message("user 42")),
+                trailers: Some(pairs(&[("grpc-status", b"0")])),
+            },
+            Some(Code::Unknown),
+            Some(1),
+        ),
+        // HTTP errors without gRPC headers, as the gRPC spec's table maps them.
+        (
+            "HTTP 503",
+            Reply::Respond {
+                status: 503,
+                headers: vec![],
+                body: None,
+                trailers: None,
+            },
+            Some(Code::Unavailable),
+            Some(3),
+        ),
+        (
+            "HTTP 429",
+            Reply::Respond {
+                status: 429,
+                headers: vec![],
+                body: None,
+                trailers: None,
+            },
+            Some(Code::Unavailable),
+            Some(3),
+        ),
+        (
+            "HTTP 404",
+            Reply::Respond {
+                status: 404,
+                headers: vec![],
+                body: None,
+                trailers: None,
+            },
+            Some(Code::Unimplemented),
+            Some(1),
+        ),
+    ];
+    let mut table = Vec::new();
+    for (what, reply, code, requests) in cases {
+        let (result, seen, took) = generated(reply).await;
+        table.push(format!("{what}: {result:?}, {seen} request(s), {took:?}"));
+        // Within the 2 s deadline, with a margin for a loaded machine.
+        assert!(took < Duration::from_millis(3500), "{what}: took {took:?}");
+        if let Some(code) = code {
+            assert_eq!(result, Err(code), "{what}");
+        }
+        if let Some(requests) = requests {
+            assert_eq!(seen, requests, "{what}: {result:?}");
+        }
+    }
+    // The scenario table, for the docs (`--nocapture` prints it).
+    println!("{}", table.join("\n"));
+}
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    use resilient_examples::user::ResilientUserDirectoryClient;
+
+    /// A header value: numbers, near-numbers, base64-looking text, or any
+    /// bytes a header can carry.
+    fn value() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            (0u32..20).prop_map(|n| n.to_string().into_bytes()),
+            Just(b"-1".to_vec()),
+            Just(b"9223372036854775808".to_vec()),
+            "[A-Za-z0-9+/=]{0,12}".prop_map(String::into_bytes),
+            proptest::collection::vec(prop_oneof![0x20u8..0x7f, 0x80u8..=0xff, Just(b'\t')], 0..48),
+        ]
+    }
+
+    fn entry() -> impl Strategy<Value = (String, Vec<u8>)> {
+        let name = prop_oneof![
+            Just("grpc-status".to_owned()),
+            Just("grpc-message".to_owned()),
+            Just("grpc-status-details-bin".to_owned()),
+            Just("grpc-retry-pushback-ms".to_owned()),
+            Just("content-type".to_owned()),
+            "x-[a-z]{1,6}",
+            "x-[a-z]{1,6}-bin",
+        ];
+        (name, value())
+    }
+
+    fn entries() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+        proptest::collection::vec(entry(), 0..8)
+    }
+
+    /// Any response: status, header and trailer maps, in any of the shapes
+    /// (trailers-only, message and trailers, message and no trailers,
+    /// trailers without a message).
+    fn reply() -> impl Strategy<Value = Reply> {
+        let status = prop_oneof![4 => Just(200u16), 1 => 100u16..600];
+        (status, any::<bool>(), entries(), 0..4u8, entries()).prop_map(
+            |(status, grpc_type, mut headers, shape, trailers)| {
+                if grpc_type {
+                    headers.insert(0, ("content-type".to_owned(), b"application/grpc".to_vec()));
+                }
+                let (body, trailers) = match shape {
+                    0 => (None, None),
+                    1 => (Some(message("user 42")), Some(trailers)),
+                    2 => (Some(message("user 42")), None),
+                    _ => (None, Some(trailers)),
+                };
+                // 1xx statuses are informational: h2 refuses to send them.
+                let status = if status < 200 { 200 } else { status };
+                Reply::Respond {
+                    status,
+                    headers,
+                    body,
+                    trailers,
+                }
+            },
+        )
+    }
+
+    /// Thousands of random responses through the generated client
+    /// (`FindUser`: 1 s deadline, hedged): each call ends, in time, with an
+    /// answer or a `Status`, and nothing panics. `PROPTEST_CASES=20000` for
+    /// more.
+    #[test]
+    fn random_headers_and_trailers_never_panic_or_hang() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let peer = rt.block_on(Hostile::start(vec![trailers_only(&[(
+            "grpc-status",
+            b"0",
+        )])]));
+        let client = rt.block_on(async { ResilientUserDirectoryClient::new(channel(peer.addr)) });
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&reply(), |reply| {
+                peer.script(vec![reply]);
+                let mut client = client.clone();
+                let started = Instant::now();
+                let outcome = rt.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(5), client.find_user(request())).await
+                });
+                prop_assert!(outcome.is_ok(), "the call hung");
+                // The 1 s deadline, with a margin for a loaded machine.
+                prop_assert!(
+                    started.elapsed() < Duration::from_secs(3),
+                    "{:?}",
+                    started.elapsed()
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
+}
