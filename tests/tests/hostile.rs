@@ -393,3 +393,121 @@ mod random {
             .unwrap();
     }
 }
+
+/// The server side: a client that misbehaves against `DeadlineLayer` and
+/// tonic, driven by a raw `h2` client.
+mod server_side {
+    use super::*;
+    use bytes::Bytes;
+    use common::server;
+    use resilient_examples::faulty::Fault;
+
+    /// An h2 connection to `addr`, its driver spawned.
+    async fn connect(addr: std::net::SocketAddr) -> h2::client::SendRequest<Bytes> {
+        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (send, connection) = h2::client::handshake(socket).await.unwrap();
+        tokio::spawn(connection);
+        send.ready().await.unwrap()
+    }
+
+    fn get_user(timeout: Option<&str>) -> http::Request<()> {
+        let mut request = http::Request::post("http://localhost/user.UserService/GetUser")
+            .header("content-type", "application/grpc")
+            .header("te", "trailers");
+        if let Some(timeout) = timeout {
+            request = request.header("grpc-timeout", timeout);
+        }
+        request.body(()).unwrap()
+    }
+
+    /// The gRPC status of a response: its headers' (trailers-only), or
+    /// its trailers'.
+    async fn status_of(response: h2::client::ResponseFuture) -> Option<String> {
+        let response = response.await.ok()?;
+        if let Some(status) = response.headers().get("grpc-status") {
+            return Some(status.to_str().ok()?.to_owned());
+        }
+        let mut body = response.into_body();
+        while let Some(Ok(_)) = body.data().await {}
+        let trailers = body.trailers().await.ok()??;
+        Some(trailers.get("grpc-status")?.to_str().ok()?.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_request_body_that_never_ends_is_cut_at_the_deadline_without_the_handler() {
+        let server = server([]).await;
+        let mut send = connect(server.addr).await;
+        let started = Instant::now();
+        let (response, mut body) = send.send_request(get_user(Some("300m")), false).unwrap();
+        // Half a gRPC frame header, then silence, never the end of the stream.
+        body.send_data(Bytes::from_static(&[0, 0]), false).unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(5), status_of(response))
+            .await
+            .expect("the server answered");
+        assert_eq!(status.as_deref(), Some("4"), "DEADLINE_EXCEEDED");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "{took:?}");
+        assert_eq!(server.users.calls(), 0, "the handler ran on an unfinished request");
+    }
+
+    #[tokio::test]
+    async fn malformed_or_enormous_timeouts_neither_run_the_handler_nor_pin_the_server() {
+        let server = server([Fault::Ok]).await;
+        let mut send = connect(server.addr).await;
+        for garbage in ["", "-1m", "1x", "123456789S", "abcS", "1.5S"] {
+            let (response, mut body) = send.send_request(get_user(Some(garbage)), false).unwrap();
+            body.send_data(message("42"), true).unwrap();
+            let status = tokio::time::timeout(Duration::from_secs(5), status_of(response))
+                .await
+                .expect("the server answered");
+            assert_eq!(status.as_deref(), Some("13"), "INTERNAL for {garbage:?}");
+        }
+        assert_eq!(server.users.calls(), 0);
+        // 99999999 hours is capped at the server's maximum (300 s): the
+        // handler sees the capped deadline.
+        let (response, mut body) = send.send_request(get_user(Some("99999999H")), false).unwrap();
+        body.send_data(message("42"), true).unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(5), status_of(response))
+            .await
+            .expect("the server answered");
+        assert_eq!(status.as_deref(), Some("0"));
+        let remaining = server.users.seen()[0].remaining_ms.unwrap();
+        assert!(remaining <= 300_000, "{remaining}");
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_unfinished_streams_leaves_the_server_answering() {
+        let server = server([]).await;
+        let flood = connect(server.addr).await;
+        let mut hung = Vec::new();
+        // More streams than the server allows at once (h2's default is
+        // unlimited on the client side; the server refuses past its own
+        // limit), each a request that never ends.
+        for _ in 0..300 {
+            let Ok(ready) = tokio::time::timeout(Duration::from_millis(200), flood.clone().ready()).await else {
+                break;
+            };
+            let Ok(mut ready) = ready else { break };
+            let Ok((response, mut body)) = ready.send_request(get_user(Some("500m")), false) else {
+                break;
+            };
+            let _ = body.send_data(Bytes::from_static(&[0]), false);
+            hung.push((response, body));
+        }
+        assert!(!hung.is_empty());
+        // Meanwhile a well-behaved client is served at once.
+        let started = Instant::now();
+        let reply = ResilientUserServiceClient::new(channel(server.addr))
+            .get_user(request())
+            .await
+            .unwrap();
+        assert_eq!(reply.into_inner().name, "user 42");
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        // And every hung stream is ended by its deadline, none ran the handler.
+        for (response, _body) in hung {
+            let status = tokio::time::timeout(Duration::from_secs(5), status_of(response)).await;
+            assert!(status.is_ok(), "a hung stream was never answered");
+        }
+        assert_eq!(server.users.calls(), 1);
+    }
+}
