@@ -446,8 +446,15 @@ mod server_side {
             .expect("the server answered");
         assert_eq!(status.as_deref(), Some("4"), "DEADLINE_EXCEEDED");
         let took = started.elapsed();
-        assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(3), "{took:?}");
-        assert_eq!(server.users.calls(), 0, "the handler ran on an unfinished request");
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        assert_eq!(
+            server.users.calls(),
+            0,
+            "the handler ran on an unfinished request"
+        );
     }
 
     #[tokio::test]
@@ -465,7 +472,9 @@ mod server_side {
         assert_eq!(server.users.calls(), 0);
         // 99999999 hours is capped at the server's maximum (300 s): the
         // handler sees the capped deadline.
-        let (response, mut body) = send.send_request(get_user(Some("99999999H")), false).unwrap();
+        let (response, mut body) = send
+            .send_request(get_user(Some("99999999H")), false)
+            .unwrap();
         body.send_data(message("42"), true).unwrap();
         let status = tokio::time::timeout(Duration::from_secs(5), status_of(response))
             .await
@@ -484,7 +493,9 @@ mod server_side {
         // unlimited on the client side; the server refuses past its own
         // limit), each a request that never ends.
         for _ in 0..300 {
-            let Ok(ready) = tokio::time::timeout(Duration::from_millis(200), flood.clone().ready()).await else {
+            let Ok(ready) =
+                tokio::time::timeout(Duration::from_millis(200), flood.clone().ready()).await
+            else {
                 break;
             };
             let Ok(mut ready) = ready else { break };
@@ -502,7 +513,11 @@ mod server_side {
             .await
             .unwrap();
         assert_eq!(reply.into_inner().name, "user 42");
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
         // And every hung stream is ended by its deadline, none ran the handler.
         for (response, _body) in hung {
             let status = tokio::time::timeout(Duration::from_secs(5), status_of(response)).await;
@@ -510,4 +525,38 @@ mod server_side {
         }
         assert_eq!(server.users.calls(), 1);
     }
+}
+
+/// Headers that never finish: a HEADERS frame without END_HEADERS, then
+/// silence, on a raw TCP connection. h2 holds the half-made request (within
+/// its header size limit) and never hands it to the service; other clients
+/// are served meanwhile.
+#[tokio::test]
+async fn headers_that_never_finish_run_nothing_and_block_no_one() {
+    use tokio::io::AsyncWriteExt;
+    let server = common::server([]).await;
+    let mut raw = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    raw.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    // An empty SETTINGS frame.
+    raw.write_all(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0]).await.unwrap();
+    // HEADERS on stream 1, flags 0 (no END_HEADERS, no END_STREAM): one
+    // HPACK byte, `:method: POST` (static index 3), and nothing after.
+    raw.write_all(&[0, 0, 1, 0x1, 0, 0, 0, 0, 1, 0x83])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let reply = ResilientUserServiceClient::new(channel(server.addr))
+        .get_user(request())
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().name, "user 42");
+    assert_eq!(
+        server.users.calls(),
+        1,
+        "only the well-formed call reached the handler"
+    );
+    drop(raw);
 }
