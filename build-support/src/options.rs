@@ -34,14 +34,8 @@ pub(crate) fn read_channel(
     place: &str,
     problems: &mut Vec<String>,
 ) -> Option<Channel> {
-    let extension = extension?;
-    if !options.has_extension(extension) {
-        return None;
-    }
-    let value = options.get_extension(extension);
-    let Value::Message(message) = value.as_ref() else {
-        return None;
-    };
+    let message = extension_message(options, extension)?;
+    let message = &message;
     let before = problems.len();
     let mut duration = |name: &str| {
         let text = string(message, name)?;
@@ -114,6 +108,21 @@ pub(crate) fn location(file: &FileDescriptor, path: &[i32]) -> String {
     }
 }
 
+/// The message `extension` sets on `options`, if it is set.
+fn extension_message(
+    options: &DynamicMessage,
+    extension: Option<&ExtensionDescriptor>,
+) -> Option<DynamicMessage> {
+    let extension = extension?;
+    if !options.has_extension(extension) {
+        return None;
+    }
+    match options.get_extension(extension).as_ref() {
+        Value::Message(message) => Some(message.clone()),
+        _ => None,
+    }
+}
+
 /// Reads the policy set by `extension` on `options`, if any. Problems are
 /// pushed to `problems`, each prefixed with `place`.
 pub(crate) fn read(
@@ -122,14 +131,8 @@ pub(crate) fn read(
     place: &str,
     problems: &mut Vec<String>,
 ) -> Option<Policy> {
-    let extension = extension?;
-    if !options.has_extension(extension) {
-        return None;
-    }
-    let value = options.get_extension(extension);
-    let Value::Message(message) = value.as_ref() else {
-        return None;
-    };
+    let message = extension_message(options, extension)?;
+    let message = &message;
     let mut policy = Policy::new();
     let mut problem = |what: String| problems.push(format!("{place}: {what}"));
     if let Some(text) = string(message, "deadline") {

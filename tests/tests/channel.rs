@@ -18,18 +18,10 @@ async fn keepalive_finds_a_dead_peer_within_interval_and_timeout() {
     // Every call hangs at the server: only the connection can end it.
     let server = server([Fault::Ok, Fault::Hang, Fault::Ok, Fault::Hang]).await;
 
-    let proxy = FreezingProxy::start(server.addr).await.unwrap();
     let policy =
         ChannelPolicy::new().keepalive(Duration::from_millis(200), Duration::from_millis(300));
-    let channel = policy
-        .connect_lazy(format!("http://{}", proxy.addr))
-        .unwrap();
-    let mut client = UserServiceClient::new(channel);
-    client.get_user(request()).await.unwrap();
-    let call = tokio::spawn(async move { client.get_user(request()).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (call, _proxy) = call_behind_a_frozen_peer(policy, server.addr).await;
     let frozen = Instant::now();
-    proxy.freeze();
     let status = tokio::time::timeout(Duration::from_secs(10), call)
         .await
         .expect("keepalive did not end the call")
@@ -41,8 +33,28 @@ async fn keepalive_finds_a_dead_peer_within_interval_and_timeout() {
     assert!(took < Duration::from_secs(4), "{took:?}");
 
     // Without keepalive the same call is still waiting well past that.
-    let proxy = FreezingProxy::start(server.addr).await.unwrap();
-    let channel = ChannelPolicy::new()
+    let (call, _proxy) = call_behind_a_frozen_peer(ChannelPolicy::new(), server.addr).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !call.is_finished(),
+        "a call behind a frozen peer ended without keepalive"
+    );
+    call.abort();
+}
+
+/// A call through a channel made by `policy`, in flight when the proxy in
+/// front of `server` froze (after one call went through).
+async fn call_behind_a_frozen_peer(
+    policy: ChannelPolicy,
+    server: std::net::SocketAddr,
+) -> (
+    tokio::task::JoinHandle<
+        Result<tonic::Response<resilient_examples::user::UserResponse>, tonic::Status>,
+    >,
+    FreezingProxy,
+) {
+    let proxy = FreezingProxy::start(server).await.unwrap();
+    let channel = policy
         .connect_lazy(format!("http://{}", proxy.addr))
         .unwrap();
     let mut client = UserServiceClient::new(channel);
@@ -50,10 +62,5 @@ async fn keepalive_finds_a_dead_peer_within_interval_and_timeout() {
     let call = tokio::spawn(async move { client.get_user(request()).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     proxy.freeze();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(
-        !call.is_finished(),
-        "a call behind a frozen peer ended without keepalive"
-    );
-    call.abort();
+    (call, proxy)
 }

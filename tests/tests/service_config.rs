@@ -37,6 +37,17 @@ fn client(
     UserServiceClient::new(channel)
 }
 
+/// How a call through `config` fails against a server following `script`:
+/// its code, and the calls the server got.
+async fn fails(config: &str, script: impl IntoIterator<Item = Fault>) -> (Code, usize) {
+    let server = server(script).await;
+    let status = client(config, server.addr)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    (status.code(), server.users.calls())
+}
+
 #[tokio::test]
 async fn trailers_only_failures_are_retried_and_numbered() {
     let server = server([
@@ -71,49 +82,28 @@ async fn trailers_only_failures_are_retried_and_numbered() {
 #[tokio::test]
 async fn the_last_failure_is_the_callers_and_other_codes_are_not_retried() {
     let config = retrying(r#""maxAttempts": 2, "retryableStatusCodes": ["UNAVAILABLE"]"#);
-    let unavailable = server(std::iter::repeat_n(Fault::Fail(Code::Unavailable), 3)).await;
-    let status = client(&config, unavailable.addr)
-        .get_user(request())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable);
-    assert_eq!(unavailable.users.calls(), 2);
-
-    let invalid = server([Fault::Fail(Code::InvalidArgument)]).await;
-    let status = client(&config, invalid.addr)
-        .get_user(request())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(invalid.users.calls(), 1);
+    let unavailable = std::iter::repeat_n(Fault::Fail(Code::Unavailable), 3);
+    assert_eq!(fails(&config, unavailable).await, (Code::Unavailable, 2));
+    let invalid = [Fault::Fail(Code::InvalidArgument)];
+    assert_eq!(fails(&config, invalid).await, (Code::InvalidArgument, 1));
 }
 
 #[tokio::test]
 async fn a_pushback_that_says_stop_ends_the_retries() {
-    let server = server([Fault::Pushback("-1"), Fault::Ok]).await;
     let config = retrying(r#""maxAttempts": 3, "retryableStatusCodes": ["UNAVAILABLE"]"#);
-    let status = client(&config, server.addr)
-        .get_user(request())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable);
-    assert_eq!(server.users.calls(), 1);
+    let script = [Fault::Pushback("-1"), Fault::Ok];
+    assert_eq!(fails(&config, script).await, (Code::Unavailable, 1));
 }
 
 #[tokio::test]
 async fn methods_without_an_entry_pass_through() {
-    let server = server([Fault::Fail(Code::Unavailable)]).await;
     let config = r#"{"methodConfig": [{
         "name": [{"service": "other.Service"}],
         "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
                         "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
     }]}"#;
-    let status = client(config, server.addr)
-        .get_user(request())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable);
-    assert_eq!(server.users.calls(), 1);
+    let script = [Fault::Fail(Code::Unavailable)];
+    assert_eq!(fails(config, script).await, (Code::Unavailable, 1));
 }
 
 #[tokio::test]
@@ -162,7 +152,6 @@ async fn server_hang() -> common::Server {
 async fn retries_stop_when_the_throttling_budget_is_spent() {
     // A6: 3 tokens, each failure takes one, retries only while more than
     // half are left: the second failure leaves 1 of 3, and stops them.
-    let server = server(std::iter::repeat_n(Fault::Fail(Code::Unavailable), 10)).await;
     let config = r#"{
         "methodConfig": [{
             "name": [{"service": "user.UserService"}],
@@ -171,12 +160,8 @@ async fn retries_stop_when_the_throttling_budget_is_spent() {
         }],
         "retryThrottling": {"maxTokens": 3, "tokenRatio": 0.1}
     }"#;
-    let status = client(config, server.addr)
-        .get_user(request())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable);
-    assert_eq!(server.users.calls(), 2);
+    let script = std::iter::repeat_n(Fault::Fail(Code::Unavailable), 10);
+    assert_eq!(fails(config, script).await, (Code::Unavailable, 2));
 }
 
 #[tokio::test]
