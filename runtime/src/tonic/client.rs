@@ -196,11 +196,12 @@ where
 
 pin_project! {
     /// The response future of the deadline services: the inner service's,
-    /// or a gRPC error answered without calling it.
+    /// or a gRPC error answered without calling it (on the client side
+    /// inside a [`GuardFuture`]).
     ///
     /// ```
     /// use std::convert::Infallible;
-    /// use resilient::tonic::{PropagateDeadlineLayer, ResponseFuture};
+    /// use resilient::tonic::{GuardFuture, PropagateDeadlineLayer, ResponseFuture};
     /// use tower::{service_fn, Layer, Service};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -208,7 +209,7 @@ pin_project! {
     /// let mut svc = PropagateDeadlineLayer.layer(service_fn(|_: http::Request<()>| async {
     ///     Ok::<_, Infallible>(http::Response::new(()))
     /// }));
-    /// let future: ResponseFuture<_, ()> = svc.call(http::Request::new(()));
+    /// let future: GuardFuture<ResponseFuture<_, ()>> = svc.call(http::Request::new(()));
     /// assert!(future.await.is_ok());
     /// # }
     /// ```
