@@ -428,3 +428,59 @@ async fn stacking_with_tracing_instrument() {
         [None, Some("attempt"), Some("attempt"), Some("attempt")]
     );
 }
+
+#[tokio::test]
+async fn calls_through_the_service_config_layer_have_the_same_spans() {
+    use resilient::tonic::ServiceConfigLayer;
+    use resilient_examples::user::user_service_client::UserServiceClient;
+    let server = server([
+        Fault::Fail(Code::Unavailable),
+        Fault::Fail(Code::Unavailable),
+    ])
+    .await;
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}],
+            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+                            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(server.addr));
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    UserServiceClient::new(channel)
+        .get_user(request())
+        .await
+        .unwrap();
+
+    let sent = recorder.spans("Sent");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].fields["otel.name"], "Sent.user.UserService.GetUser");
+    assert_eq!(sent[0].fields["rpc.service"], "user.UserService");
+    let attempts = recorder.spans("Attempt");
+    let seen: Vec<(&str, &str, Option<&str>)> = attempts
+        .iter()
+        .map(|a| {
+            (
+                a.fields["previous-rpc-attempts"].as_str(),
+                a.fields["otel.name"].as_str(),
+                a.fields.get("rpc.grpc.status_code").map(String::as_str),
+            )
+        })
+        .collect();
+    let name = "Attempt.user.UserService.GetUser";
+    assert_eq!(
+        seen,
+        [
+            ("0", name, Some("14")),
+            ("1", name, Some("14")),
+            ("2", name, None)
+        ]
+    );
+    assert!(attempts.iter().all(|a| a.parent.as_deref() == Some("Sent")));
+    // The retry decisions are the call's events.
+    let retries = recorder.events("retrying");
+    assert_eq!(retries.len(), 2);
+    assert!(retries.iter().all(|e| e.span.as_deref() == Some("Sent")));
+}

@@ -16,6 +16,7 @@ use tonic::{Code, Status};
 
 use super::body::{Collected, Recording};
 use super::outcome::{judge, Outcome};
+use super::spans;
 use super::{MethodPolicy, ServiceConfig, ServiceConfigError, Throttle};
 use crate::hedge::HedgePolicy;
 use crate::retry::{ByRetryable, Next, RetryState, Verdict};
@@ -216,17 +217,26 @@ where
         headers: parts.headers,
         extensions: parts.extensions,
     };
+    let span = spans::call(template.uri.path());
+    let attempts = Attempts {
+        template: &template,
+        span: &span,
+        limit,
+    };
     let call = async {
-        match (&policy.retry, &policy.hedge) {
-            (Some((retry, codes)), _) => retried(ready, &template, body, retry, codes, limit).await,
+        let response = match (&policy.retry, &policy.hedge) {
+            (Some((retry, codes)), _) => attempts.retried(ready, body, retry, codes).await,
             // Boxed: its five attempt slots would make every call's
             // future (moved as it is made) several times larger.
             (None, Some((hedge, codes))) => {
-                Box::pin(hedged(ready, &template, body, hedge, codes, limit)).await
+                Box::pin(attempts.hedged(ready, body, hedge, codes)).await
             }
-            (None, None) => once(ready, &template, body).await,
-        }
+            (None, None) => attempts.once(ready, body).await,
+        };
+        spans::record(&span, &response);
+        response
     };
+    let call = crate::trace::in_span(Clone::clone(&span), call);
     let Some(timeout) = timeout else {
         return Ok(call.await);
     };
@@ -341,110 +351,130 @@ where
     }
 }
 
-/// A call of one attempt (a timeout only, or a request too large to keep).
-async fn once<S, RB>(service: S, template: &Template, body: Body) -> Response<Guarded<RB>>
-where
-    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
-    S::Error: Into<BoxError>,
-{
-    let sent = match template.request(body, 0) {
-        Ok(request) => send(service, request).await,
-        Err(status) => Err(Failure::status(status)),
-    };
-    sent.unwrap_or_else(|failure| failure.response)
+/// What each attempt of a call needs: the request to remake, the call's
+/// span (the attempts' parent), the body limit.
+struct Attempts<'a> {
+    template: &'a Template,
+    span: &'a crate::trace::Span,
+    limit: usize,
 }
 
-/// gRPC A6 retries: the runtime's `RetryState` decides; the body is
-/// replayed from its record, and a failure whose body cannot be replayed
-/// (larger than the limit, or not all sent yet) is the call's.
-async fn retried<S, RB>(
-    first: S,
-    template: &Template,
-    body: Body,
-    policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
-    codes: &[Code],
-    limit: usize,
-) -> Response<Guarded<RB>>
-where
-    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
-    S::Error: Into<BoxError>,
-{
-    let spare = first.clone();
-    let mut first = Some(first);
-    // A request already whole (a unary call's) is kept as it is, so that an
-    // attempt whose connection broke before sending it can be made again;
-    // a streamed one is recorded as the first attempt sends it.
-    let (recording, body) = match Collected::ready(body, limit) {
-        Collected::Whole(chunks) => (Recording::whole(chunks), None),
-        Collected::TooLarge(body) => {
-            let (recording, body) = Recording::tee(body, limit);
-            (recording, Some(body))
-        }
-    };
-    let mut body = body;
-    let mut state = RetryState::new(policy);
-    loop {
-        let Some(attempt_body) = body.take().or_else(|| recording.replay()) else {
-            // Unreachable: a retry is only made with a replayable body.
-            return Status::internal("request body not replayable").into_http();
-        };
-        let service = first.take().unwrap_or_else(|| spare.clone());
-        let previous = state.previous_attempts();
-        let result = state
-            .begin_as(false, async {
-                match template.request(attempt_body, previous) {
-                    Ok(request) => send(service, request).await,
-                    Err(status) => Err(Failure::status(status)),
-                }
-            })
-            .await;
-        if result.is_err() && !recording.replayable() {
-            return result.unwrap_or_else(|failure| failure.response);
-        }
-        match state.end(result, |failure| failure.verdict(codes)) {
-            Next::Return(result) => return result.unwrap_or_else(|failure| failure.response),
-            Next::Retry { error, delay } => {
-                drop(error);
-                tokio::time::sleep(delay).await;
-            }
-        }
-    }
-}
-
-/// gRPC A6 hedging: the runtime's `hedge` runs the attempts; each sends the
-/// whole request body, read before the first (a body over the limit is
-/// sent once).
-async fn hedged<S, RB>(
-    first: S,
-    template: &Template,
-    body: Body,
-    policy: &HedgePolicy<Throttle>,
-    codes: &[Code],
-    limit: usize,
-) -> Response<Guarded<RB>>
-where
-    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
-    S::Error: Into<BoxError>,
-{
-    let chunks = match Collected::read(body, limit, false).await {
-        Collected::Whole(chunks) => chunks,
-        Collected::TooLarge(body) => return once(first, template, body).await,
-    };
-    let spare = first.clone();
-    let mut first = Some(first);
-    let chunks = &chunks;
-    let make = move |number: u32| {
-        let service = first.take().unwrap_or_else(|| spare.clone());
-        async move {
-            match template.request(Collected::body(chunks), number) {
+impl Attempts<'_> {
+    /// The attempt that `previous` attempts came before, in its span.
+    async fn send<S, RB>(
+        &self,
+        service: S,
+        body: Body,
+        previous: u32,
+    ) -> Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>
+    where
+        S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+        S::Error: Into<BoxError>,
+    {
+        let span = spans::attempt(self.span, self.template.uri.path(), previous);
+        let attempt = async {
+            match self.template.request(body, previous) {
                 Ok(request) => send(service, request).await,
                 Err(status) => Err(Failure::status(status)),
             }
+        };
+        let result = crate::trace::in_span(Clone::clone(&span), attempt).await;
+        match &result {
+            Ok(response) => spans::record(&span, response),
+            Err(failure) => spans::record(&span, &failure.response),
         }
-    };
-    let result = crate::hedge::hedge(policy, make, |failure: &Failure<Guarded<RB>>| {
-        failure.verdict(codes)
-    })
-    .await;
-    result.unwrap_or_else(|failure| failure.response)
+        result
+    }
+
+    /// A call of one attempt (a timeout only, or a request too large to keep).
+    async fn once<S, RB>(&self, service: S, body: Body) -> Response<Guarded<RB>>
+    where
+        S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+        S::Error: Into<BoxError>,
+    {
+        let sent = self.send(service, body, 0).await;
+        sent.unwrap_or_else(|failure| failure.response)
+    }
+
+    /// gRPC A6 retries: the runtime's `RetryState` decides; the body is
+    /// replayed from its record, and a failure whose body cannot be replayed
+    /// (larger than the limit, or not all sent yet) is the call's.
+    async fn retried<S, RB>(
+        &self,
+        first: S,
+        body: Body,
+        policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
+        codes: &[Code],
+    ) -> Response<Guarded<RB>>
+    where
+        S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+        S::Error: Into<BoxError>,
+    {
+        let spare = first.clone();
+        let mut first = Some(first);
+        // A request already whole (a unary call's) is kept as it is, so that an
+        // attempt whose connection broke before sending it can be made again;
+        // a streamed one is recorded as the first attempt sends it.
+        let (recording, mut body) = match Collected::ready(body, self.limit) {
+            Collected::Whole(chunks) => (Recording::whole(chunks), None),
+            Collected::TooLarge(body) => {
+                let (recording, body) = Recording::tee(body, self.limit);
+                (recording, Some(body))
+            }
+        };
+        let mut state = RetryState::new(policy);
+        loop {
+            let Some(attempt_body) = body.take().or_else(|| recording.replay()) else {
+                // Unreachable: a retry is only made with a replayable body.
+                return Status::internal("request body not replayable").into_http();
+            };
+            let service = first.take().unwrap_or_else(|| spare.clone());
+            let previous = state.previous_attempts();
+            let result = state
+                .begin_as(false, self.send(service, attempt_body, previous))
+                .await;
+            if result.is_err() && !recording.replayable() {
+                return result.unwrap_or_else(|failure| failure.response);
+            }
+            // Decided inside the call's span: its events are the call's.
+            let decided = crate::trace::enter(self.span);
+            match state.end(result, |failure| failure.verdict(codes)) {
+                Next::Return(result) => return result.unwrap_or_else(|failure| failure.response),
+                Next::Retry { error, delay } => {
+                    drop((error, decided));
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// gRPC A6 hedging: the runtime's `hedge` runs the attempts; each sends the
+    /// whole request body, read before the first (a body over the limit is
+    /// sent once).
+    async fn hedged<S, RB>(
+        &self,
+        first: S,
+        body: Body,
+        policy: &HedgePolicy<Throttle>,
+        codes: &[Code],
+    ) -> Response<Guarded<RB>>
+    where
+        S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+        S::Error: Into<BoxError>,
+    {
+        let chunks = match Collected::read(body, self.limit, false).await {
+            Collected::Whole(chunks) => chunks,
+            Collected::TooLarge(body) => return self.once(first, body).await,
+        };
+        let spare = first.clone();
+        let mut first = Some(first);
+        let chunks = &chunks;
+        let make = move |number: u32| {
+            let service = first.take().unwrap_or_else(|| spare.clone());
+            self.send(service, Collected::body(chunks), number)
+        };
+        let verdict = |failure: &Failure<Guarded<RB>>| failure.verdict(codes);
+        let result = crate::hedge::hedge(policy, make, verdict).await;
+        result.unwrap_or_else(|failure| failure.response)
+    }
 }

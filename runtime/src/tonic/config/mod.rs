@@ -7,6 +7,7 @@
 mod body;
 mod layer;
 mod outcome;
+mod spans;
 
 use std::sync::Arc;
 use std::time::Duration;
