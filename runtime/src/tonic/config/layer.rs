@@ -236,7 +236,9 @@ where
         spans::record(&span, &response);
         response
     };
-    let call = crate::trace::in_span(Clone::clone(&span), call);
+    // The call span is not entered around the call: its attempts name it
+    // as their parent and its decisions enter it, and one more future layer
+    // around the call would copy all of it.
     let Some(timeout) = timeout else {
         return Ok(call.await);
     };

@@ -21,6 +21,9 @@ fn names(path: &str) -> (&str, &str) {
 pub(super) fn call(path: &str) -> Span {
     #[cfg(feature = "tracing")]
     {
+        if !crate::trace::traced() {
+            return Span::none();
+        }
         let (service, method) = names(path);
         tracing::info_span!(
             "Sent",
@@ -44,6 +47,9 @@ pub(super) fn call(path: &str) -> Span {
 pub(super) fn attempt(call: &Span, path: &str, previous: u32) -> Span {
     #[cfg(feature = "tracing")]
     {
+        if call.is_disabled() {
+            return Span::none();
+        }
         let (service, method) = names(path);
         tracing::info_span!(
             parent: call,
