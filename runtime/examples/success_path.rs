@@ -29,6 +29,7 @@ async fn annotated() -> Result<u64, Elapsed> {
 
 /// `annotated`'s twin for `attr_traced`: a second caller of `annotated`
 /// would change how it is inlined, and so `attr`'s count.
+#[cfg(feature = "tracing")]
 #[resilient::retry(max = 3, backoff = "exp", initial = 100ms)]
 async fn annotated_traced() -> Result<u64, Elapsed> {
     Ok(black_box(1))
@@ -72,6 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // With a subscriber that keeps every span (tracing-subscriber's
         // registry, no layer): what the spans cost when they are made
         // (feature `function-spans` for the attribute's own).
+        #[cfg(feature = "tracing")]
         "attr_traced" => {
             use tracing_subscriber::layer::SubscriberExt as _;
             let subscriber =
