@@ -106,6 +106,11 @@ pub(crate) fn generate<P: AsRef<Path>>(
         None => None,
     };
     let mut generated = Generated::default();
+    if let Some(config) = &config {
+        generated
+            .warnings
+            .extend(config.not_applied.iter().cloned());
+    }
     let plans = plan(builder, &pool, config.as_ref(), &mut generated.warnings)?;
     let channels = channels(&pool)?;
 

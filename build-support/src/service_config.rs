@@ -14,6 +14,8 @@ use crate::Error;
 pub(crate) struct ServiceConfig {
     entries: Vec<(Name, Policy)>,
     throttling: Option<Throttling>,
+    /// gRPC fields accepted but not applied: build warnings.
+    pub(crate) not_applied: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -39,6 +41,7 @@ impl ServiceConfig {
         Ok(Self {
             entries,
             throttling,
+            not_applied: config.not_applied().to_vec(),
         })
     }
 

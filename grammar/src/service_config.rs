@@ -5,7 +5,10 @@
 //! client). Feature `service-config`.
 //!
 //! Every problem is reported with where it is (`file: methodConfig[0].retryPolicy.maxBackoff: ...`),
-//! all of them at once; nothing is defaulted silently.
+//! all of them at once; nothing is defaulted silently. An unknown field is an error (a typo such
+//! as `maxAttempt` would otherwise change nothing, unseen); the fields gRPC defines that
+//! `resilient` does not apply (`waitForReady`, message size limits, load balancing) are accepted,
+//! since published configs carry them, and listed by [`ServiceConfig::not_applied`].
 //!
 //! ```
 //! use resilient_grammar::service_config::ServiceConfig;
@@ -132,6 +135,49 @@ pub struct Throttling {
 pub struct ServiceConfig {
     entries: Vec<(Name, MethodConfig)>,
     throttling: Option<Throttling>,
+    not_applied: Vec<String>,
+}
+
+/// Fields gRPC defines that `resilient` does not apply: accepted (published
+/// configs carry them), and listed by [`ServiceConfig::not_applied`].
+const NOT_APPLIED_TOP: &[&str] = &[
+    "loadBalancingConfig",
+    "loadBalancingPolicy",
+    "healthCheckConfig",
+];
+const NOT_APPLIED_METHOD: &[&str] = &[
+    "waitForReady",
+    "maxRequestMessageBytes",
+    "maxResponseMessageBytes",
+];
+
+/// Checks the keys of `value` (an object): each is `known`, or one of
+/// `not_applied` (noted), or an error naming the ones known.
+fn keys(
+    value: &Value,
+    at: &str,
+    known: &[&str],
+    not_applied: &[&str],
+    problems: &mut Vec<String>,
+    noted: &mut Vec<String>,
+) {
+    let Some(object) = value.as_object() else {
+        problems.push(format!("{at}: expected an object"));
+        return;
+    };
+    for key in object.keys() {
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        if not_applied.contains(&key.as_str()) {
+            noted.push(format!("{at}.{key}: accepted, not applied by resilient"));
+            continue;
+        }
+        problems.push(format!(
+            "{at}: unknown field `{key}` (known: {})",
+            known.join(", ")
+        ));
+    }
 }
 
 impl ServiceConfig {
@@ -152,6 +198,15 @@ impl ServiceConfig {
         if !json.is_object() {
             return Err(vec![format!("{file}: expected a JSON object")]);
         }
+        let mut noted = Vec::new();
+        keys(
+            &json,
+            file,
+            &["methodConfig", "retryThrottling"],
+            NOT_APPLIED_TOP,
+            &mut problems,
+            &mut noted,
+        );
         if let Some(throttling) = json.get("retryThrottling") {
             config.throttling = retry_throttling(
                 throttling,
@@ -160,27 +215,66 @@ impl ServiceConfig {
             );
         }
         let configs = match json.get("methodConfig") {
-            None if problems.is_empty() => return Ok(config),
+            None if problems.is_empty() => {
+                config.not_applied = noted;
+                return Ok(config);
+            }
             None => return Err(problems),
             Some(Value::Array(configs)) => configs.as_slice(),
             Some(_) => return Err(vec![format!("{file}: methodConfig: expected a list")]),
         };
         for (i, entry) in configs.iter().enumerate() {
             let at = format!("{file}: methodConfig[{i}]");
+            let known = ["name", "timeout", "retryPolicy", "hedgingPolicy"];
+            keys(
+                entry,
+                &at,
+                &known,
+                NOT_APPLIED_METHOD,
+                &mut problems,
+                &mut noted,
+            );
             let method = method_config(entry, &at, &mut problems);
             let names = entry.get("name").and_then(Value::as_array);
             for (j, name) in names.into_iter().flatten().enumerate() {
+                let at_name = format!("{at}.name[{j}]");
+                keys(
+                    name,
+                    &at_name,
+                    &["service", "method"],
+                    &[],
+                    &mut problems,
+                    &mut noted,
+                );
                 match parse_name(name) {
                     Ok(name) => config.entries.push((name, method.clone())),
                     Err(e) => problems.push(format!("{at}.name[{j}]: {e}")),
                 }
             }
         }
+        config.not_applied = noted;
         if problems.is_empty() {
             Ok(config)
         } else {
             Err(problems)
         }
+    }
+
+    /// The fields gRPC defines that were accepted but are not applied
+    /// (`waitForReady`, message size limits, load balancing), one line
+    /// each with where it is: for the caller to show.
+    ///
+    /// ```
+    /// use resilient_grammar::service_config::ServiceConfig;
+    /// let config = ServiceConfig::parse(
+    ///     r#"{"methodConfig": [{"name": [{}], "waitForReady": true}]}"#, "sc.json").unwrap();
+    /// assert_eq!(
+    ///     config.not_applied(),
+    ///     ["sc.json: methodConfig[0].waitForReady: accepted, not applied by resilient"]
+    /// );
+    /// ```
+    pub fn not_applied(&self) -> &[String] {
+        &self.not_applied
     }
 
     /// The entry for `service`/`method`: the exact method's, then the
@@ -273,6 +367,14 @@ fn duration(value: &Value, at: &str, problems: &mut Vec<String>) -> Option<Durat
 /// `tokenRatio` above zero.
 fn retry_throttling(value: &Value, at: &str, problems: &mut Vec<String>) -> Option<Throttling> {
     let before = problems.len();
+    keys(
+        value,
+        at,
+        &["maxTokens", "tokenRatio"],
+        &[],
+        problems,
+        &mut Vec::new(),
+    );
     let max_tokens = match value.get("maxTokens").and_then(Value::as_f64) {
         Some(n) if n.fract() == 0.0 && (1.0..=1000.0).contains(&n) => n as u32,
         Some(n) => {
@@ -347,6 +449,8 @@ fn max_attempts(value: Option<&Value>, at: &str, problems: &mut Vec<String>) -> 
 /// (default none: every error is fatal).
 fn hedging_policy(hedge: &Value, at: &str, problems: &mut Vec<String>) -> Option<HedgeConfig> {
     let before = problems.len();
+    let known = ["maxAttempts", "hedgingDelay", "nonFatalStatusCodes"];
+    keys(hedge, at, &known, &[], problems, &mut Vec::new());
     let max_attempts = max_attempts(hedge.get("maxAttempts"), at, problems).unwrap_or_else(|| {
         problems.push(format!(
             "{at}.maxAttempts: required, a whole number above 1"
@@ -378,6 +482,14 @@ fn hedging_policy(hedge: &Value, at: &str, problems: &mut Vec<String>) -> Option
 /// `retryableStatusCodes`.
 fn retry_policy(retry: &Value, at: &str, problems: &mut Vec<String>) -> Option<RetryConfig> {
     let before = problems.len();
+    let known = [
+        "maxAttempts",
+        "initialBackoff",
+        "maxBackoff",
+        "backoffMultiplier",
+        "retryableStatusCodes",
+    ];
+    keys(retry, at, &known, &[], problems, &mut Vec::new());
     // A6 requires it, but configs published for client libraries (Pub/Sub's
     // among them) leave it out and let the timeout bound the retries: take
     // the most A6 allows.

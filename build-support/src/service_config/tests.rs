@@ -157,3 +157,26 @@ fn malformed_json_says_where() {
             .contains("name[0]: a `method` needs its `service`")
     );
 }
+
+#[test]
+fn unknown_fields_are_errors_and_unapplied_grpc_fields_are_noted() {
+    let message = problems(
+        r#"{"methodConfig": [{"name": [{"service": "a.A", "metod": "M"}], "timeot": "1s",
+            "retryPolicy": {"maxAttempt": 3, "initialBackoff": "1s", "maxBackoff": "1s",
+                            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}],
+            "retryThrotling": {}}"#,
+    );
+    for expected in [
+        "service_config.json: unknown field `retryThrotling` (known: methodConfig, retryThrottling)",
+        "service_config.json: methodConfig[0]: unknown field `timeot`",
+        "service_config.json: methodConfig[0].name[0]: unknown field `metod`",
+        "service_config.json: methodConfig[0].retryPolicy: unknown field `maxAttempt`",
+    ] {
+        assert!(message.contains(expected), "missing {expected:?} in\n{message}");
+    }
+    let config = load(PUBLISHED).unwrap();
+    assert_eq!(
+        config.not_applied,
+        ["service_config.json: methodConfig[1].waitForReady: accepted, not applied by resilient"]
+    );
+}

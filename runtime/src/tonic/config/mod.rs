@@ -46,6 +46,7 @@ pub(super) type Throttle = Option<Arc<RetryBudget>>;
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     methods: Vec<(Name, Arc<MethodPolicy>)>,
+    not_applied: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -67,7 +68,35 @@ impl ServiceConfig {
             .entries()
             .map(|(name, method)| (name.clone(), Arc::new(MethodPolicy::new(method, &throttle))))
             .collect();
-        Ok(Self { methods })
+        let not_applied = parsed.not_applied().to_vec();
+        #[cfg(feature = "tracing")]
+        for field in &not_applied {
+            tracing::warn!("{field}");
+        }
+        Ok(Self {
+            methods,
+            not_applied,
+        })
+    }
+
+    /// The fields gRPC defines that were accepted but are not applied
+    /// (`waitForReady`, message size limits, load balancing), each with
+    /// where it is; also logged as `WARN` events when the config is read.
+    /// Any other unknown field is an error.
+    ///
+    /// ```
+    /// let config = resilient::tonic::ServiceConfig::from_json(
+    ///     r#"{"methodConfig": [{"name": [{}], "timeout": "1s", "waitForReady": true}]}"#,
+    /// )
+    /// .unwrap();
+    /// assert_eq!(config.not_applied().len(), 1);
+    /// let typo = resilient::tonic::ServiceConfig::from_json(
+    ///     r#"{"methodConfig": [{"name": [{}], "timeot": "1s"}]}"#,
+    /// );
+    /// assert!(typo.unwrap_err().to_string().contains("unknown field `timeot`"));
+    /// ```
+    pub fn not_applied(&self) -> &[String] {
+        &self.not_applied
     }
 
     /// Whether the config has an entry for the method at `path`
