@@ -29,6 +29,8 @@ enum Act {
     /// Stream these, then end with this error if any.
     Stream(Vec<&'static str>, Option<Code>),
     Hang,
+    /// Read the whole request stream, then fail with this code.
+    FailAfterReading(Code),
 }
 
 #[derive(Clone, Default)]
@@ -102,12 +104,15 @@ impl Catalog for Script {
                 ))))
             }
             Some(Act::Hang) => std::future::pending().await,
-            None => Ok(Response::new(Box::pin(tokio_stream::empty()))),
+            None | Some(Act::FailAfterReading(_)) => {
+                Ok(Response::new(Box::pin(tokio_stream::empty())))
+            }
         }
     }
 
     async fn upload(&self, request: Request<Streaming<Entry>>) -> Result<Response<Entry>, Status> {
-        match self.next("upload") {
+        let act = self.next("upload");
+        match act {
             Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
             Some(Act::Hang) => std::future::pending().await,
             _ => {
@@ -115,6 +120,9 @@ impl Catalog for Script {
                 let mut ids = Vec::new();
                 while let Some(item) = stream.next().await {
                     ids.push(item?.id);
+                }
+                if let Some(Act::FailAfterReading(code)) = act {
+                    return Err(Status::new(code, "injected after reading"));
                 }
                 Ok(Response::new(entry(&ids.join(","))))
             }
@@ -290,4 +298,84 @@ async fn deprecated_and_cross_package_methods_work() {
     c.old(entry("x")).await.unwrap();
     c.owner(entry("x")).await.unwrap();
     assert_eq!(s.script.calls(), ["old", "owner"]);
+}
+
+/// Through `ServiceConfigLayer` under tonic's own catalog client: a
+/// streamed request is recorded as the first attempt sends it, and
+/// replayed when that attempt fails after the server read it all.
+mod through_the_layer {
+    use super::*;
+    use resilient::tonic::{ServiceConfigLayer, ServiceConfigService};
+    use resilient_examples::catalog::v1::catalog_client::CatalogClient;
+
+    fn layered(addr: SocketAddr) -> CatalogClient<ServiceConfigService<Channel>> {
+        let layer = ServiceConfigLayer::from_json(
+            r#"{"methodConfig": [{"name": [{"service": "catalog.v1.Catalog"}], "timeout": "5s",
+                "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
+                                "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        )
+        .unwrap();
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_lazy();
+        CatalogClient::new(tower::ServiceBuilder::new().layer(layer).service(channel))
+    }
+
+    #[tokio::test]
+    async fn a_streamed_request_is_replayed_after_a_failure() {
+        let s = server([Act::FailAfterReading(Code::Unavailable)]).await;
+        // Messages that come one by one, as a live stream's do: the first
+        // attempt sends them as they come, recording them.
+        let (send, receive) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            for id in ["a", "b", "c"] {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if send.send(entry(id)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(receive);
+        let reply = layered(s.addr).upload(stream).await.unwrap();
+        assert_eq!(reply.into_inner().id, "a,b,c");
+        assert_eq!(s.script.calls(), ["upload", "upload"]);
+    }
+
+    #[tokio::test]
+    async fn a_failure_before_the_stream_was_sent_is_the_callers() {
+        // The server fails at once, while the stream is still being sent:
+        // what was not recorded cannot be replayed, so it is not retried.
+        let s = server([Act::Fail(Code::Unavailable)]).await;
+        let (send, receive) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = send.send(entry("late")).await;
+        });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(receive);
+        let status = layered(s.addr).upload(stream).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(s.script.calls(), ["upload"]);
+    }
+
+    #[tokio::test]
+    async fn a_response_stream_is_the_callers_once_it_started() {
+        let s = server([
+            Act::Fail(Code::Unavailable),
+            Act::Stream(vec!["x", "y"], Some(Code::Unavailable)),
+        ])
+        .await;
+        let mut stream = layered(s.addr)
+            .watch(entry("w"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(stream.next().await.unwrap().unwrap().id, "x");
+        assert_eq!(stream.next().await.unwrap().unwrap().id, "y");
+        // Committed at its headers: the break mid-stream is not retried.
+        assert_eq!(
+            stream.next().await.unwrap().unwrap_err().code(),
+            Code::Unavailable
+        );
+        assert_eq!(s.script.calls(), ["watch", "watch"]);
+    }
 }
