@@ -5,89 +5,15 @@
 
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::data::{
-    AggregatedMetrics, HistogramDataPoint, MetricData, ResourceMetrics,
-};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use resilient_examples::faulty::Fault;
 use resilient_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
 use tonic::Code;
 
-/// gRPC A96's buckets for retries and hedges per call.
-const A96: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
-
 mod common;
+use common::otel_metrics::{attribute, counter, histogram, A96};
 use common::{channel, request, server};
-
-fn attribute<'a>(mut attributes: impl Iterator<Item = &'a KeyValue>, key: &str) -> String {
-    attributes
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| kv.value.to_string())
-        .unwrap_or_default()
-}
-
-/// (method, status, count, sum) of each data point of histogram `name`;
-/// `bounds`, when given, must be its buckets.
-fn histogram(
-    metrics: &[ResourceMetrics],
-    name: &str,
-    bounds: Option<&[f64]>,
-) -> Vec<(String, String, u64, f64)> {
-    let mut out = Vec::new();
-    for metric in metrics
-        .iter()
-        .flat_map(|r| r.scope_metrics())
-        .flat_map(|s| s.metrics())
-    {
-        if metric.name() != name {
-            continue;
-        }
-        match metric.data() {
-            AggregatedMetrics::F64(MetricData::Histogram(h)) => {
-                assert_eq!(metric.unit(), "s", "{name}");
-                out.extend(h.data_points().map(|p| point_row(p, |v| v)));
-            }
-            AggregatedMetrics::U64(MetricData::Histogram(h)) => {
-                if let (Some(bounds), Some(point)) = (bounds, h.data_points().next()) {
-                    assert_eq!(point.bounds().collect::<Vec<_>>(), bounds, "{name}");
-                }
-                out.extend(h.data_points().map(|p| point_row(p, |v| v as f64)));
-            }
-            other => panic!("{name} is not a histogram: {other:?}"),
-        }
-    }
-    out
-}
-
-fn point_row<T: Copy>(
-    point: &HistogramDataPoint<T>,
-    as_f64: impl Fn(T) -> f64,
-) -> (String, String, u64, f64) {
-    (
-        attribute(point.attributes(), "grpc.method"),
-        attribute(point.attributes(), "grpc.status"),
-        point.count(),
-        as_f64(point.sum()),
-    )
-}
-
-fn counter(metrics: &[ResourceMetrics], name: &str) -> u64 {
-    let mut total = 0;
-    for metric in metrics
-        .iter()
-        .flat_map(|r| r.scope_metrics())
-        .flat_map(|s| s.metrics())
-    {
-        if metric.name() == name {
-            assert_eq!(metric.unit(), "{attempt}");
-            if let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() {
-                total += sum.data_points().map(|p| p.value()).sum::<u64>();
-            }
-        }
-    }
-    total
-}
 
 #[tokio::test]
 async fn retries_hedges_durations_and_breaker_changes_are_recorded() {

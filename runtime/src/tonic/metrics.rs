@@ -127,10 +127,13 @@ mod record {
     }
 
     fn status_name<T>(result: &Result<T, Status>) -> &'static str {
-        let code = match result {
+        code_name(match result {
             Ok(_) => Code::Ok,
             Err(status) => crate::tonic::effective_code(status),
-        };
+        })
+    }
+
+    fn code_name(code: Code) -> &'static str {
         match code {
             Code::Ok => "OK",
             Code::Cancelled => "CANCELLED",
@@ -169,7 +172,7 @@ mod record {
     /// What one call records.
     #[derive(Debug)]
     pub struct CallStats {
-        method: &'static str,
+        method: StringValue,
         target: StringValue,
         hedged: bool,
         started: Instant,
@@ -179,6 +182,15 @@ mod record {
 
     impl CallStats {
         pub fn start(method: &'static str, hedged: bool, target: &Target) -> Self {
+            Self::named(StringValue::from(method), hedged, target)
+        }
+
+        /// A call to `method` (`package.Service/Method`) known at run time.
+        pub fn start_owned(method: &str, hedged: bool, target: &Target) -> Self {
+            Self::named(StringValue::from(Arc::<str>::from(method)), hedged, target)
+        }
+
+        fn named(method: StringValue, hedged: bool, target: &Target) -> Self {
             let target = match &target.0 {
                 Some(uri) => StringValue::from(Arc::clone(uri)),
                 None => StringValue::from("other"),
@@ -195,7 +207,7 @@ mod record {
 
         fn attributes(&self) -> [KeyValue; 2] {
             [
-                KeyValue::new("grpc.method", self.method),
+                KeyValue::new("grpc.method", self.method.clone()),
                 KeyValue::new("grpc.target", self.target.clone()),
             ]
         }
@@ -216,11 +228,20 @@ mod record {
         }
 
         pub fn finish<T>(&self, result: &Result<T, Status>) {
+            self.finish_as(status_name(result));
+        }
+
+        /// The call ended with `code`.
+        pub fn finish_code(&self, code: Code) {
+            self.finish_as(code_name(code));
+        }
+
+        fn finish_as(&self, status: &'static str) {
             let [method, target] = self.attributes();
             let with_status = [
                 method.clone(),
                 target.clone(),
-                KeyValue::new("grpc.status", status_name(result)),
+                KeyValue::new("grpc.status", status),
             ];
             let instruments = instruments();
             instruments
@@ -256,6 +277,12 @@ mod record {
         pub fn end<T>(mut self, result: &Result<T, Status>) {
             self.ended = true;
             self.record(status_name(result));
+        }
+
+        /// The attempt ended with `code`.
+        pub fn end_code(mut self, code: Code) {
+            self.ended = true;
+            self.record(code_name(code));
         }
 
         fn record(&self, status: &'static str) {
@@ -300,6 +327,14 @@ impl CallStats {
     }
     /// Nothing.
     #[inline(always)]
+    pub fn start_owned(_method: &str, _hedged: bool, _target: &Target) -> Self {
+        Self
+    }
+    /// Nothing.
+    #[inline(always)]
+    pub fn finish_code(&self, _code: ::tonic::Code) {}
+    /// Nothing.
+    #[inline(always)]
     pub fn attempt(&self) -> AttemptStats {
         AttemptStats
     }
@@ -316,4 +351,7 @@ impl AttemptStats {
     /// Nothing.
     #[inline(always)]
     pub fn end<T>(self, _result: &Result<T, Status>) {}
+    /// Nothing.
+    #[inline(always)]
+    pub fn end_code(self, _code: ::tonic::Code) {}
 }

@@ -22,6 +22,7 @@ use crate::hedge::HedgePolicy;
 use crate::retry::{ByRetryable, Next, RetryState, Verdict};
 use crate::tonic::client::{stamp, PREVIOUS_ATTEMPTS_NAME};
 use crate::tonic::guard::{guard_response, GuardFuture, Guarded};
+use crate::tonic::metrics::{CallStats, Target};
 use crate::tonic::timeout::TIMEOUT_NAME;
 use crate::tonic::{effective_code, parse_timeout, Pushback};
 use crate::{Backoff, RetryPolicy};
@@ -218,9 +219,15 @@ where
         extensions: parts.extensions,
     };
     let span = spans::call(template.uri.path());
+    // gRPC A66/A96 metrics (feature `opentelemetry`); the channel's target
+    // is not the layer's to see: "other".
+    let hedged = policy.retry.is_none() && policy.hedge.is_some();
+    let method = template.uri.path().trim_start_matches('/');
+    let stats = CallStats::start_owned(method, hedged, &Target::OTHER);
     let attempts = Attempts {
         template: &template,
         span: &span,
+        stats: &stats,
         limit,
     };
     let call = async {
@@ -239,29 +246,33 @@ where
     // The call span is not entered around the call: its attempts name it
     // as their parent and its decisions enter it, and one more future layer
     // around the call would copy all of it.
-    let Some(timeout) = timeout else {
-        return Ok(call.await);
+    let response = match timeout {
+        None => call.await,
+        Some(timeout) => within(timeout, call).await,
     };
+    stats.finish_code(code_of(&response));
+    Ok(response)
+}
+
+/// `call` bounded by `timeout`: `DEADLINE_EXCEEDED` when it runs out, or
+/// when the server's copy of the deadline ran out first and it answered
+/// CANCELLED (tonic's "Timeout expired"): past the deadline, the call's
+/// outcome is DEADLINE_EXCEEDED, as gRPC clients report it.
+async fn within<RB>(
+    timeout: std::time::Duration,
+    call: impl Future<Output = Response<Guarded<RB>>>,
+) -> Response<Guarded<RB>> {
     let expired = || Status::deadline_exceeded("deadline exceeded before a response").into_http();
     match crate::deadline::timed(timeout, call).await {
         (Ok(response), until) => {
-            // A server whose copy of the deadline ran out first answers
-            // CANCELLED (tonic's "Timeout expired"): past the deadline, the
-            // call's outcome is DEADLINE_EXCEEDED, as gRPC clients report it.
-            let cut = matches!(
-                judge(response.status(), response.headers()),
-                Outcome::Failed {
-                    code: Code::Cancelled | Code::DeadlineExceeded,
-                    ..
-                }
-            );
+            let cut = matches!(code_of(&response), Code::Cancelled | Code::DeadlineExceeded);
             if cut && tokio::time::Instant::now() >= until {
-                Ok(expired())
+                expired()
             } else {
-                Ok(response)
+                response
             }
         }
-        (Err(_), _) => Ok(expired()),
+        (Err(_), _) => expired(),
     }
 }
 
@@ -358,7 +369,17 @@ where
 struct Attempts<'a> {
     template: &'a Template,
     span: &'a crate::trace::Span,
+    stats: &'a CallStats,
     limit: usize,
+}
+
+/// The status a response's headers say (`OK` for one committed: its own
+/// comes in its trailers).
+fn code_of<B>(response: &Response<B>) -> Code {
+    match judge(response.status(), response.headers()) {
+        Outcome::Failed { code, .. } => code,
+        Outcome::Committed => Code::Ok,
+    }
 }
 
 impl Attempts<'_> {
@@ -374,6 +395,7 @@ impl Attempts<'_> {
         S::Error: Into<BoxError>,
     {
         let span = spans::attempt(self.span, self.template.uri.path(), previous);
+        let stats = self.stats.attempt();
         let attempt = async {
             match self.template.request(body, previous) {
                 Ok(request) => send(service, request).await,
@@ -381,10 +403,12 @@ impl Attempts<'_> {
             }
         };
         let result = crate::trace::in_span(Clone::clone(&span), attempt).await;
-        match &result {
-            Ok(response) => spans::record(&span, response),
-            Err(failure) => spans::record(&span, &failure.response),
-        }
+        let response = match &result {
+            Ok(response) => response,
+            Err(failure) => &failure.response,
+        };
+        spans::record(&span, response);
+        stats.end_code(code_of(response));
         result
     }
 
@@ -444,6 +468,7 @@ impl Attempts<'_> {
                 Next::Return(result) => return result.unwrap_or_else(|failure| failure.response),
                 Next::Retry { error, delay } => {
                     drop((error, decided));
+                    self.stats.delayed(delay);
                     tokio::time::sleep(delay).await;
                 }
             }
