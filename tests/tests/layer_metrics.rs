@@ -3,45 +3,25 @@
 //! process of their own: the meter provider is global).
 #![allow(clippy::unwrap_used)] // test-only
 
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use resilient::tonic::ServiceConfigLayer;
 use resilient_examples::faulty::Fault;
-use resilient_examples::user::user_service_client::UserServiceClient;
 use tonic::Code;
 
 mod common;
-use common::otel_metrics::{counter, histogram, A96};
-use common::{channel, request, server};
+use common::otel_metrics::{counter, histogram, Metrics, A96};
+use common::{layered_users, request, server};
 
 #[tokio::test]
 async fn retried_calls_through_the_layer_are_measured() {
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
-    opentelemetry::global::set_meter_provider(provider.clone());
+    let recorded = Metrics::install();
 
     let users = server([
         Fault::Fail(Code::Unavailable),
         Fault::Fail(Code::Unavailable),
     ])
     .await;
-    let layer = ServiceConfigLayer::from_json(
-        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}],
-            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
-                            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-    )
-    .unwrap();
-    let channel = tower::ServiceBuilder::new()
-        .layer(layer)
-        .service(channel(users.addr));
-    UserServiceClient::new(channel)
-        .get_user(request())
-        .await
-        .unwrap();
+    layered_users(users.addr).get_user(request()).await.unwrap();
 
-    provider.force_flush().unwrap();
-    let metrics = exporter.get_finished_metrics().unwrap();
+    let metrics = recorded.read();
     assert_eq!(counter(&metrics, "grpc.client.attempt.started"), 3);
     let mut attempts: Vec<(String, String, u64)> =
         histogram(&metrics, "grpc.client.attempt.duration", None)

@@ -6,22 +6,17 @@
 use std::time::Duration;
 
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use resilient_examples::faulty::Fault;
 use resilient_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
 use tonic::Code;
 
 mod common;
-use common::otel_metrics::{attribute, counter, histogram, A96};
+use common::otel_metrics::{attribute, counter, histogram, Metrics, A96};
 use common::{channel, request, server};
 
 #[tokio::test]
 async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
-    opentelemetry::global::set_meter_provider(provider.clone());
+    let recorded = Metrics::install();
 
     // A retried call: UNAVAILABLE twice, then OK.
     let users = server([
@@ -49,8 +44,7 @@ async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
     OPS.force_open();
     OPS.reset();
 
-    provider.force_flush().unwrap();
-    let metrics = exporter.get_finished_metrics().unwrap();
+    let metrics = recorded.read();
 
     assert_eq!(counter(&metrics, "grpc.client.attempt.started"), 5);
 
@@ -161,5 +155,4 @@ async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
         *total >= 0.08 && *total < 1.0,
         "two backoffs of ~50 and ~100 ms: {total} s"
     );
-    let _ = provider.shutdown();
 }

@@ -431,25 +431,14 @@ async fn stacking_with_tracing_instrument() {
 
 #[tokio::test]
 async fn calls_through_the_service_config_layer_have_the_same_spans() {
-    use resilient::tonic::ServiceConfigLayer;
-    use resilient_examples::user::user_service_client::UserServiceClient;
     let server = server([
         Fault::Fail(Code::Unavailable),
         Fault::Fail(Code::Unavailable),
     ])
     .await;
-    let layer = ServiceConfigLayer::from_json(
-        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}],
-            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
-                            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-    )
-    .unwrap();
-    let channel = tower::ServiceBuilder::new()
-        .layer(layer)
-        .service(channel(server.addr));
     let recorder = Recorder::default();
     let _guard = recorder.install();
-    UserServiceClient::new(channel)
+    common::layered_users(server.addr)
         .get_user(request())
         .await
         .unwrap();

@@ -58,3 +58,22 @@ pub(crate) fn request() -> UserRequest {
         user_id: "42".into(),
     }
 }
+
+/// tonic's own `UserServiceClient` over `ServiceConfigLayer`, `GetUser`
+/// retried 3 times, 10 ms apart, on `UNAVAILABLE`.
+pub(crate) fn layered_users(
+    addr: SocketAddr,
+) -> resilient_examples::user::user_service_client::UserServiceClient<
+    resilient::tonic::ServiceConfigService<Channel>,
+> {
+    let layer = resilient::tonic::ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}],
+            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+                            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(addr));
+    resilient_examples::user::user_service_client::UserServiceClient::new(channel)
+}

@@ -1,11 +1,36 @@
 //! Reading gRPC A66/A96 metrics back from opentelemetry_sdk's in-memory
 //! exporter.
-#![allow(dead_code)] // not every test file reads every instrument
+#![allow(dead_code, clippy::unwrap_used)] // not every test file reads every instrument
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::data::{
     AggregatedMetrics, HistogramDataPoint, MetricData, ResourceMetrics,
 };
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+/// An in-memory meter provider, set as the global one (once per process:
+/// a test binary of its own).
+pub(crate) struct Metrics {
+    provider: SdkMeterProvider,
+    exporter: InMemoryMetricExporter,
+}
+
+impl Metrics {
+    pub(crate) fn install() -> Self {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        opentelemetry::global::set_meter_provider(provider.clone());
+        Self { provider, exporter }
+    }
+
+    /// Everything recorded so far.
+    pub(crate) fn read(&self) -> Vec<ResourceMetrics> {
+        self.provider.force_flush().unwrap();
+        self.exporter.get_finished_metrics().unwrap()
+    }
+}
 
 /// gRPC A96's buckets for retries and hedges per call.
 pub(crate) const A96: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
