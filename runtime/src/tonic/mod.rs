@@ -62,6 +62,14 @@ pub use timeout::{encode_timeout, parse_timeout, InvalidTimeout, TIMEOUT_HEADER}
 use crate::breaker::{CircuitOpen, Fault};
 use crate::{Elapsed, Retryable};
 
+/// `(service, method)` of a gRPC path (`/user.UserService/GetUser`); the
+/// whole path as the method when it has no service.
+pub(crate) fn service_and_method(path: &str) -> (&str, &str) {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or(("", path))
+}
+
 /// The code `status` stands for once tonic's own transport errors are seen
 /// through. A status the server sent has no `source`; one with a source was
 /// made by the local transport, and gRPC names those failures:

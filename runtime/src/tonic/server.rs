@@ -226,10 +226,7 @@ pin_project! {
 fn recv_span(path: &str, deadline: std::time::Duration) -> crate::trace::Span {
     #[cfg(feature = "tracing")]
     {
-        let (service, method) = path
-            .trim_start_matches('/')
-            .split_once('/')
-            .unwrap_or(("", path));
+        let (service, method) = super::service_and_method(path);
         tracing::info_span!(
             "Recv",
             "otel.name" = %format_args!("Recv.{service}.{method}"),

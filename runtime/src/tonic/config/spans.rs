@@ -8,14 +8,8 @@
 use http::Response;
 
 use super::outcome::{judge, Outcome};
+use crate::tonic::service_and_method as names;
 use crate::trace::Span;
-
-/// `(service, method)` of a gRPC path (`/user.UserService/GetUser`).
-fn names(path: &str) -> (&str, &str) {
-    path.trim_start_matches('/')
-        .split_once('/')
-        .unwrap_or(("", path))
-}
 
 /// The span of a call to `path`.
 pub(super) fn call(path: &str) -> Span {
