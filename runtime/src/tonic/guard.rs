@@ -16,6 +16,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::headers::find;
+
 static STATUS: HeaderName = HeaderName::from_static("grpc-status");
 static MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 static DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
@@ -44,7 +46,7 @@ const TONIC_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// assert!(status.message().contains("grpc-status-details-bin"));
 /// ```
 pub fn guard_status_headers(headers: &mut HeaderMap) {
-    let Some(details) = headers.get(&DETAILS) else {
+    let Some(details) = find(headers, &DETAILS) else {
         return;
     };
     if TONIC_BASE64.decode(details.as_bytes()).is_ok() {
@@ -73,7 +75,7 @@ pub fn guard_status_headers(headers: &mut HeaderMap) {
 /// left to tonic's mapping of them.
 pub(crate) fn guard_response<B>(response: http::Response<B>) -> http::Response<Guarded<B>> {
     let (mut parts, body) = response.into_parts();
-    if parts.status == http::StatusCode::OK && !is_grpc(parts.headers.get(&CONTENT_TYPE)) {
+    if parts.status == http::StatusCode::OK && !is_grpc(find(&parts.headers, &CONTENT_TYPE)) {
         let status = tonic::Status::unknown(format!(
             "the peer answered with content-type {:?}, not gRPC's",
             parts

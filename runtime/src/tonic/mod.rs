@@ -31,6 +31,7 @@ mod config;
 #[cfg(feature = "opentelemetry")]
 mod context;
 mod guard;
+mod headers;
 #[doc(hidden)]
 pub mod metrics;
 mod pushback;

@@ -226,6 +226,9 @@ pin_project! {
 fn recv_span(path: &str, deadline: std::time::Duration) -> crate::trace::Span {
     #[cfg(feature = "tracing")]
     {
+        if !crate::trace::traced() {
+            return crate::trace::no_span();
+        }
         let (service, method) = super::service_and_method(path);
         tracing::info_span!(
             "Recv",

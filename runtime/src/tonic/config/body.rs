@@ -15,7 +15,7 @@ use tonic::Status;
 
 /// What the first attempt sent, shared by its body and the call.
 #[derive(Debug)]
-struct Record {
+pub(super) struct Record {
     chunks: Vec<Bytes>,
     size: usize,
     limit: usize,
@@ -46,64 +46,74 @@ impl Record {
 }
 
 /// The record of a request body, for sending it again.
-#[derive(Debug, Clone)]
-pub(super) struct Recording(Arc<Mutex<Record>>);
+#[derive(Debug)]
+pub(super) enum Recording {
+    /// A body read whole before it was sent (a unary request): nothing is
+    /// shared, nothing locked.
+    Whole(Vec<Bytes>),
+    /// What the first attempt sends of a streamed body, as it goes.
+    Tee(Arc<Mutex<Record>>),
+}
+
+/// The record behind a [`Recording::Tee`], locked. Nothing panics while
+/// holding it; a poisoned record is still whole.
+fn lock(record: &Mutex<Record>) -> MutexGuard<'_, Record> {
+    record
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl Recording {
     /// Records `body` as it is sent, up to `limit` bytes; returns the body
     /// to send.
     pub(super) fn tee(body: Body, limit: usize) -> (Self, Body) {
         let ended = body.is_end_stream();
-        let recording = Recording(Arc::new(Mutex::new(Record {
+        let record = Arc::new(Mutex::new(Record {
             chunks: Vec::new(),
             size: 0,
             limit,
             ended,
             spoiled: false,
-        })));
+        }));
         let tee = Tee {
             body,
-            record: recording.clone(),
+            record: Arc::clone(&record),
         };
-        (recording, Body::new(tee))
+        (Recording::Tee(record), Body::new(tee))
     }
 
     /// The record of a body read whole already.
     pub(super) fn whole(chunks: Vec<Bytes>) -> Self {
-        let size = chunks.iter().map(Bytes::len).sum();
-        Recording(Arc::new(Mutex::new(Record {
-            chunks,
-            size,
-            limit: size,
-            ended: true,
-            spoiled: false,
-        })))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Record> {
-        // Nothing panics while holding it; a poisoned record is still whole.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        Recording::Whole(chunks)
     }
 
     /// Whether all of the body was sent and recorded.
     pub(super) fn replayable(&self) -> bool {
-        let record = self.lock();
-        record.ended && !record.spoiled
+        match self {
+            Recording::Whole(_) => true,
+            Recording::Tee(record) => {
+                let record = lock(record);
+                record.ended && !record.spoiled
+            }
+        }
     }
 
     /// The body again, when all of it was sent and recorded.
     pub(super) fn replay(&self) -> Option<Body> {
-        let record = self.lock();
-        (record.ended && !record.spoiled).then(|| Collected::body(&record.chunks))
+        match self {
+            Recording::Whole(chunks) => Some(Collected::body(chunks)),
+            Recording::Tee(record) => {
+                let record = lock(record);
+                (record.ended && !record.spoiled).then(|| Collected::body(&record.chunks))
+            }
+        }
     }
 }
 
 /// The body sent by the first attempt, recording as it goes.
 struct Tee {
     body: Body,
-    record: Recording,
+    record: Arc<Mutex<Record>>,
 }
 
 impl http_body::Body for Tee {
@@ -116,7 +126,7 @@ impl http_body::Body for Tee {
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
         let ended = self.body.is_end_stream();
-        let mut record = self.record.lock();
+        let mut record = lock(&self.record);
         match &frame {
             Some(Ok(frame)) => match frame.data_ref() {
                 Some(data) => record.push(data),
@@ -166,7 +176,7 @@ impl Collected {
     /// Reads `body` to its end, or until more than `limit` bytes (or, with
     /// `stop_at_pending`, until a frame is not ready).
     pub(super) async fn read(mut body: Body, limit: usize, stop_at_pending: bool) -> Self {
-        let mut head = VecDeque::new();
+        let mut chunks = Vec::new();
         let mut size = 0usize;
         loop {
             if body.is_end_stream() {
@@ -181,36 +191,83 @@ impl Collected {
             let frame = match next {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
-                Err(()) => return Collected::TooLarge(Body::new(Chain { head, rest: body })),
+                Err(()) => return Self::too_large(chunks, None, body),
             };
-            let data = frame
-                .as_ref()
-                .ok()
-                .and_then(Frame::data_ref)
-                .map(Bytes::len);
-            size = size.saturating_add(data.unwrap_or(0));
-            head.push_back(frame);
             // Past the limit, trailers or an error: sent once, as they came.
-            if size > limit || data.is_none() {
-                return Collected::TooLarge(Body::new(Chain { head, rest: body }));
+            match frame.map(Frame::into_data) {
+                Ok(Ok(data)) => {
+                    size = size.saturating_add(data.len());
+                    chunks.push(data);
+                    if size > limit {
+                        return Self::too_large(chunks, None, body);
+                    }
+                }
+                Ok(Err(frame)) => return Self::too_large(chunks, Some(Ok(frame)), body),
+                Err(status) => return Self::too_large(chunks, Some(Err(status)), body),
             }
         }
-        let chunks = head
-            .into_iter()
-            .filter_map(|frame| frame.ok().and_then(|f| f.into_data().ok()))
-            .collect();
         Collected::Whole(chunks)
+    }
+
+    /// The chunks read, then `last` (a frame that was not data), then the
+    /// rest of the body: to be sent once.
+    fn too_large(
+        chunks: Vec<Bytes>,
+        last: Option<Result<Frame<Bytes>, Status>>,
+        rest: Body,
+    ) -> Self {
+        let mut head: VecDeque<_> = chunks
+            .into_iter()
+            .map(|data| Ok(Frame::data(data)))
+            .collect();
+        head.extend(last);
+        Collected::TooLarge(Body::new(Chain { head, rest }))
     }
 
     /// A body of the chunks.
     pub(super) fn body(chunks: &[Bytes]) -> Body {
-        Body::new(Chain {
-            head: chunks
-                .iter()
-                .map(|data| Ok(Frame::data(data.clone())))
-                .collect(),
-            rest: Body::empty(),
+        Body::new(match chunks {
+            [one] => Replay::One(Some(one.clone())),
+            _ => Replay::Many(chunks.iter().cloned().collect()),
         })
+    }
+}
+
+/// Recorded chunks sent again. One chunk (a unary request's message) needs
+/// no queue.
+enum Replay {
+    One(Option<Bytes>),
+    Many(VecDeque<Bytes>),
+}
+
+impl http_body::Body for Replay {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let next = match &mut *self {
+            Replay::One(one) => one.take(),
+            Replay::Many(chunks) => chunks.pop_front(),
+        };
+        Poll::Ready(next.map(|data| Ok(Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Replay::One(one) => one.is_none(),
+            Replay::Many(chunks) => chunks.is_empty(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let size = match self {
+            Replay::One(one) => one.as_ref().map_or(0, Bytes::len),
+            Replay::Many(chunks) => chunks.iter().map(Bytes::len).sum(),
+        };
+        SizeHint::with_exact(size as u64)
     }
 }
 

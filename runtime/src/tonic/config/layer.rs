@@ -5,7 +5,7 @@
 //! without `grpc-status` arrive, so trailers-only failures (and HTTP errors
 //! without gRPC headers, mapped as the gRPC spec says) are retried.
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -190,12 +190,16 @@ where
 /// One call under its method's policy. Every outcome is a response: a
 /// failure the policy gives up on is the last attempt's (a transport error
 /// as the status tonic would have made of it).
-async fn run<S, RB>(
+///
+/// What needs no waiting is done here, before the call's future is made:
+/// that future is boxed and moved, and an async layer stores what it
+/// captures as well as the futures it awaits (BENCHMARKS.md, section 9).
+fn run<S, RB>(
     ready: S,
     policy: Arc<MethodPolicy>,
     request: Request<Body>,
     limit: usize,
-) -> Result<Response<Guarded<RB>>, S::Error>
+) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
@@ -224,55 +228,84 @@ where
     let hedged = policy.retry.is_none() && policy.hedge.is_some();
     let method = template.uri.path().trim_start_matches('/');
     let stats = CallStats::start_owned(method, hedged, &Target::OTHER);
-    let attempts = Attempts {
-        template: &template,
-        span: &span,
-        stats: &stats,
-        limit,
-    };
-    let call = async {
-        let response = match (&policy.retry, &policy.hedge) {
-            (Some((retry, codes)), _) => attempts.retried(ready, body, retry, codes).await,
-            // Boxed: its five attempt slots would make every call's
-            // future (moved as it is made) several times larger.
-            (None, Some((hedge, codes))) => {
-                Box::pin(attempts.hedged(ready, body, hedge, codes)).await
-            }
-            (None, None) => attempts.once(ready, body).await,
+    async move {
+        let attempts = Attempts {
+            template: &template,
+            span: &span,
+            stats: &stats,
+            limit,
         };
-        spans::record(&span, &response);
-        response
-    };
-    // The call span is not entered around the call: its attempts name it
-    // as their parent and its decisions enter it, and one more future layer
-    // around the call would copy all of it.
-    let response = match timeout {
-        None => call.await,
-        Some(timeout) => within(timeout, call).await,
-    };
-    stats.finish_code(code_of(&response));
-    Ok(response)
+        // Made in place inside `Bounded`: a future held as a local, then
+        // awaited, would be stored twice.
+        let response = Bounded::new(timeout, async {
+            let response = match (&policy.retry, &policy.hedge) {
+                (Some((retry, codes)), _) => attempts.retried(ready, body, retry, codes).await,
+                // Boxed: its five attempt slots would make every call's
+                // future (moved as it is made) several times larger.
+                (None, Some((hedge, codes))) => {
+                    Box::pin(attempts.hedged(ready, body, hedge, codes)).await
+                }
+                (None, None) => attempts.once(ready, body).await,
+            };
+            spans::record(&span, &response);
+            response
+        })
+        .await;
+        // The call span is not entered around the call: its attempts name
+        // it as their parent and its decisions enter it.
+        stats.finish_code(code_of(&response));
+        Ok(response)
+    }
 }
 
-/// `call` bounded by `timeout`: `DEADLINE_EXCEEDED` when it runs out, or
-/// when the server's copy of the deadline ran out first and it answered
-/// CANCELLED (tonic's "Timeout expired"): past the deadline, the call's
-/// outcome is DEADLINE_EXCEEDED, as gRPC clients report it.
-async fn within<RB>(
-    timeout: std::time::Duration,
-    call: impl Future<Output = Response<Guarded<RB>>>,
-) -> Response<Guarded<RB>> {
-    let expired = || Status::deadline_exceeded("deadline exceeded before a response").into_http();
-    match crate::deadline::timed(timeout, call).await {
-        (Ok(response), until) => {
-            let cut = matches!(code_of(&response), Code::Cancelled | Code::DeadlineExceeded);
-            if cut && tokio::time::Instant::now() >= until {
-                expired()
-            } else {
-                response
-            }
+pin_project_lite::pin_project! {
+    /// A call bounded by its timeout, when it has one: `DEADLINE_EXCEEDED`
+    /// when the timeout runs out, or when the server's copy of the deadline
+    /// ran out first and it answered CANCELLED (tonic's "Timeout expired"):
+    /// past the deadline, the call's outcome is DEADLINE_EXCEEDED, as gRPC
+    /// clients report it.
+    #[project = BoundedProj]
+    enum Bounded<F> {
+        Free { #[pin] call: F },
+        Timed { #[pin] call: crate::deadline::Timed<F> },
+    }
+}
+
+impl<F: Future> Bounded<F> {
+    fn new(timeout: Option<std::time::Duration>, call: F) -> Self {
+        match timeout {
+            None => Bounded::Free { call },
+            Some(timeout) => Bounded::Timed {
+                call: crate::deadline::timed(timeout, call),
+            },
         }
-        (Err(_), _) => expired(),
+    }
+}
+
+impl<F, RB> Future for Bounded<F>
+where
+    F: Future<Output = Response<Guarded<RB>>>,
+{
+    type Output = Response<Guarded<RB>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (result, until) = match self.project() {
+            BoundedProj::Free { call } => return call.poll(cx),
+            BoundedProj::Timed { call } => std::task::ready!(call.poll(cx)),
+        };
+        let expired =
+            || Status::deadline_exceeded("deadline exceeded before a response").into_http();
+        Poll::Ready(match result {
+            Ok(response) => {
+                let cut = matches!(code_of(&response), Code::Cancelled | Code::DeadlineExceeded);
+                if cut && tokio::time::Instant::now() >= until {
+                    expired()
+                } else {
+                    response
+                }
+            }
+            Err(_) => expired(),
+        })
     }
 }
 
@@ -338,29 +371,72 @@ impl<RB> Failure<Guarded<RB>> {
     }
 }
 
-/// Sends one attempt and judges its response headers.
-async fn send<S, RB>(
-    mut service: S,
-    request: Request<Body>,
-) -> Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>
+/// Sends one attempt on `service` and judges its response headers. The
+/// service is lent, not given: the call's next attempt uses it again (polled
+/// ready again), where a clone per attempt would cost a `Channel` an
+/// allocation or two.
+fn send<S, RB>(service: &mut S, request: Request<Body>) -> Sending<'_, S, S::Future>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+{
+    Sending::Ready {
+        service,
+        request: Some(request),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`send`], by hand: an `async fn` would store the
+    /// service and the request twice, and every attempt's future is moved.
+    #[project = SendingProj]
+    enum Sending<'s, S, F> {
+        /// Waiting for the service to be ready.
+        Ready { service: &'s mut S, request: Option<Request<Body>> },
+        /// Waiting for the response headers.
+        Called { #[pin] future: F },
+    }
+}
+
+impl<S, RB> Future for Sending<'_, S, S::Future>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>>,
     S::Error: Into<BoxError>,
 {
-    poll_fn(|cx| service.poll_ready(cx))
-        .await
-        .map_err(Failure::transport)?;
-    let response = service.call(request).await.map_err(Failure::transport)?;
-    // Guarded first: a status tonic would panic on is judged as the
-    // `INTERNAL` it becomes.
-    let response = guard_response(response);
-    match judge(response.status(), response.headers()) {
-        Outcome::Committed => Ok(response),
-        Outcome::Failed { code, pushback } => Err(Failure {
-            code,
-            pushback,
-            response,
-        }),
+    type Output = Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                SendingProj::Ready { service, request } => {
+                    if let Err(error) = std::task::ready!(service.poll_ready(cx)) {
+                        return Poll::Ready(Err(Failure::transport(error)));
+                    }
+                    let Some(request) = request.take() else {
+                        // Unreachable: the request leaves with the state.
+                        return Poll::Ready(Err(Failure::status(Status::internal(
+                            "attempt polled after it was sent",
+                        ))));
+                    };
+                    let future = service.call(request);
+                    self.set(Sending::Called { future });
+                }
+                SendingProj::Called { future } => {
+                    let response =
+                        std::task::ready!(future.poll(cx)).map_err(Failure::transport)?;
+                    // Guarded first: a status tonic would panic on is
+                    // judged as the `INTERNAL` it becomes.
+                    let response = guard_response(response);
+                    return Poll::Ready(match judge(response.status(), response.headers()) {
+                        Outcome::Committed => Ok(response),
+                        Outcome::Failed { code, pushback } => Err(Failure {
+                            code,
+                            pushback,
+                            response,
+                        }),
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -386,7 +462,7 @@ impl Attempts<'_> {
     /// The attempt that `previous` attempts came before, in its span.
     async fn send<S, RB>(
         &self,
-        service: S,
+        service: &mut S,
         body: Body,
         previous: u32,
     ) -> Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>
@@ -396,29 +472,36 @@ impl Attempts<'_> {
     {
         let span = spans::attempt(self.span, self.template.uri.path(), previous);
         let stats = self.stats.attempt();
-        let attempt = async {
+        // The request is made as the attempt first runs: inside its span
+        // (traceparent) and its attempt's scope. Made in place, not held in
+        // a local first, which would store it twice.
+        let result = crate::trace::in_span(Clone::clone(&span), async {
             match self.template.request(body, previous) {
                 Ok(request) => send(service, request).await,
                 Err(status) => Err(Failure::status(status)),
             }
-        };
-        let result = crate::trace::in_span(Clone::clone(&span), attempt).await;
+        })
+        .await;
         let response = match &result {
             Ok(response) => response,
             Err(failure) => &failure.response,
         };
         spans::record(&span, response);
-        stats.end_code(code_of(response));
+        // A committed attempt's code comes in its trailers: OK here.
+        stats.end_code(match &result {
+            Ok(_) => Code::Ok,
+            Err(failure) => code_of(&failure.response),
+        });
         result
     }
 
     /// A call of one attempt (a timeout only, or a request too large to keep).
-    async fn once<S, RB>(&self, service: S, body: Body) -> Response<Guarded<RB>>
+    async fn once<S, RB>(&self, mut service: S, body: Body) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
         S::Error: Into<BoxError>,
     {
-        let sent = self.send(service, body, 0).await;
+        let sent = self.send(&mut service, body, 0).await;
         sent.unwrap_or_else(|failure| failure.response)
     }
 
@@ -436,8 +519,7 @@ impl Attempts<'_> {
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
         S::Error: Into<BoxError>,
     {
-        let spare = first.clone();
-        let mut first = Some(first);
+        let mut service = first;
         // A request already whole (a unary call's) is kept as it is, so that an
         // attempt whose connection broke before sending it can be made again;
         // a streamed one is recorded as the first attempt sends it.
@@ -454,10 +536,9 @@ impl Attempts<'_> {
                 // Unreachable: a retry is only made with a replayable body.
                 return Status::internal("request body not replayable").into_http();
             };
-            let service = first.take().unwrap_or_else(|| spare.clone());
             let previous = state.previous_attempts();
             let result = state
-                .begin_as(false, self.send(service, attempt_body, previous))
+                .begin_as(false, self.send(&mut service, attempt_body, previous))
                 .await;
             if result.is_err() && !recording.replayable() {
                 return result.unwrap_or_else(|failure| failure.response);
@@ -497,8 +578,12 @@ impl Attempts<'_> {
         let mut first = Some(first);
         let chunks = &chunks;
         let make = move |number: u32| {
-            let service = first.take().unwrap_or_else(|| spare.clone());
-            self.send(service, Collected::body(chunks), number)
+            // Hedges run at once: each has a service of its own.
+            let mut service = first.take().unwrap_or_else(|| spare.clone());
+            async move {
+                self.send(&mut service, Collected::body(chunks), number)
+                    .await
+            }
         };
         let verdict = |failure: &Failure<Guarded<RB>>| failure.verdict(codes);
         let result = crate::hedge::hedge(policy, make, verdict).await;

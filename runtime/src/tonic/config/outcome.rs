@@ -6,6 +6,7 @@
 use http::{HeaderMap, HeaderName, StatusCode};
 use tonic::Code;
 
+use crate::tonic::headers::find;
 use crate::tonic::{Pushback, PUSHBACK_HEADER};
 
 // Parsed once: a lookup by `&str` parses the name on every call.
@@ -23,20 +24,19 @@ pub(super) enum Outcome {
 
 /// Judges a response by its status line and headers.
 pub(super) fn judge(status: StatusCode, headers: &HeaderMap) -> Outcome {
-    let pushback = match headers.get(&PUSHBACK) {
-        None => Pushback::Absent,
-        Some(value) => Pushback::parse(value.as_bytes()),
-    };
-    let code = match headers.get(&STATUS) {
+    let code = match find(headers, &STATUS) {
         Some(value) => status_code(value.as_bytes()),
         None if status == StatusCode::OK => return Outcome::Committed,
         None => from_http(status),
     };
     if code == Code::Ok {
-        Outcome::Committed
-    } else {
-        Outcome::Failed { code, pushback }
+        return Outcome::Committed;
     }
+    let pushback = match find(headers, &PUSHBACK) {
+        None => Pushback::Absent,
+        Some(value) => Pushback::parse(value.as_bytes()),
+    };
+    Outcome::Failed { code, pushback }
 }
 
 /// A `grpc-status` value: digits naming a code; anything else is `UNKNOWN`
