@@ -1,5 +1,5 @@
-//! Header lookups on the small maps every call reads: a response's
-//! headers and trailers.
+//! Header lookups on the small maps every call reads: a request's headers
+//! on the server, a response's headers and trailers on the client.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -7,8 +7,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 const SCAN_MAX: usize = 8;
 
 /// `name`'s first value in `headers`, as `HeaderMap::get` gives it.
-/// Response headers and trailers hold a handful of entries and every call
-/// reads them: comparing a few names costs less than hashing one.
+/// gRPC headers and trailers hold a handful of entries and every call reads
+/// them: comparing a few names costs less than hashing one.
 pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
     if headers.len() > SCAN_MAX {
         return headers.get(name);

@@ -9,6 +9,7 @@ use ::tonic::Status;
 use pin_project_lite::pin_project;
 
 use super::client::ResponseFuture;
+use super::headers::find;
 use super::timeout::{parse_timeout, TIMEOUT_NAME};
 use crate::deadline::{self, Scope};
 
@@ -171,7 +172,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let timeout = match request.headers().get(&TIMEOUT_NAME) {
+        let timeout = match find(request.headers(), &TIMEOUT_NAME) {
             None => self.max,
             Some(value) => match parse_timeout(value.as_bytes()) {
                 Ok(timeout) => timeout.min(self.max),

@@ -1,0 +1,111 @@
+//! Runs 64,000 unary calls on loopback through one variant at concurrency
+//! 64, on a two-worker runtime as `benches/grpc_ab.rs` does, for counting
+//! system calls: what callgrind does not see.
+//!
+//! ```sh
+//! cargo build --release -p resilient-examples --no-default-features --example grpc_wakeups
+//! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer>
+//! ```
+//!
+//! A timer registered while the runtime's time driver sleeps with no timer
+//! of its own (or a later one) wakes the driver: one `write` to its event
+//! descriptor, and an `epoll_wait` more, per wake.
+
+use std::time::Duration;
+
+use resilient::tonic::ServiceConfigLayer;
+use resilient_examples::faulty::serve_echo;
+use resilient_examples::user::user_service_client::UserServiceClient;
+use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
+use tonic::transport::Channel;
+use tonic::Status;
+
+const CALLS: usize = 64_000;
+const CONCURRENCY: usize = 64;
+
+/// `grpc_ab`'s service config for the `layer` variant.
+const SERVICE_CONFIG: &str = r#"{"methodConfig": [{
+    "name": [{"service": "user.UserService"}],
+    "timeout": "2s",
+    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "1s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+}]}"#;
+
+fn request() -> UserRequest {
+    UserRequest {
+        user_id: "42".into(),
+    }
+}
+
+/// Runs `call` `CALLS` times, `CONCURRENCY` at a time, each on a clone of
+/// `client`; returns the calls per second.
+async fn run<C, F, Fut>(client: &C, call: F) -> Result<f64, Box<dyn std::error::Error>>
+where
+    C: Clone + Send + 'static,
+    F: Fn(C) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), Status>> + Send + 'static,
+{
+    let start = std::time::Instant::now();
+    for _ in 0..CALLS / CONCURRENCY {
+        let tasks: Vec<_> = (0..CONCURRENCY)
+            .map(|_| tokio::spawn(call(client.clone())))
+            .collect();
+        for task in tasks {
+            task.await??;
+        }
+    }
+    Ok(CALLS as f64 / start.elapsed().as_secs_f64())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    resilient_examples::note_features();
+    let variant = std::env::args().nth(1).unwrap_or_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let layered = !matches!(variant.as_str(), "raw" | "timeout");
+        let (addr, _server) = serve_echo(layered).await?;
+        let channel = Channel::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await?;
+        let rate = match variant.as_str() {
+            "raw" => {
+                let client = UserServiceClient::new(channel);
+                run(&client, |mut c| async move {
+                    c.get_user(request()).await.map(drop)
+                })
+                .await?
+            }
+            "timeout" => {
+                let client = UserServiceClient::new(channel);
+                run(&client, |mut c| async move {
+                    let mut request = tonic::Request::new(request());
+                    request.set_timeout(Duration::from_secs(2));
+                    c.get_user(request).await.map(drop)
+                })
+                .await?
+            }
+            "generated" => {
+                let client = ResilientUserServiceClient::new(channel);
+                run(&client, |mut c| async move {
+                    c.get_user(request()).await.map(drop)
+                })
+                .await?
+            }
+            "layer" => {
+                let layer = ServiceConfigLayer::from_json(SERVICE_CONFIG)?;
+                let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
+                let client = UserServiceClient::new(channel);
+                run(&client, |mut c| async move {
+                    c.get_user(request()).await.map(drop)
+                })
+                .await?
+            }
+            other => return Err(format!("unknown variant {other:?}").into()),
+        };
+        eprintln!("{variant}: {rate:.0} calls/s");
+        Ok(())
+    })
+}
