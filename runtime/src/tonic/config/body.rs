@@ -307,3 +307,125 @@ impl http_body::Body for Chain {
         SizeHint::with_exact(size)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body of `frames`, then its end; `Pending` once first when `wait`.
+    struct Scripted {
+        frames: VecDeque<Result<Frame<Bytes>, Status>>,
+        wait: bool,
+    }
+
+    impl http_body::Body for Scripted {
+        type Data = Bytes;
+        type Error = Status;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+            if std::mem::take(&mut self.wait) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(self.frames.pop_front())
+        }
+    }
+
+    fn body(frames: Vec<Result<Frame<Bytes>, Status>>, wait: bool) -> Body {
+        Body::new(Scripted {
+            frames: frames.into(),
+            wait,
+        })
+    }
+
+    fn data(s: &'static str) -> Result<Frame<Bytes>, Status> {
+        Ok(Frame::data(Bytes::from_static(s.as_bytes())))
+    }
+
+    /// Every frame of `body`, as data or a marker.
+    fn drain(mut body: Body) -> Vec<String> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut out = Vec::new();
+        loop {
+            match Pin::new(&mut body).poll_frame(&mut cx) {
+                Poll::Ready(None) => return out,
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => out.push(String::from_utf8_lossy(&data).into_owned()),
+                    Err(_) => out.push("<trailers>".to_owned()),
+                },
+                Poll::Ready(Some(Err(status))) => out.push(format!("<{}>", status.message())),
+                Poll::Pending => out.push("<pending>".to_owned()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_ready_body_within_the_limit_is_whole_and_replays_as_it_was() {
+        for chunks in [vec!["one"], vec!["a", "bc", "def"], vec![]] {
+            let frames = chunks.iter().map(|c| data(c)).collect();
+            let Collected::Whole(whole) = Collected::ready(body(frames, false), 100) else {
+                panic!("{chunks:?}: not whole");
+            };
+            let replay = Collected::body(&whole);
+            let size: usize = chunks.iter().map(|c| c.len()).sum();
+            assert_eq!(replay.size_hint().exact(), Some(size as u64), "{chunks:?}");
+            assert_eq!(replay.is_end_stream(), chunks.is_empty(), "{chunks:?}");
+            assert_eq!(drain(replay), chunks, "{chunks:?}");
+            let recording = Recording::whole(whole);
+            assert!(recording.replayable());
+            let again = recording.replay().expect("a whole recording replays");
+            assert_eq!(drain(again), chunks, "{chunks:?}");
+        }
+    }
+
+    #[test]
+    fn a_replayed_chunk_ends_the_stream_with_it() {
+        let mut replay = Collected::body(&[Bytes::from_static(b"m")]);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(!replay.is_end_stream());
+        assert!(matches!(
+            Pin::new(&mut replay).poll_frame(&mut cx),
+            Poll::Ready(Some(Ok(_)))
+        ));
+        // hyper sets END_STREAM on the last DATA frame when the body says so.
+        assert!(replay.is_end_stream());
+        assert_eq!(replay.size_hint().exact(), Some(0));
+    }
+
+    #[test]
+    fn past_the_limit_trailers_errors_and_waits_are_sent_once_in_order() {
+        type Frames = Vec<Result<Frame<Bytes>, Status>>;
+        let cases: Vec<(Frames, bool, Vec<&str>)> = vec![
+            (
+                vec![data("12345"), data("678")],
+                false,
+                vec!["12345", "678"],
+            ),
+            (
+                vec![
+                    data("a"),
+                    Ok(Frame::trailers(http::HeaderMap::new())),
+                    data("b"),
+                ],
+                false,
+                vec!["a", "<trailers>", "b"],
+            ),
+            (
+                vec![data("a"), Err(Status::internal("broken")), data("b")],
+                false,
+                vec!["a", "<broken>", "b"],
+            ),
+            // Not there yet: sent as it comes, nothing read ahead.
+            (vec![data("a")], true, vec!["a"]),
+        ];
+        for (frames, wait, expected) in cases {
+            let Collected::TooLarge(rest) = Collected::ready(body(frames, wait), 4) else {
+                panic!("{expected:?}: read whole");
+            };
+            assert_eq!(drain(rest), expected);
+        }
+    }
+}

@@ -590,3 +590,93 @@ impl Attempts<'_> {
         result.unwrap_or_else(|failure| failure.response)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use tower_layer::Layer;
+    use tower_service::Service;
+
+    use super::*;
+
+    /// A transport whose first `fail` calls answer UNAVAILABLE (trailers
+    /// only) and whose later ones succeed; it counts its clones and calls,
+    /// and refuses a call it was not polled ready for (tower's contract).
+    #[derive(Debug)]
+    struct Counted {
+        clones: Arc<AtomicUsize>,
+        calls: Arc<AtomicUsize>,
+        fail: usize,
+        ready: bool,
+    }
+
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            self.clones.fetch_add(1, SeqCst);
+            Self {
+                clones: Arc::clone(&self.clones),
+                calls: Arc::clone(&self.calls),
+                fail: self.fail,
+                ready: false,
+            }
+        }
+    }
+
+    impl tower_service::Service<Request<Body>> for Counted {
+        type Response = Response<Body>;
+        type Error = BoxError;
+        type Future = std::future::Ready<Result<Response<Body>, BoxError>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+            self.ready = true;
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<Body>) -> Self::Future {
+            assert!(std::mem::take(&mut self.ready), "called without poll_ready");
+            let n = self.calls.fetch_add(1, SeqCst);
+            let mut response = Response::new(Body::empty());
+            let headers = response.headers_mut();
+            headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+            if n < self.fail {
+                headers.insert("grpc-status", HeaderValue::from_static("14"));
+            }
+            std::future::ready(Ok(response))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn retries_reuse_the_calls_service_polled_ready_again() {
+        let layer = ServiceConfigLayer::from_json(
+            r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
+                "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+                "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        )
+        .unwrap();
+        let clones = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut service = layer.layer(Counted {
+            clones: Arc::clone(&clones),
+            calls: Arc::clone(&calls),
+            fail: 2,
+            ready: false,
+        });
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .unwrap();
+        let request = Request::builder()
+            .uri("/a.B/C")
+            .body(Body::empty())
+            .unwrap();
+        let response = service.call(request).await.unwrap();
+        assert!(
+            response.headers().get("grpc-status").is_none(),
+            "{response:?}"
+        );
+        assert_eq!(calls.load(SeqCst), 3, "two failures, then the success");
+        // One clone for the call (tower's idiom: the service polled ready
+        // goes with it); its retries reuse it.
+        assert_eq!(clones.load(SeqCst), 1);
+    }
+}
