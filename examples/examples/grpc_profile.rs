@@ -4,11 +4,17 @@
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --no-default-features --example grpc_profile
-//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|generated|generated-traced|annotated|layer>
+//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|floor|generated|generated-traced|annotated|layer>
 //! ```
 //!
 //! One current-thread runtime runs client and server, so that the counts
-//! repeat. The variants are those of `benches/grpc_ab.rs`.
+//! repeat. The variants are those of `benches/grpc_ab.rs`, and `floor`: a
+//! unary call made with nothing but what the wire needs (the message framed
+//! by hand, a one-chunk body, the trailers' `grpc-status` read, the
+//! message decoded; the same `grpc-timeout` as `timeout`) over the same
+//! `Channel`: not a client (no compression, limits, status details or
+//! metadata), a measure of what tonic's generic streaming machinery costs a
+//! unary call.
 
 use resilient::tonic::PropagateDeadline;
 use resilient_examples::faulty::serve_echo;
@@ -19,6 +25,83 @@ use tonic::transport::Channel;
 use tonic::Status;
 
 const CALLS: usize = 2_000;
+
+/// A body of one chunk.
+struct OneChunk(Option<tonic::codegen::Bytes>);
+
+impl http_body::Body for OneChunk {
+    type Data = tonic::codegen::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|data| Ok(http_body::Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.0.as_ref().map_or(0, |data| data.len() as u64))
+    }
+}
+
+/// `GetUser` with nothing but what the wire needs (see the module's doc).
+async fn floor(channel: &mut Channel, message: &UserRequest) -> Result<UserResponse, Status> {
+    use http_body::Body as _;
+    use prost::Message as _;
+    use tonic::codegen::http::{self, header, HeaderName, HeaderValue};
+    use tower::Service as _;
+    static TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+    static STATUS: HeaderName = HeaderName::from_static("grpc-status");
+    let len = message.encoded_len();
+    let mut frame = Vec::with_capacity(5 + len);
+    frame.push(0);
+    frame.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
+    message
+        .encode(&mut frame)
+        .map_err(|e| Status::internal(e.to_string()))?;
+    let body = OneChunk(Some(frame.into()));
+    let mut request = http::Request::new(tonic::body::Body::new(body));
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = http::Uri::from_static("/user.UserService/GetUser");
+    let headers = request.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    headers.insert(&TIMEOUT, HeaderValue::from_static("2000000u"));
+    std::future::poll_fn(|cx| channel.poll_ready(cx))
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let response = channel
+        .call(request)
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let mut body = response.into_body();
+    let (mut data, mut ok) = (None, false);
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        match frame?.into_data() {
+            Ok(chunk) => data = Some(chunk),
+            Err(frame) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    ok = trailers.get(&STATUS).is_some_and(|v| v == "0");
+                }
+            }
+        }
+    }
+    let data = data
+        .filter(|_| ok)
+        .ok_or_else(|| Status::unknown("no message or status"))?;
+    UserResponse::decode(data.get(5..).unwrap_or_default())
+        .map_err(|e| Status::internal(e.to_string()))
+}
 
 /// A layer that enables everything and records nothing.
 struct Listen;
@@ -46,7 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let layered = !matches!(variant.as_str(), "raw" | "timeout");
+        let layered = !matches!(variant.as_str(), "raw" | "timeout" | "floor");
         let (addr, _server) = serve_echo(layered).await?;
         let channel = Channel::from_shared(format!("http://{addr}"))?
             .connect()
@@ -64,6 +147,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let mut request = tonic::Request::new(request());
                     request.set_timeout(std::time::Duration::from_secs(2));
                     client.get_user(request).await?;
+                }
+            }
+            "floor" => {
+                let mut channel = channel;
+                for _ in 0..CALLS {
+                    floor(&mut channel, &request()).await?;
                 }
             }
             "generated" => {
