@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use resilient::tonic::{PropagateDeadlineService, ServiceConfigLayer};
+use resilient::tonic::{
+    PropagateDeadline, PropagateDeadlineService, ResponseGuard, ServiceConfigLayer,
+};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::ResilientUserServiceClient;
 use tonic::Code;
@@ -63,7 +65,7 @@ async fn malformed_status_details_panic_plain_tonic_and_not_ours() {
             .unwrap_err();
         assert!(died.is_panic(), "plain tonic did not panic: {died:?}");
 
-        // Ours, three ways: a clear INTERNAL, not retried.
+        // Ours, four ways: a clear INTERNAL, not retried.
         let before = peer.requests();
         let status = ResilientUserServiceClient::new(channel(peer.addr))
             .get_user(request())
@@ -97,6 +99,21 @@ async fn malformed_status_details_panic_plain_tonic_and_not_ours() {
             .get_user(request())
             .await
             .unwrap_err();
+        assert_eq!(status.code(), Code::Internal, "{status:?}");
+
+        // The interceptor sees no responses: the documented recipe guards
+        // the channel under it.
+        let intercepted = UserServiceClient::with_interceptor(
+            ResponseGuard::new(channel(peer.addr)),
+            PropagateDeadline,
+        );
+        let status = tokio::spawn(async move {
+            let mut intercepted = intercepted;
+            intercepted.get_user(request()).await
+        })
+        .await
+        .expect("the guarded caller does not panic")
+        .unwrap_err();
         assert_eq!(status.code(), Code::Internal, "{status:?}");
     }
 }

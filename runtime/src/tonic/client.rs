@@ -65,7 +65,11 @@ pub(in crate::tonic) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
 /// `grpc-previous-rpc-attempts`.
 ///
 /// For any generated client: `MyClient::with_interceptor(channel, PropagateDeadline)`.
-/// [`PropagateDeadlineLayer`] does the same as a `tower::Layer`.
+/// [`PropagateDeadlineLayer`] does the same as a `tower::Layer`, and guards
+/// the responses too; an interceptor sees no responses, so under one, guard
+/// the channel yourself against what tonic would panic on (see
+/// [`ResponseGuard`](super::ResponseGuard)):
+/// `MyClient::with_interceptor(ResponseGuard::new(channel), PropagateDeadline)`.
 ///
 /// ```
 /// use std::time::Duration;
