@@ -28,7 +28,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use resilient::tonic::{PropagateDeadline, ServiceConfigLayer, ServiceConfigService};
-use resilient_examples::faulty::serve_echo;
+use resilient_examples::faulty::{serve_echo, ECHO_SERVICE_CONFIG};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tonic::codegen::InterceptedService;
@@ -39,14 +39,6 @@ type Raw = UserServiceClient<Channel>;
 type Generated = ResilientUserServiceClient<Channel>;
 type Annotated = UserServiceClient<InterceptedService<Channel, PropagateDeadline>>;
 type Layered = UserServiceClient<ServiceConfigService<Channel>>;
-
-/// The service config of the `layer` variant.
-const SERVICE_CONFIG: &str = r#"{"methodConfig": [{
-    "name": [{"service": "user.UserService"}],
-    "timeout": "2s",
-    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "1s",
-                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
-}]}"#;
 
 /// Rounds per concurrency (`GRPC_AB_ROUNDS` to change): many short rounds
 /// rather than a few long ones, so that drift moves each ratio less and the
@@ -185,7 +177,7 @@ fn main() {
         let annotated_client: Annotated =
             UserServiceClient::with_interceptor(channel(annotated_addr).await, PropagateDeadline);
         let timeout_client: Raw = UserServiceClient::new(channel(timeout_addr).await);
-        let layer = ServiceConfigLayer::from_json(SERVICE_CONFIG).expect("a service config");
+        let layer = ServiceConfigLayer::from_json(ECHO_SERVICE_CONFIG).expect("a service config");
         let layered_client: Layered = UserServiceClient::new(
             tower::ServiceBuilder::new()
                 .layer(layer)

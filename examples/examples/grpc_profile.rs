@@ -17,7 +17,7 @@
 //! unary call.
 
 use resilient::tonic::PropagateDeadline;
-use resilient_examples::faulty::serve_echo;
+use resilient_examples::faulty::{serve_echo, ECHO_SERVICE_CONFIG};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tonic::codegen::InterceptedService;
@@ -189,15 +189,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "layer" => {
                 // tonic's client over `ServiceConfigLayer`, grpc_ab's config.
-                let layer = resilient::tonic::ServiceConfigLayer::from_json(
-                    r#"{"methodConfig": [{
-                        "name": [{"service": "user.UserService"}],
-                        "timeout": "2s",
-                        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s",
-                                        "maxBackoff": "1s", "backoffMultiplier": 2,
-                                        "retryableStatusCodes": ["UNAVAILABLE"]}
-                    }]}"#,
-                )?;
+                let layer = resilient::tonic::ServiceConfigLayer::from_json(ECHO_SERVICE_CONFIG)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
                 for _ in 0..CALLS {

@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use resilient::tonic::ServiceConfigLayer;
-use resilient_examples::faulty::serve_echo;
+use resilient_examples::faulty::{serve_echo, ECHO_SERVICE_CONFIG};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
 use tonic::transport::Channel;
@@ -22,14 +22,6 @@ use tonic::Status;
 
 const CALLS: usize = 64_000;
 const CONCURRENCY: usize = 64;
-
-/// `grpc_ab`'s service config for the `layer` variant.
-const SERVICE_CONFIG: &str = r#"{"methodConfig": [{
-    "name": [{"service": "user.UserService"}],
-    "timeout": "2s",
-    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "1s",
-                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
-}]}"#;
 
 fn request() -> UserRequest {
     UserRequest {
@@ -95,7 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await?
             }
             "layer" => {
-                let layer = ServiceConfigLayer::from_json(SERVICE_CONFIG)?;
+                let layer = ServiceConfigLayer::from_json(ECHO_SERVICE_CONFIG)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let client = UserServiceClient::new(channel);
                 run(&client, |mut c| async move {

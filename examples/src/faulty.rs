@@ -287,6 +287,21 @@ impl UserService for Echo {
     }
 }
 
+/// The service config the benchmarks' `layer` variant puts under tonic's
+/// client (`ServiceConfigLayer`): `user.UserService` gets a 2 s timeout and
+/// 3 attempts on `UNAVAILABLE`, as the generated client's `GetUser` does.
+///
+/// ```
+/// let layer = resilient::tonic::ServiceConfigLayer::from_json(resilient_examples::faulty::ECHO_SERVICE_CONFIG);
+/// assert!(layer.is_ok());
+/// ```
+pub const ECHO_SERVICE_CONFIG: &str = r#"{"methodConfig": [{
+    "name": [{"service": "user.UserService"}],
+    "timeout": "2s",
+    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "1s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+}]}"#;
+
 /// Serves [`Echo`] on a free port of 127.0.0.1, with `DeadlineLayer` or
 /// without, until the returned task is aborted.
 pub async fn serve_echo(
