@@ -133,17 +133,18 @@ fn summary(mut xs: Vec<f64>) -> Summary {
     } else {
         (xs[n / 2 - 1] + xs[n / 2]) / 2.0
     };
-    // P(B <= j) for B ~ Binomial(n, 1/2), accumulated term by term.
+    // P(B <= j) for B ~ Binomial(n, 1/2), accumulated term by term; each
+    // term in logarithms, since 2^-n underflows past a thousand rounds.
     let mut k = 1;
-    let mut term = 0.5f64.powi(n as i32); // P(B = 0)
-    let mut below = term; // P(B <= 0) = P(B < 1)
+    let mut ln_term = -(n as f64) * std::f64::consts::LN_2; // ln P(B = 0)
+    let mut below = ln_term.exp(); // P(B <= 0) = P(B < 1)
     for j in 1..n {
         if below > 0.025 {
             break;
         }
         k = j;
-        term *= (n - j + 1) as f64 / j as f64;
-        below += term;
+        ln_term += ((n - j + 1) as f64 / j as f64).ln();
+        below += ln_term.exp();
     }
     Summary {
         median,
