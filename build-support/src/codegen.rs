@@ -18,6 +18,7 @@ use quote::{format_ident, quote};
 
 use crate::options::Channel;
 use crate::policy::{duration_literal, Breaker, Hedge, Retry};
+use crate::OUR_CODEC;
 
 /// One method's resolved policy.
 #[derive(Debug, Clone)]
@@ -94,7 +95,15 @@ impl ServiceGenerator for Generator {
             format!("{}.{}", service.package, service.proto_name)
         };
         let connect = connect.then(|| self.channels.get(&full_name).copied().unwrap_or_default());
-        let tokens = client(&service, &self.plans, &self.throttling, connect);
+        // resilient's own unary calls encode with prost: only where tonic's
+        // client does too (a `codec_path` set through `Builder::tonic` keeps
+        // tonic's path for every call).
+        let tonic_code = &buf[start..];
+        let own_unary = tonic_code.matches("let codec = ").count()
+            == tonic_code
+                .matches(&format!("let codec = {OUR_CODEC}::default();"))
+                .count();
+        let tokens = client(&service, &self.plans, &self.throttling, connect, own_unary);
         let mut output = self.output.borrow_mut();
         match syn::parse2::<syn::File>(tokens) {
             Ok(file) => {
@@ -148,6 +157,7 @@ fn client(
     plans: &HashMap<String, MethodPlan>,
     throttling: &HashMap<String, Throttling>,
     connect: Option<Channel>,
+    own_unary: bool,
 ) -> TokenStream {
     let client_mod = format_ident!("{}_client", tonic_snake_case(&service.name));
     let tonic_client = format_ident!("{}Client", service.name);
@@ -192,7 +202,7 @@ fn client(
             hedge: None,
             notes: vec!["No policy.".to_owned()],
         });
-        method(&full_name, m, &plan, budget_name)
+        method(&full_name, m, &plan, budget_name, own_unary)
     });
     // One breaker per method that has one, in a struct the client and its
     // clones share.
@@ -268,6 +278,16 @@ fn client(
             }
         }
     });
+    let not_clone = format!(
+        " A transport that is not `Clone` goes through tonic's client alone: \
+         `{ours}::from({tonic_client}::new(ResponseGuard::new(transport)))`."
+    );
+    let from_doc = format!(
+        " Adds the policies to a tonic client as it is configured, made on a guarded transport: \
+         `{tonic_client}::new(resilient::tonic::ResponseGuard::new(channel))`. Every call goes \
+         through that client (`new` and `connect` send unary calls without tonic's streaming \
+         machinery, at the same behaviour)."
+    );
     quote! {
         #budget_item
         #breakers_item
@@ -276,6 +296,10 @@ fn client(
         #[derive(Debug, Clone)]
         pub struct #ours<T> {
             inner: #client_mod::#tonic_client<::resilient::tonic::ResponseGuard<T>>,
+            /// The same transport for unary calls sent without tonic's streaming
+            /// machinery, with the settings of `inner` they read; `None` for a client
+            /// made `from` a tonic client, or one that compresses.
+            unary: ::core::option::Option<::resilient::__private::UnaryClient<::resilient::tonic::ResponseGuard<T>>>,
             /// `grpc.target` in the metrics (feature `opentelemetry`).
             target: ::resilient::__private::Target,
             #breakers_field
@@ -284,10 +308,14 @@ fn client(
         #connect
 
         impl<T> ::core::convert::From<#client_mod::#tonic_client<::resilient::tonic::ResponseGuard<T>>> for #ours<T> {
-            /// Adds the policies to a tonic client as it is configured, made on a guarded
-            /// transport: `#tonic_client::new(resilient::tonic::ResponseGuard::new(channel))`.
+            #[doc = #from_doc]
             fn from(inner: #client_mod::#tonic_client<::resilient::tonic::ResponseGuard<T>>) -> Self {
-                Self { inner, target: ::resilient::__private::Target::OTHER, #breakers_init }
+                Self {
+                    inner,
+                    unary: ::core::option::Option::None,
+                    target: ::resilient::__private::Target::OTHER,
+                    #breakers_init
+                }
             }
         }
 
@@ -301,18 +329,34 @@ fn client(
             <<::resilient::tonic::ResponseGuard<T> as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody as tonic::codegen::Body>::Error:
                 ::core::convert::Into<tonic::codegen::StdError> + ::core::marker::Send,
         {
-            /// Wraps a transport such as a `Channel`, as tonic's `new` does.
-            pub fn new(inner: T) -> Self {
-                Self::from(#client_mod::#tonic_client::new(::resilient::tonic::ResponseGuard::new(inner)))
+            /// Wraps a transport such as a `Channel`, as tonic's `new` does. The transport is
+            /// cloned (a `Channel` clone is a handle onto the same connection): unary calls go
+            /// out on one handle without tonic's streaming machinery, the rest through tonic's
+            /// client on the other.
+            #[doc = #not_clone]
+            pub fn new(inner: T) -> Self
+            where
+                T: ::core::clone::Clone,
+            {
+                let guarded = ::resilient::tonic::ResponseGuard::new(inner);
+                let mut client = Self::from(#client_mod::#tonic_client::new(::core::clone::Clone::clone(&guarded)));
+                client.unary = ::core::option::Option::Some(::resilient::__private::UnaryClient::new(guarded));
+                client
             }
 
-            /// Wraps a transport that sends every request to `origin`, as tonic's `with_origin` does.
-            pub fn with_origin(inner: T, origin: tonic::codegen::http::Uri) -> Self {
+            /// Wraps a transport that sends every request to `origin`, as tonic's `with_origin`
+            /// does; the transport is cloned, as by [`new`](Self::new).
+            pub fn with_origin(inner: T, origin: tonic::codegen::http::Uri) -> Self
+            where
+                T: ::core::clone::Clone,
+            {
                 let target = ::resilient::__private::Target::of(&origin);
+                let guarded = ::resilient::tonic::ResponseGuard::new(inner);
                 let mut client = Self::from(#client_mod::#tonic_client::with_origin(
-                    ::resilient::tonic::ResponseGuard::new(inner),
-                    origin,
+                    ::core::clone::Clone::clone(&guarded),
+                    ::core::clone::Clone::clone(&origin),
                 ));
+                client.unary = ::core::option::Option::Some(::resilient::__private::UnaryClient::with_origin(guarded, origin));
                 client.target = target;
                 client
             }
@@ -321,7 +365,8 @@ fn client(
             /// as tonic's `with_interceptor` does.
             pub fn with_interceptor<F>(inner: T, interceptor: F) -> #ours<tonic::codegen::InterceptedService<T, F>>
             where
-                F: tonic::service::Interceptor,
+                T: ::core::clone::Clone,
+                F: tonic::service::Interceptor + ::core::clone::Clone,
                 ::resilient::tonic::ResponseGuard<tonic::codegen::InterceptedService<T, F>>:
                     tonic::client::GrpcService<tonic::body::Body>,
                 <::resilient::tonic::ResponseGuard<tonic::codegen::InterceptedService<T, F>> as tonic::client::GrpcService<tonic::body::Body>>::Error:
@@ -342,17 +387,21 @@ fn client(
                 #breakers_lookup
             }
 
-            /// Compresses requests with `encoding` (the server must accept it).
+            /// Compresses requests with `encoding` (the server must accept it). Every call
+            /// then goes through tonic's client.
             #[must_use]
             pub fn send_compressed(mut self, encoding: tonic::codec::CompressionEncoding) -> Self {
                 self.inner = self.inner.send_compressed(encoding);
+                self.unary = ::core::option::Option::None;
                 self
             }
 
-            /// Accepts responses compressed with `encoding`.
+            /// Accepts responses compressed with `encoding`. Every call then goes through
+            /// tonic's client.
             #[must_use]
             pub fn accept_compressed(mut self, encoding: tonic::codec::CompressionEncoding) -> Self {
                 self.inner = self.inner.accept_compressed(encoding);
+                self.unary = ::core::option::Option::None;
                 self
             }
 
@@ -360,6 +409,7 @@ fn client(
             #[must_use]
             pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
                 self.inner = self.inner.max_decoding_message_size(limit);
+                self.unary = self.unary.map(|unary| unary.max_decoding_message_size(limit));
                 self
             }
 
@@ -367,6 +417,7 @@ fn client(
             #[must_use]
             pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
                 self.inner = self.inner.max_encoding_message_size(limit);
+                self.unary = self.unary.map(|unary| unary.max_encoding_message_size(limit));
                 self
             }
 
@@ -406,6 +457,7 @@ fn method(
     method: &Method,
     plan: &MethodPlan,
     budget: Option<&syn::Ident>,
+    own_unary: bool,
 ) -> TokenStream {
     let name = format_ident!("{}", method.name);
     let private = format_ident!("__resilient_{}", method.name.trim_start_matches("r#"));
@@ -481,6 +533,35 @@ fn method(
         quote!(tonic::Response<#output>)
     };
     let result = quote!(::core::result::Result<#response, tonic::Status>);
+    // A unary call goes out through the client's `UnaryClient` when it has
+    // one and takes the request; otherwise through tonic's client.
+    let unary = own_unary && !method.client_streaming && !method.server_streaming;
+    let path = format!("/{service}/{proto_method}");
+    let send_own = |client: TokenStream| {
+        quote! {
+            let request = match #client {
+                ::core::option::Option::Some(unary) => match unary.call::<#input, #output>(
+                    request,
+                    #path,
+                    tonic::GrpcMethod::new(#service, #proto_method),
+                ) {
+                    ::core::result::Result::Ok(call) => return ::std::boxed::Box::pin(call).await,
+                    ::core::result::Result::Err(declined) => declined,
+                },
+                ::core::option::Option::None => request,
+            };
+        }
+    };
+    let own = if unary {
+        send_own(quote!(self.unary.as_mut()))
+    } else {
+        quote!()
+    };
+    let hedged_unary = if unary {
+        send_own(quote!(::core::clone::Clone::clone(&self.unary).as_mut()))
+    } else {
+        quote!()
+    };
     if hedged {
         // Attempts run at the same time: each on its own clone of the
         // client (a handle onto the same channel), the request rebuilt for
@@ -502,8 +583,10 @@ fn method(
             where
                 T: ::core::clone::Clone,
             {
+                let request = request.attempt()?;
+                #hedged_unary
                 let mut client = ::core::clone::Clone::clone(&self.inner);
-                ::std::boxed::Box::pin(client.#name(request.attempt()?)).await
+                ::std::boxed::Box::pin(client.#name(request)).await
             }
         };
     }
@@ -533,6 +616,7 @@ fn method(
             #[allow(deprecated)]
             async fn #private(&mut self, request: #takes) -> #result {
                 let request = ::resilient::tonic::propagate_deadline(request.#into())?;
+                #own
                 ::std::boxed::Box::pin(self.inner.#name(request)).await
             }
         };
@@ -548,7 +632,9 @@ fn method(
         #(#attrs)*
         #[allow(deprecated)]
         async fn #private(&mut self, request: &::resilient::tonic::ReplayableRequest<#input>) -> #result {
-            ::std::boxed::Box::pin(self.inner.#name(request.attempt()?)).await
+            let request = request.attempt()?;
+            #own
+            ::std::boxed::Box::pin(self.inner.#name(request)).await
         }
     }
 }

@@ -106,6 +106,9 @@ pub struct Builder {
     tonic: Option<Rc<TonicSettings>>,
 }
 
+/// The codec the generated code names unless the user sets another.
+pub(crate) const OUR_CODEC: &str = "::resilient::__private::tonic_prost::ProstCodec";
+
 type TonicSettings = dyn Fn(tonic_prost_build::Builder) -> tonic_prost_build::Builder;
 
 impl std::fmt::Debug for Builder {
@@ -181,7 +184,7 @@ impl Builder {
     /// tonic-prost-build's builder with this crate's defaults and the user's settings.
     pub(crate) fn tonic_builder(&self) -> tonic_prost_build::Builder {
         let tonic = tonic_prost_build::configure()
-            .codec_path("::resilient::__private::tonic_prost::ProstCodec")
+            .codec_path(OUR_CODEC)
             .emit_rerun_if_changed(false);
         match &self.tonic {
             Some(settings) => settings(tonic),

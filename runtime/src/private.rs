@@ -13,6 +13,8 @@ pub use tokio::time::sleep;
 
 #[cfg(feature = "tonic")]
 pub use crate::tonic::metrics::{AttemptStats, CallStats, Target};
+#[cfg(feature = "tonic")]
+pub use crate::tonic::unary::UnaryClient;
 pub use crate::trace::{enter, enter_if, in_span, no_span, traced, Entered, Guard, InSpan, Span};
 #[cfg(feature = "tonic")]
 pub use crate::trace::{record_status, record_status_here};

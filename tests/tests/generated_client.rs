@@ -124,12 +124,18 @@ async fn compression_and_message_limits_reach_tonic() {
         "the reply is over 4 bytes: {err}"
     );
 
+    // The same limit on a client that compresses nothing: its unary calls
+    // skip tonic's streaming machinery, and keep the limit.
+    let mut client = ResilientUserServiceClient::new(channel(s.addr)).max_decoding_message_size(4);
+    let err = client.get_user(request()).await.unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err}");
+
     let mut client = ResilientUserServiceClient::new(channel(s.addr)).max_encoding_message_size(1);
     client.get_user(request()).await.unwrap_err();
     assert_eq!(
         s.users.calls(),
-        1,
-        "the request is over 1 byte: only the reply above got through"
+        2,
+        "the request is over 1 byte: only the two replies above got through"
     );
 }
 

@@ -340,7 +340,7 @@ mod random {
     /// Any response: status, header and trailer maps, in any of the shapes
     /// (trailers-only, message and trailers, message and no trailers,
     /// trailers without a message).
-    fn reply() -> impl Strategy<Value = Reply> {
+    pub(super) fn reply() -> impl Strategy<Value = Reply> {
         let status = prop_oneof![4 => Just(200u16), 1 => 100u16..600];
         (status, any::<bool>(), entries(), 0..4u8, entries()).prop_map(
             |(status, grpc_type, mut headers, shape, trailers)| {
@@ -409,6 +409,101 @@ mod random {
             })
             .unwrap();
     }
+}
+
+/// What a call came to, comparable: the message and metadata, or the
+/// status with its message and metadata.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Answered(String, http::HeaderMap),
+    Failed(Code, String, http::HeaderMap),
+}
+
+fn outcome(
+    result: Result<tonic::Response<resilient_examples::user::UserResponse>, tonic::Status>,
+) -> Outcome {
+    match result {
+        Ok(response) => {
+            let (metadata, message, _) = response.into_parts();
+            Outcome::Answered(message.name, metadata.into_headers())
+        }
+        Err(status) => Outcome::Failed(
+            status.code(),
+            status.message().to_owned(),
+            status.metadata().clone().into_headers(),
+        ),
+    }
+}
+
+/// The generated client sends unary calls without tonic's streaming
+/// machinery (`new`), or through tonic's client (`from` a tonic client):
+/// over a real HTTP/2 connection, the same random responses (every shape of
+/// `random::reply`, and the broken streams of the fixed table) come back as
+/// the same message and metadata or the same status, with the same number
+/// of attempts. `PROPTEST_CASES` sets how many (default 300).
+#[test]
+fn unary_calls_answer_as_through_tonics_client() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Hostile::start(vec![]));
+    let fixed = prop_oneof![
+        Just(Reply::CutBody {
+            body: message("user 42"),
+            cut: 3
+        }),
+        Just(Reply::Reset(h2::Reason::INTERNAL_ERROR)),
+        Just(Reply::Respond {
+            status: 200,
+            headers: pairs(&[GRPC]),
+            body: Some(message("user 42")),
+            trailers: Some(pairs(&[("grpc-status", b"0"), ("x-t", b"1")])),
+        }),
+    ];
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&prop_oneof![3 => random::reply(), 1 => fixed], |reply| {
+            let mut results = Vec::new();
+            for own in [true, false] {
+                peer.script(vec![reply.clone()]);
+                let before = peer.requests();
+                let result = rt.block_on(async {
+                    // A connection of its own: what one reply leaves of a
+                    // connection is not the next one's business.
+                    let transport = channel(peer.addr);
+                    let mut client = if own {
+                        ResilientUserServiceClient::new(transport)
+                    } else {
+                        ResilientUserServiceClient::from(UserServiceClient::new(
+                            ResponseGuard::new(transport),
+                        ))
+                    };
+                    client.get_user(request()).await
+                });
+                results.push((outcome(result), peer.requests() - before));
+            }
+            if results[0] != results[1] {
+                eprintln!(
+                    "DIFF {reply:?}\n  ours {:?}\n  theirs {:?}",
+                    results[0], results[1]
+                );
+            }
+            prop_assert_eq!(&results[0], &results[1], "{:?}", reply);
+            Ok(())
+        })
+        .unwrap();
 }
 
 /// The server side: a client that misbehaves against `DeadlineLayer` and

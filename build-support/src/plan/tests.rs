@@ -452,6 +452,27 @@ fn tonic_settings_are_followed() {
 }
 
 #[test]
+fn unary_calls_skip_tonics_streaming_only_with_resilients_codec() {
+    let shop = proto(
+        "service Shop { rpc Get (Item) returns (Item); rpc Watch (Item) returns (stream Item); }",
+    );
+    let code = ok(&configure(), &shop);
+    // The path is written out only for resilient's own unary call.
+    assert_eq!(
+        code.matches("\"/shop.v1.Shop/").count(),
+        1,
+        "the unary method only: {code}"
+    );
+    assert!(code.contains("\"/shop.v1.Shop/Get\""), "{code}");
+
+    // Another codec: resilient cannot encode for it, so tonic sends every call.
+    let mut builder = configure();
+    builder.tonic(|tonic| tonic.codec_path("crate::MyCodec"));
+    let code = ok(&builder, &shop);
+    assert!(!code.contains("\"/shop.v1.Shop/"), "{code}");
+}
+
+#[test]
 fn hedging_from_options_and_service_config() {
     let code = ok(
         &configure(),

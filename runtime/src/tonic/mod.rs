@@ -38,6 +38,7 @@ mod pushback;
 mod request;
 mod server;
 mod timeout;
+pub(crate) mod unary;
 
 use std::time::Duration;
 
