@@ -271,7 +271,7 @@ fn client(
                     #apply
                     let target = ::resilient::__private::Target::of(endpoint.uri());
                     let channel = endpoint.connect().await?;
-                    let mut client = Self::from(#client_mod::#tonic_client::new(::resilient::tonic::ResponseGuard::new(channel)));
+                    let mut client = Self::new(channel);
                     client.target = target;
                     ::core::result::Result::Ok(client)
                 }
