@@ -1,7 +1,7 @@
 //! Raw tonic against the full resilient stack, alternated in one process:
 //! this machine drifts by more than the effect, so each round measures every
-//! variant back to back (in rotating order) and the result is the ratio to
-//! raw tonic per round: its median, a 95% confidence interval for that
+//! variant in turns (ten slices, the order rotating) and the result is the
+//! ratio to raw tonic per round: its median, a 95% confidence interval for that
 //! median (from the order statistics, no assumption about the noise's
 //! shape), and the spread. A target is met only when the whole interval
 //! clears it.
@@ -45,6 +45,13 @@ type Layered = UserServiceClient<ServiceConfigService<Channel>>;
 /// median's interval narrows.
 const ROUNDS: usize = 60;
 
+/// Slices per round (`GRPC_AB_SLICES` to change): a round's calls of each
+/// variant are spread over this many turns, the variants alternating every
+/// slice (a tenth of a round: 120 calls at concurrency 1, 5 batches of 64
+/// at 64), so that the machine's drift during a round falls on every
+/// variant alike rather than on whichever ran when it struck.
+const SLICES: usize = 10;
+
 fn request() -> UserRequest {
     UserRequest {
         user_id: "42".into(),
@@ -79,8 +86,8 @@ async fn layered(mut client: Layered) -> Result<UserResponse, Status> {
     Ok(client.get_user(request()).await?.into_inner())
 }
 
-/// Calls per second over `batches` rounds of `concurrency` calls.
-async fn throughput<C, F, Fut>(batches: usize, concurrency: usize, client: &C, call: F) -> f64
+/// The time `batches` rounds of `concurrency` calls take.
+async fn elapsed<C, F, Fut>(batches: usize, concurrency: usize, client: &C, call: F) -> Duration
 where
     C: Clone + Send + 'static,
     F: Fn(C) -> Fut + Copy + Send + 'static,
@@ -101,7 +108,7 @@ where
                 .expect("the echo server answers");
         }
     }
-    (batches * concurrency) as f64 / start.elapsed().as_secs_f64()
+    start.elapsed()
 }
 
 async fn channel(addr: std::net::SocketAddr) -> Channel {
@@ -190,35 +197,46 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .filter(|&n: &usize| n > 0)
             .unwrap_or(ROUNDS);
-        println!("{rounds} rounds per concurrency; each round measures the five variants back to back, in rotating order.");
+        let slices = std::env::var("GRPC_AB_SLICES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or(SLICES);
+        println!("{rounds} rounds per concurrency, each in {slices} slices; each slice runs the five variants back to back, in rotating order.");
         println!("ratio = variant throughput / raw throughput in the same round (1.00 = no cost);");
         println!("cells: median [95% confidence interval of the median] (min–max over the rounds).\n");
         println!("| concurrency | raw calls/s (median) | generated / raw | annotated / raw | layer / raw | raw + set_timeout / raw |");
         println!("|---|---|---|---|---|---|");
         for (concurrency, batches) in [(1usize, 1200usize), (64, 50)] {
             // Warm-up: connections, allocator, caches.
-            throughput(batches / 3, concurrency, &raw_client, raw).await;
-            throughput(batches / 3, concurrency, &generated_client, generated).await;
-            throughput(batches / 3, concurrency, &annotated_client, annotated).await;
-            throughput(batches / 3, concurrency, &timeout_client, with_timeout).await;
-            throughput(batches / 3, concurrency, &layered_client, layered).await;
+            elapsed(batches / 3, concurrency, &raw_client, raw).await;
+            elapsed(batches / 3, concurrency, &generated_client, generated).await;
+            elapsed(batches / 3, concurrency, &annotated_client, annotated).await;
+            elapsed(batches / 3, concurrency, &timeout_client, with_timeout).await;
+            elapsed(batches / 3, concurrency, &layered_client, layered).await;
+            let slice = batches.div_ceil(slices);
             let mut raws = Vec::new();
             let mut ratios: [Vec<f64>; 4] = Default::default();
             for round in 0..rounds {
-                let mut r = 0.0;
-                let mut others = [0.0; 4];
-                for step in 0..5 {
-                    match (round + step) % 5 {
-                        0 => r = throughput(batches, concurrency, &raw_client, raw).await,
-                        1 => others[0] = throughput(batches, concurrency, &generated_client, generated).await,
-                        2 => others[1] = throughput(batches, concurrency, &annotated_client, annotated).await,
-                        3 => others[2] = throughput(batches, concurrency, &layered_client, layered).await,
-                        _ => others[3] = throughput(batches, concurrency, &timeout_client, with_timeout).await,
+                // Time per variant, summed over the round's slices.
+                let mut times = [Duration::ZERO; 5];
+                for s in 0..slices {
+                    for step in 0..5 {
+                        let variant = (round + s + step) % 5;
+                        times[variant] += match variant {
+                            0 => elapsed(slice, concurrency, &raw_client, raw).await,
+                            1 => elapsed(slice, concurrency, &generated_client, generated).await,
+                            2 => elapsed(slice, concurrency, &annotated_client, annotated).await,
+                            3 => elapsed(slice, concurrency, &layered_client, layered).await,
+                            _ => elapsed(slice, concurrency, &timeout_client, with_timeout).await,
+                        };
                     }
                 }
-                raws.push(r);
-                for (ratio, other) in ratios.iter_mut().zip(others) {
-                    ratio.push(other / r);
+                let calls = (slice * slices * concurrency) as f64;
+                raws.push(calls / times[0].as_secs_f64());
+                // Throughput over raw's: raw's time over the variant's.
+                for (ratio, time) in ratios.iter_mut().zip(&times[1..]) {
+                    ratio.push(times[0].as_secs_f64() / time.as_secs_f64());
                 }
             }
             let raw_median = summary(raws).median;
