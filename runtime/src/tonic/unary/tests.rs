@@ -160,6 +160,7 @@ fn request() -> Request<String> {
     metadata.insert("grpc-message", "no".parse().unwrap());
     metadata.insert("grpc-message-type", "no".parse().unwrap());
     metadata.insert("te", "gzip".parse().unwrap());
+    metadata.insert("user-agent", "mine/1.0".parse().unwrap());
     request.extensions_mut().insert(5u32);
     request.set_timeout(std::time::Duration::from_millis(1500));
     request
@@ -528,6 +529,8 @@ async fn sends_what_tonic_sends_in_one_frame() {
         assert_eq!(ours.headers["te"], "trailers");
         assert_eq!(ours.headers["grpc-timeout"], "1500000u");
         assert!(ours.headers.get("grpc-status").is_none());
+        // tonic 0.14 keeps a caller's user-agent (its channel adds its own after it).
+        assert_eq!(ours.headers["user-agent"], "mine/1.0");
         assert_eq!(ours.body, framed(0, &message("hello")));
         assert_eq!(ours.x_extension, Some(5));
         assert_eq!(ours.grpc_method, Some(("echo.Echo".into(), "Say".into())));
