@@ -451,6 +451,7 @@ fn unary_calls_answer_as_through_tonics_client() {
         .build()
         .unwrap();
     let peer = rt.block_on(Hostile::start(vec![]));
+    let transport = rt.block_on(async { channel(peer.addr) });
     let fixed = prop_oneof![
         Just(Reply::CutBody {
             body: message("user 42"),
@@ -480,9 +481,10 @@ fn unary_calls_answer_as_through_tonics_client() {
                 peer.script(vec![reply.clone()]);
                 let before = peer.requests();
                 let result = rt.block_on(async {
-                    // A connection of its own: what one reply leaves of a
-                    // connection is not the next one's business.
-                    let transport = channel(peer.addr);
+                    // A client of its own, for breakers of its own: `GetUser`'s
+                    // circuit breaker (one per client) would open after the
+                    // random failures and answer later calls itself.
+                    let transport = transport.clone();
                     let mut client = if own {
                         ResilientUserServiceClient::new(transport)
                     } else {
