@@ -44,6 +44,8 @@ static RESERVED: [HeaderName; 5] = [
     HeaderName::from_static("grpc-message-type"),
     HeaderName::from_static("grpc-status"),
 ];
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// tonic's default limit on a decoded message: 4 MiB.
 const DEFAULT_MAX_DECODING: usize = 4 * 1024 * 1024;
 /// The length prefix of a gRPC message: a compressed flag and a `u32`.
@@ -161,9 +163,9 @@ impl<T> UnaryClient<T> {
     ) -> Result<impl Future<Output = Result<Response<R>, Status>> + '_, Request<M>>
     where
         T: GrpcService<::tonic::body::Body>,
-        T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        T::Error: Into<BoxError>,
         T::ResponseBody: HttpBody<Data = Bytes> + Send + 'static,
-        <T::ResponseBody as HttpBody>::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+        <T::ResponseBody as HttpBody>::Error: Into<BoxError> + Send,
         M: Message,
         R: Message + Default + Send + 'static,
     {
@@ -276,7 +278,7 @@ async fn read<B, R>(
 ) -> Result<Response<R>, Status>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    B::Error: Into<BoxError> + Send,
     R: Message + Default + Send + 'static,
 {
     let (parts, body) = response.into_parts();
@@ -381,7 +383,7 @@ async fn through_tonic<B, R>(
 ) -> Result<Response<R>, Status>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    B::Error: Into<BoxError> + Send,
     R: Message + Default + Send + 'static,
 {
     if let Some(encoding) = find(&parts.headers, &ENCODING) {
