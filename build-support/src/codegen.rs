@@ -362,7 +362,8 @@ fn client(
             }
 
             /// Runs `interceptor` on every request, every attempt of a retried call included,
-            /// as tonic's `with_interceptor` does.
+            /// as tonic's `with_interceptor` does; the transport and the interceptor are cloned,
+            /// as by [`new`](Self::new).
             pub fn with_interceptor<F>(inner: T, interceptor: F) -> #ours<tonic::codegen::InterceptedService<T, F>>
             where
                 T: ::core::clone::Clone,
