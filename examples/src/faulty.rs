@@ -40,6 +40,8 @@ pub struct Seen {
     pub previous_attempts: Option<String>,
     /// The caller's `x-request-id` metadata, if any.
     pub request_id: Option<String>,
+    /// The `content-length` header, if any (tonic's client sends none).
+    pub content_length: Option<String>,
     /// What the handler's `resilient::deadline::remaining()` said, in ms.
     pub remaining_ms: Option<u128>,
     /// When the call arrived.
@@ -130,6 +132,7 @@ impl FaultyUsers {
             timeout: header("grpc-timeout"),
             previous_attempts: header("grpc-previous-rpc-attempts"),
             request_id: header("x-request-id"),
+            content_length: header("content-length"),
             remaining_ms: resilient::deadline::remaining().map(|d| d.as_millis()),
             at: tokio::time::Instant::now(),
         };

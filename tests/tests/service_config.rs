@@ -77,6 +77,15 @@ async fn trailers_only_failures_are_retried_and_numbered() {
         .map(|s| s.request_id)
         .collect();
     assert_eq!(ids, vec![Some("req-7".to_owned()); 3]);
+    // Replayed bodies go out as tonic's client sends a request: without
+    // `content-length` (which each end would pay for on every call).
+    let lengths: Vec<Option<String>> = server
+        .users
+        .seen()
+        .into_iter()
+        .map(|s| s.content_length)
+        .collect();
+    assert_eq!(lengths, vec![None; 3]);
 }
 
 #[tokio::test]

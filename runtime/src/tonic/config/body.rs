@@ -262,13 +262,9 @@ impl http_body::Body for Replay {
         }
     }
 
-    fn size_hint(&self) -> SizeHint {
-        let size = match self {
-            Replay::One(one) => one.as_ref().map_or(0, Bytes::len),
-            Replay::Many(chunks) => chunks.iter().map(Bytes::len).sum(),
-        };
-        SizeHint::with_exact(size as u64)
-    }
+    // No `size_hint`: an exact one makes hyper send `content-length`, which
+    // a gRPC request does not carry (tonic's client sends none); both ends
+    // would pay for the header on every attempt.
 }
 
 /// Frames already read, then the rest of the body.
@@ -295,17 +291,7 @@ impl http_body::Body for Chain {
         self.head.is_empty() && self.rest.is_end_stream()
     }
 
-    fn size_hint(&self) -> SizeHint {
-        if !self.rest.is_end_stream() {
-            return SizeHint::default();
-        }
-        let head = self.head.iter();
-        let size = head
-            .filter_map(|frame| frame.as_ref().ok().and_then(Frame::data_ref))
-            .map(|data| data.len() as u64)
-            .sum();
-        SizeHint::with_exact(size)
-    }
+    // No `size_hint`, as for `Replay`.
 }
 
 #[cfg(test)]
@@ -370,8 +356,11 @@ mod tests {
                 panic!("{chunks:?}: not whole");
             };
             let replay = Collected::body(&whole);
-            let size: usize = chunks.iter().map(|c| c.len()).sum();
-            assert_eq!(replay.size_hint().exact(), Some(size as u64), "{chunks:?}");
+            // Unknown, as tonic's own request bodies say: no `content-length`
+            // (tonic's `Body::new` makes an empty body its own empty one).
+            if !chunks.is_empty() {
+                assert_eq!(replay.size_hint().exact(), None, "{chunks:?}");
+            }
             assert_eq!(replay.is_end_stream(), chunks.is_empty(), "{chunks:?}");
             assert_eq!(drain(replay), chunks, "{chunks:?}");
             let recording = Recording::whole(whole);
@@ -392,7 +381,6 @@ mod tests {
         ));
         // hyper sets END_STREAM on the last DATA frame when the body says so.
         assert!(replay.is_end_stream());
-        assert_eq!(replay.size_hint().exact(), Some(0));
     }
 
     #[test]
