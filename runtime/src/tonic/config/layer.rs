@@ -195,7 +195,7 @@ where
 /// that future is boxed and moved, and an async layer stores what it
 /// captures as well as the futures it awaits (BENCHMARKS.md, section 9).
 fn run<S, RB>(
-    ready: S,
+    mut ready: S,
     policy: Arc<MethodPolicy>,
     request: Request<Body>,
     limit: usize,
@@ -239,13 +239,13 @@ where
         // awaited, would be stored twice.
         let response = Bounded::new(timeout, async {
             let response = match (&policy.retry, &policy.hedge) {
-                (Some((retry, codes)), _) => attempts.retried(ready, body, retry, codes).await,
+                (Some((retry, codes)), _) => attempts.retried(&mut ready, body, retry, codes).await,
                 // Boxed: its five attempt slots would make every call's
                 // future (moved as it is made) several times larger.
                 (None, Some((hedge, codes))) => {
-                    Box::pin(attempts.hedged(ready, body, hedge, codes)).await
+                    Box::pin(attempts.hedged(&mut ready, body, hedge, codes)).await
                 }
-                (None, None) => attempts.once(ready, body).await,
+                (None, None) => attempts.once(&mut ready, body).await,
             };
             spans::record(&span, &response);
             response
@@ -381,24 +381,34 @@ impl<RB> Failure<Guarded<RB>> {
 /// Sends one attempt on `service` and judges its response headers. The
 /// service is lent, not given: the call's next attempt uses it again (polled
 /// ready again), where a clone per attempt would cost a `Channel` an
-/// allocation or two.
-fn send<S, RB>(service: &mut S, request: Request<Body>) -> Sending<'_, S, S::Future>
+/// allocation or two. The request is made from `template` once the service
+/// is ready, as the attempt is sent.
+fn send<'a, S, RB>(
+    service: &'a mut S,
+    template: &'a Template,
+    body: Body,
+    previous: u32,
+) -> Sending<'a, S, S::Future>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>>,
 {
     Sending::Ready {
         service,
-        request: Some(request),
+        template,
+        body: Some(body),
+        previous,
     }
 }
 
 pin_project_lite::pin_project! {
     /// The future of [`send`], by hand: an `async fn` would store the
-    /// service and the request twice, and every attempt's future is moved.
+    /// service and the request twice, and every attempt's future is moved
+    /// and lives in the call's boxed future (kept small: BENCHMARKS.md,
+    /// section 9).
     #[project = SendingProj]
-    enum Sending<'s, S, F> {
+    enum Sending<'a, S, F> {
         /// Waiting for the service to be ready.
-        Ready { service: &'s mut S, request: Option<Request<Body>> },
+        Ready { service: &'a mut S, template: &'a Template, body: Option<Body>, previous: u32 },
         /// Waiting for the response headers.
         Called { #[pin] future: F },
     }
@@ -414,15 +424,26 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             match self.as_mut().project() {
-                SendingProj::Ready { service, request } => {
+                SendingProj::Ready {
+                    service,
+                    template,
+                    body,
+                    previous,
+                } => {
                     if let Err(error) = std::task::ready!(service.poll_ready(cx)) {
                         return Poll::Ready(Err(Failure::transport(error)));
                     }
-                    let Some(request) = request.take() else {
-                        // Unreachable: the request leaves with the state.
+                    let Some(body) = body.take() else {
+                        // Unreachable: the body leaves with the state.
                         return Poll::Ready(Err(Failure::status(Status::internal(
                             "attempt polled after it was sent",
                         ))));
+                    };
+                    // Stamped now: inside the attempt's span (traceparent)
+                    // and scope, as it goes out.
+                    let request = match template.request(body, *previous) {
+                        Ok(request) => request,
+                        Err(status) => return Poll::Ready(Err(Failure::status(status))),
                     };
                     let future = service.call(request);
                     self.set(Sending::Called { future });
@@ -479,16 +500,8 @@ impl Attempts<'_> {
     {
         let span = spans::attempt(self.span, self.template.uri.path(), previous);
         let stats = self.stats.attempt();
-        // The request is made as the attempt first runs: inside its span
-        // (traceparent) and its attempt's scope. Made in place, not held in
-        // a local first, which would store it twice.
-        let result = crate::trace::in_span(Clone::clone(&span), async {
-            match self.template.request(body, previous) {
-                Ok(request) => send(service, request).await,
-                Err(status) => Err(Failure::status(status)),
-            }
-        })
-        .await;
+        let sending = send(service, self.template, body, previous);
+        let result = crate::trace::in_span(Clone::clone(&span), sending).await;
         let response = match &result {
             Ok(response) => response,
             Err(failure) => &failure.response,
@@ -503,12 +516,12 @@ impl Attempts<'_> {
     }
 
     /// A call of one attempt (a timeout only, or a request too large to keep).
-    async fn once<S, RB>(&self, mut service: S, body: Body) -> Response<Guarded<RB>>
+    async fn once<S, RB>(&self, service: &mut S, body: Body) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
         S::Error: Into<BoxError>,
     {
-        let sent = self.send(&mut service, body, 0).await;
+        let sent = self.send(service, body, 0).await;
         sent.unwrap_or_else(|failure| failure.response)
     }
 
@@ -517,7 +530,7 @@ impl Attempts<'_> {
     /// (larger than the limit, or not all sent yet) is the call's.
     async fn retried<S, RB>(
         &self,
-        first: S,
+        service: &mut S,
         body: Body,
         policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
         codes: &[Code],
@@ -526,7 +539,6 @@ impl Attempts<'_> {
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
         S::Error: Into<BoxError>,
     {
-        let mut service = first;
         // A request already whole (a unary call's) is kept as it is, so that an
         // attempt whose connection broke before sending it can be made again;
         // a streamed one is recorded as the first attempt sends it.
@@ -545,21 +557,25 @@ impl Attempts<'_> {
             };
             let previous = state.previous_attempts();
             let result = state
-                .begin_as(false, self.send(&mut service, attempt_body, previous))
+                .begin_as(false, self.send(service, attempt_body, previous))
                 .await;
             if result.is_err() && !recording.replayable() {
                 return result.unwrap_or_else(|failure| failure.response);
             }
             // Decided inside the call's span: its events are the call's.
             let decided = crate::trace::enter(self.span);
-            match state.end(result, |failure| failure.verdict(codes)) {
+            // The decision is taken apart before the backoff: a match around
+            // the sleep would keep its (response-sized) value in the call's
+            // future while it waits.
+            let delay = match state.end(result, |failure| failure.verdict(codes)) {
                 Next::Return(result) => return result.unwrap_or_else(|failure| failure.response),
                 Next::Retry { error, delay } => {
                     drop((error, decided));
-                    self.stats.delayed(delay);
-                    tokio::time::sleep(delay).await;
+                    delay
                 }
-            }
+            };
+            self.stats.delayed(delay);
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -568,7 +584,7 @@ impl Attempts<'_> {
     /// sent once).
     async fn hedged<S, RB>(
         &self,
-        first: S,
+        service: &mut S,
         body: Body,
         policy: &HedgePolicy<Throttle>,
         codes: &[Code],
@@ -579,10 +595,14 @@ impl Attempts<'_> {
     {
         let chunks = match Collected::read(body, self.limit, false).await {
             Collected::Whole(chunks) => chunks,
-            Collected::TooLarge(body) => return self.once(first, body).await,
+            Collected::TooLarge(body) => return self.once(service, body).await,
         };
-        let spare = first.clone();
-        let mut first = Some(first);
+        // The service polled ready goes with the first hedge; the others
+        // clone the one left in its place.
+        let spare = service.clone();
+        let mut first = Some(std::mem::replace(service, spare));
+        // Lent as `&mut`: a shared `&S` would ask `S: Sync` of the future.
+        let spare = service;
         let chunks = &chunks;
         let make = move |number: u32| {
             // Hedges run at once: each has a service of its own.
