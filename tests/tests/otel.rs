@@ -2,14 +2,18 @@
 //! generated client calls A (`faulty::Forward`), whose handler calls B
 //! through its own generated client; with tracing-opentelemetry and the W3C propagator,
 //! every span of the three hops is in one trace, and each server span's
-//! parent is the client attempt that reached it.
+//! parent is the client attempt that reached it. The same through
+//! `ServiceConfigLayer` under tonic's own client, across a retry.
 #![allow(clippy::unwrap_used)] // test-only
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use resilient_examples::faulty::{FaultyUsers, Forward};
+use resilient::tonic::ServiceConfigLayer;
+use resilient_examples::faulty::{Fault, FaultyUsers, Forward};
+use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::ResilientUserServiceClient;
+use tonic::Code;
 use tracing_subscriber::layer::SubscriberExt;
 
 mod common;
@@ -67,5 +71,49 @@ async fn gateway_a_and_b_are_one_trace() {
             recv.name
         );
     }
+    let _ = provider.shutdown();
+}
+
+#[tokio::test]
+async fn each_layer_attempt_is_the_parent_of_the_server_span_it_reached() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("resilient-tests")));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = FaultyUsers::new([Fault::Fail(Code::Unavailable)]);
+    let (addr, _task) = server.serve().await.unwrap();
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "5s",
+            "retryPolicy": {"maxAttempts": 2, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+                            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    let layered = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(addr));
+    UserServiceClient::new(layered)
+        .get_user(request())
+        .await
+        .unwrap();
+    assert_eq!(server.seen().len(), 2, "a failure, then the retry");
+
+    let spans = exporter.get_finished_spans().unwrap();
+    let attempts = named(&spans, "Attempt.user.UserService.GetUser");
+    let received = named(&spans, "Recv.user.UserService.GetUser");
+    assert_eq!((attempts.len(), received.len()), (2, 2), "{spans:#?}");
+    // Each attempt is the parent of the one server span it reached.
+    let parents: std::collections::HashSet<_> =
+        received.iter().map(|recv| recv.parent_span_id).collect();
+    let ids: std::collections::HashSet<_> = attempts
+        .iter()
+        .map(|attempt| attempt.span_context.span_id())
+        .collect();
+    assert_eq!(parents.len(), 2, "{spans:#?}");
+    assert_eq!(parents, ids, "{spans:#?}");
     let _ = provider.shutdown();
 }
