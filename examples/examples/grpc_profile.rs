@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --no-default-features --example grpc_profile
-//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|floor|generated|generated-traced|annotated|layer>
+//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|floor|generated|generated-traced|annotated|layer|layer-timeout>
 //! ```
 //!
 //! One current-thread runtime runs client and server, so that the counts
@@ -190,6 +190,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "layer" => {
                 // tonic's client over `ServiceConfigLayer`, grpc_ab's config.
                 let layer = resilient::tonic::ServiceConfigLayer::from_json(ECHO_SERVICE_CONFIG)?;
+                let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
+                let mut client = UserServiceClient::new(channel);
+                for _ in 0..CALLS {
+                    client.get_user(request()).await?;
+                }
+            }
+            "layer-timeout" => {
+                // The same, for a method whose policy is a timeout only.
+                let layer = resilient::tonic::ServiceConfigLayer::from_json(
+                    r#"{"methodConfig": [{"name": [{"service": "user.UserService"}],
+                        "timeout": "2s"}]}"#,
+                )?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
                 for _ in 0..CALLS {

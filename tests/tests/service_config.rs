@@ -153,6 +153,35 @@ async fn the_timeout_bounds_the_call_and_travels_as_grpc_timeout() {
     );
 }
 
+#[tokio::test]
+async fn a_timeout_only_method_sends_the_callers_request_once() {
+    let server = server([Fault::Fail(Code::Unavailable)]).await;
+    let config =
+        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "5s"}]}"#;
+    let mut request = tonic::Request::new(request());
+    request
+        .metadata_mut()
+        .insert("x-request-id", "req-9".parse().unwrap());
+    let status = client(config, server.addr)
+        .get_user(request)
+        .await
+        .unwrap_err();
+    // No retry policy: the failure is the caller's, after one attempt.
+    assert_eq!(status.code(), Code::Unavailable);
+    let seen = server.users.seen();
+    assert_eq!(seen.len(), 1);
+    let sent = &seen[0];
+    assert_eq!(sent.request_id.as_deref(), Some("req-9"));
+    assert_eq!(sent.previous_attempts, None);
+    assert_eq!(sent.content_length, None);
+    let timeout = sent.timeout.as_deref().unwrap();
+    let timeout = resilient::tonic::parse_timeout(timeout.as_bytes()).unwrap();
+    assert!(
+        timeout <= Duration::from_secs(5) && timeout > Duration::from_secs(4),
+        "{timeout:?}"
+    );
+}
+
 async fn server_hang() -> common::Server {
     server([Fault::Hang]).await
 }

@@ -342,6 +342,37 @@ mod through_the_layer {
     }
 
     #[tokio::test]
+    async fn under_a_timeout_only_a_stream_goes_as_it_comes_and_a_unary_call_whole() {
+        let s = server([]).await;
+        let layer = ServiceConfigLayer::from_json(
+            r#"{"methodConfig": [{"name": [{"service": "catalog.v1.Catalog"}], "timeout": "5s"}]}"#,
+        )
+        .unwrap();
+        let channel = Channel::from_shared(format!("http://{}", s.addr))
+            .unwrap()
+            .connect_lazy();
+        let mut client =
+            CatalogClient::new(tower::ServiceBuilder::new().layer(layer).service(channel));
+        // Not there when the call starts: sent as the messages come.
+        let (send, receive) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            for id in ["x", "y"] {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if send.send(entry(id)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(receive);
+        let reply = client.upload(stream).await.unwrap();
+        assert_eq!(reply.into_inner().id, "x,y");
+        // A unary call's request, read whole and sent as one chunk.
+        let reply = client.r#type(entry("t")).await.unwrap();
+        assert_eq!(reply.into_inner().id, "t");
+        assert_eq!(s.script.calls(), ["upload", "type"]);
+    }
+
+    #[tokio::test]
     async fn a_failure_before_the_stream_was_sent_is_the_callers() {
         // The server fails at once, while the stream is still being sent:
         // what was not recorded cannot be replayed, so it is not retried.

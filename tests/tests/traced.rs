@@ -473,3 +473,32 @@ async fn calls_through_the_service_config_layer_have_the_same_spans() {
     assert_eq!(retries.len(), 2);
     assert!(retries.iter().all(|e| e.span.as_deref() == Some("Sent")));
 }
+
+#[tokio::test]
+async fn a_timeout_only_method_through_the_layer_has_one_attempt_span() {
+    let server = server([Fault::Fail(Code::Unavailable)]).await;
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    let layer = resilient::tonic::ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "5s"}]}"#,
+    )
+    .unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(server.addr));
+    let status = resilient_examples::user::user_service_client::UserServiceClient::new(channel)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+
+    let sent = recorder.spans("Sent");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].fields["otel.name"], "Sent.user.UserService.GetUser");
+    assert_eq!(sent[0].fields["rpc.grpc.status_code"], "14");
+    let attempts = recorder.spans("Attempt");
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].fields["previous-rpc-attempts"], "0");
+    assert_eq!(attempts[0].fields["rpc.grpc.status_code"], "14");
+    assert_eq!(attempts[0].parent.as_deref(), Some("Sent"));
+}

@@ -313,10 +313,11 @@ pub use record::{AttemptStats, CallStats, COUNT_BUCKETS, LATENCY_BUCKETS};
 #[derive(Debug)]
 pub struct CallStats;
 
-/// One attempt's record: nothing, without feature `opentelemetry`.
+/// One attempt's record: nothing, without feature `opentelemetry` (its
+/// lifetime is the call's record's, as with the feature).
 #[cfg(not(feature = "opentelemetry"))]
 #[derive(Debug)]
-pub struct AttemptStats;
+pub struct AttemptStats<'a>(std::marker::PhantomData<&'a CallStats>);
 
 #[cfg(not(feature = "opentelemetry"))]
 impl CallStats {
@@ -335,8 +336,8 @@ impl CallStats {
     pub fn finish_code(&self, _code: ::tonic::Code) {}
     /// Nothing.
     #[inline(always)]
-    pub fn attempt(&self) -> AttemptStats {
-        AttemptStats
+    pub fn attempt(&self) -> AttemptStats<'_> {
+        AttemptStats(std::marker::PhantomData)
     }
     /// Nothing.
     #[inline(always)]
@@ -347,7 +348,7 @@ impl CallStats {
 }
 
 #[cfg(not(feature = "opentelemetry"))]
-impl AttemptStats {
+impl AttemptStats<'_> {
     /// Nothing.
     #[inline(always)]
     pub fn end<T>(self, _result: &Result<T, Status>) {}

@@ -224,6 +224,18 @@ impl Collected {
         Collected::TooLarge(Body::new(Chain { head, rest }))
     }
 
+    /// The body to send once: the chunks read whole, or what was read and
+    /// the rest.
+    pub(super) fn into_body(self) -> Body {
+        match self {
+            Collected::Whole(mut chunks) if chunks.len() == 1 => {
+                Body::new(Replay::One(chunks.pop()))
+            }
+            Collected::Whole(chunks) => Body::new(Replay::Many(chunks.into())),
+            Collected::TooLarge(body) => body,
+        }
+    }
+
     /// A body of the chunks.
     pub(super) fn body(chunks: &[Bytes]) -> Body {
         Body::new(match chunks {
@@ -368,6 +380,28 @@ mod tests {
             let again = recording.replay().expect("a whole recording replays");
             assert_eq!(drain(again), chunks, "{chunks:?}");
         }
+    }
+
+    #[test]
+    fn collected_bodies_are_sent_once_as_they_were_read() {
+        for chunks in [vec!["one"], vec!["a", "bc"]] {
+            let frames = chunks.iter().map(|c| data(c)).collect();
+            let sent = Collected::ready(body(frames, false), 100).into_body();
+            assert_eq!(sent.size_hint().exact(), None, "{chunks:?}");
+            assert_eq!(drain(sent), chunks);
+        }
+        // One chunk ends the stream with it.
+        let mut one = Collected::ready(body(vec![data("m")], false), 100).into_body();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(matches!(
+            Pin::new(&mut one).poll_frame(&mut cx),
+            Poll::Ready(Some(Ok(_)))
+        ));
+        assert!(one.is_end_stream());
+        // Past the limit: what was read, then the rest.
+        let large = vec![data("12345"), data("678")];
+        let sent = Collected::ready(body(large, false), 4).into_body();
+        assert_eq!(drain(sent), ["12345", "678"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
 use tonic::body::Body;
@@ -22,7 +23,7 @@ use crate::hedge::HedgePolicy;
 use crate::retry::{ByRetryable, Next, RetryState, Verdict};
 use crate::tonic::client::{stamp, PREVIOUS_ATTEMPTS_NAME};
 use crate::tonic::guard::{guard_response, GuardFuture, Guarded};
-use crate::tonic::metrics::{CallStats, Target};
+use crate::tonic::metrics::{AttemptStats, CallStats, Target};
 use crate::tonic::timeout::TIMEOUT_NAME;
 use crate::tonic::{effective_code, parse_timeout, Pushback};
 use crate::{Backoff, RetryPolicy};
@@ -182,6 +183,9 @@ where
         let mut ready = std::mem::replace(&mut self.inner, clone);
         match self.config.policy(request.uri().path()) {
             None => Box::pin(GuardFuture::new(ready.call(request))),
+            Some(policy) if policy.retry.is_none() && policy.hedge.is_none() => {
+                Box::pin(run_once(ready, policy.timeout, request, self.buffer_limit))
+            }
             Some(policy) => Box::pin(run(ready, Arc::clone(policy), request, self.buffer_limit)),
         }
     }
@@ -204,16 +208,7 @@ where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
 {
-    // The call's own timeout (`Request::set_timeout`) and the config's: the
-    // shorter bounds the whole call, retries included.
-    let own = request
-        .headers()
-        .get(&TIMEOUT_NAME)
-        .and_then(|value| parse_timeout(value.as_bytes()).ok());
-    let timeout = match (policy.timeout, own) {
-        (Some(config), Some(own)) => Some(config.min(own)),
-        (config, own) => config.or(own),
-    };
+    let timeout = call_timeout(policy.timeout, &request);
     let (parts, body) = request.into_parts();
     let template = Template {
         method: parts.method,
@@ -255,6 +250,59 @@ where
         // it as their parent and its decisions enter it.
         stats.finish_code(code_of(&response));
         Ok(response)
+    }
+}
+
+/// A call to a method whose policy is a timeout only: one attempt, the
+/// caller's request itself, stamped as it goes (nothing is kept for an
+/// attempt that will never be made). A body ready whole within `limit` (a
+/// unary request) goes as one chunk that ends the stream, as a retried
+/// call's does: tonic's own body sends a second, empty DATA frame to end it.
+fn run_once<S, RB>(
+    mut ready: S,
+    timeout: Option<Duration>,
+    request: Request<Body>,
+    limit: usize,
+) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+    S::Error: Into<BoxError>,
+{
+    let timeout = call_timeout(timeout, &request);
+    let path = request.uri().path();
+    let span = spans::call(path);
+    let stats = CallStats::start_owned(path.trim_start_matches('/'), false, &Target::OTHER);
+    let attempt_span = spans::attempt(&span, path, 0);
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts, Collected::ready(body, limit).into_body());
+    // Lent to the attempt, which takes it when the service is ready: moved
+    // into it, the request would be stored twice in the call's future.
+    let mut request = Some(request);
+    async move {
+        let response = Bounded::new(timeout, async {
+            let whole = Whole(&mut request);
+            let sent = attempt(attempt_span, &stats, &mut ready, whole).await;
+            let response = sent.unwrap_or_else(|failure| failure.response);
+            spans::record(&span, &response);
+            response
+        })
+        .await;
+        stats.finish_code(code_of(&response));
+        Ok(response)
+    }
+}
+
+/// The call's own timeout (`Request::set_timeout`, sent down as
+/// `grpc-timeout`) and the config's: the shorter bounds the whole call,
+/// retries included.
+fn call_timeout(config: Option<Duration>, request: &Request<Body>) -> Option<Duration> {
+    let own = request
+        .headers()
+        .get(&TIMEOUT_NAME)
+        .and_then(|value| parse_timeout(value.as_bytes()).ok());
+    match (config, own) {
+        (Some(config), Some(own)) => Some(config.min(own)),
+        (config, own) => config.or(own),
     }
 }
 
@@ -345,6 +393,44 @@ impl Template {
     }
 }
 
+/// Where an attempt's request comes from, made once the service is ready:
+/// inside the attempt's span (traceparent) and scope, as it goes out.
+trait MakeRequest {
+    fn make(&mut self) -> Result<Request<Body>, Status>;
+}
+
+/// The request of the attempt that `previous` attempts came before, remade
+/// from the call's template.
+struct FromTemplate<'a> {
+    template: &'a Template,
+    body: Option<Body>,
+    previous: u32,
+}
+
+impl MakeRequest for FromTemplate<'_> {
+    fn make(&mut self) -> Result<Request<Body>, Status> {
+        let Some(body) = self.body.take() else {
+            // Unreachable: an attempt makes its request once.
+            return Err(Status::internal("attempt polled after it was sent"));
+        };
+        self.template.request(body, self.previous)
+    }
+}
+
+/// The caller's request itself, for a call's only attempt.
+struct Whole<'a>(&'a mut Option<Request<Body>>);
+
+impl MakeRequest for Whole<'_> {
+    fn make(&mut self) -> Result<Request<Body>, Status> {
+        let Some(mut request) = self.0.take() else {
+            // Unreachable: an attempt makes its request once.
+            return Err(Status::internal("attempt polled after it was sent"));
+        };
+        stamp(request.headers_mut())?;
+        Ok(request)
+    }
+}
+
 /// An attempt that failed before its response was committed.
 struct Failure<RB> {
     code: Code,
@@ -378,70 +464,97 @@ impl<RB> Failure<Guarded<RB>> {
     }
 }
 
-/// Sends one attempt on `service` and judges its response headers. The
-/// service is lent, not given: the call's next attempt uses it again (polled
-/// ready again), where a clone per attempt would cost a `Channel` an
-/// allocation or two. The request is made from `template` once the service
-/// is ready, as the attempt is sent.
-fn send<'a, S, RB>(
+/// One attempt, in its `span`: sent on `service` once it is ready, with
+/// the request `make` gives then, and judged by its response headers. The
+/// service is lent, not given: the call's next attempt uses it again
+/// (polled ready again), where a clone per attempt would cost a `Channel`
+/// an allocation or two.
+fn attempt<'a, S, RB, M>(
+    span: crate::trace::Span,
+    stats: &'a CallStats,
     service: &'a mut S,
-    template: &'a Template,
-    body: Body,
-    previous: u32,
-) -> Sending<'a, S, S::Future>
+    make: M,
+) -> Attempt<'a, S, M, S::Future>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+    S::Error: Into<BoxError>,
+    M: MakeRequest,
 {
-    Sending::Ready {
-        service,
-        template,
-        body: Some(body),
-        previous,
+    let sending = crate::trace::in_span(Clone::clone(&span), Sending::Ready { service, make });
+    Attempt {
+        span,
+        stats: Some(stats.attempt()),
+        sending,
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The future of [`send`], by hand: an `async fn` would store the
-    /// service and the request twice, and every attempt's future is moved
-    /// and lives in the call's boxed future (kept small: BENCHMARKS.md,
-    /// section 9).
+    /// The future of [`attempt`], by hand: an `async fn` would keep its
+    /// arguments beside the send it moves them into.
+    struct Attempt<'a, S, M, F> {
+        span: crate::trace::Span,
+        stats: Option<AttemptStats<'a>>,
+        #[pin]
+        sending: crate::trace::InSpan<Sending<'a, S, M, F>>,
+    }
+}
+
+impl<S, RB, M> Future for Attempt<'_, S, M, S::Future>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+    S::Error: Into<BoxError>,
+    M: MakeRequest,
+{
+    type Output = Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.sending.poll(cx));
+        let response = match &result {
+            Ok(response) => response,
+            Err(failure) => &failure.response,
+        };
+        spans::record(this.span, response);
+        if let Some(stats) = this.stats.take() {
+            // A committed attempt's code comes in its trailers: OK here.
+            stats.end_code(match &result {
+                Ok(_) => Code::Ok,
+                Err(failure) => code_of(&failure.response),
+            });
+        }
+        Poll::Ready(result)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An attempt's send, by hand: an `async fn` would store the service
+    /// and the request twice, and every attempt's future is moved and lives
+    /// in the call's boxed future (kept small: BENCHMARKS.md, section 9).
     #[project = SendingProj]
-    enum Sending<'a, S, F> {
+    enum Sending<'a, S, M, F> {
         /// Waiting for the service to be ready.
-        Ready { service: &'a mut S, template: &'a Template, body: Option<Body>, previous: u32 },
+        Ready { service: &'a mut S, make: M },
         /// Waiting for the response headers.
         Called { #[pin] future: F },
     }
 }
 
-impl<S, RB> Future for Sending<'_, S, S::Future>
+impl<S, RB, M> Future for Sending<'_, S, M, S::Future>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>>,
     S::Error: Into<BoxError>,
+    M: MakeRequest,
 {
     type Output = Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
             match self.as_mut().project() {
-                SendingProj::Ready {
-                    service,
-                    template,
-                    body,
-                    previous,
-                } => {
+                SendingProj::Ready { service, make } => {
                     if let Err(error) = std::task::ready!(service.poll_ready(cx)) {
                         return Poll::Ready(Err(Failure::transport(error)));
                     }
-                    let Some(body) = body.take() else {
-                        // Unreachable: the body leaves with the state.
-                        return Poll::Ready(Err(Failure::status(Status::internal(
-                            "attempt polled after it was sent",
-                        ))));
-                    };
-                    // Stamped now: inside the attempt's span (traceparent)
-                    // and scope, as it goes out.
-                    let request = match template.request(body, *previous) {
+                    let request = match make.make() {
                         Ok(request) => request,
                         Err(status) => return Poll::Ready(Err(Failure::status(status))),
                     };
@@ -486,36 +599,30 @@ fn code_of<B>(response: &Response<B>) -> Code {
     }
 }
 
-impl Attempts<'_> {
+impl<'a> Attempts<'a> {
     /// The attempt that `previous` attempts came before, in its span.
-    async fn send<S, RB>(
+    fn send<'s, S, RB>(
         &self,
-        service: &mut S,
+        service: &'s mut S,
         body: Body,
         previous: u32,
-    ) -> Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>
+    ) -> Attempt<'s, S, FromTemplate<'a>, S::Future>
     where
+        'a: 's,
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
         S::Error: Into<BoxError>,
     {
         let span = spans::attempt(self.span, self.template.uri.path(), previous);
-        let stats = self.stats.attempt();
-        let sending = send(service, self.template, body, previous);
-        let result = crate::trace::in_span(Clone::clone(&span), sending).await;
-        let response = match &result {
-            Ok(response) => response,
-            Err(failure) => &failure.response,
+        let make = FromTemplate {
+            template: self.template,
+            body: Some(body),
+            previous,
         };
-        spans::record(&span, response);
-        // A committed attempt's code comes in its trailers: OK here.
-        stats.end_code(match &result {
-            Ok(_) => Code::Ok,
-            Err(failure) => code_of(&failure.response),
-        });
-        result
+        attempt(span, self.stats, service, make)
     }
 
-    /// A call of one attempt (a timeout only, or a request too large to keep).
+    /// A call of one attempt: a hedged request too large to keep (a timeout
+    /// only goes by `run_once`).
     async fn once<S, RB>(&self, service: &mut S, body: Body) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
