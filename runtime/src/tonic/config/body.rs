@@ -13,6 +13,22 @@ use http_body::{Body as _, Frame, SizeHint};
 use tonic::body::Body;
 use tonic::Status;
 
+/// Messages up to this size are copied for each attempt that sends them:
+/// a shared buffer's reference count is touched by the call and by the
+/// connection that sends and frees it, on two threads, and that costs a
+/// loaded two-worker runtime more than the copy (BENCHMARKS.md, section
+/// 9). Larger messages are shared.
+const COPIED_UP_TO: usize = 4096;
+
+/// A message for one attempt to send: a copy of its own when small.
+fn own(data: &Bytes) -> Bytes {
+    if data.len() <= COPIED_UP_TO {
+        Bytes::copy_from_slice(data)
+    } else {
+        data.clone()
+    }
+}
+
 /// What the first attempt sent, shared by its body and the call.
 #[derive(Debug)]
 pub(super) struct Record {
@@ -82,9 +98,19 @@ impl Recording {
         (Recording::Tee(record), Body::new(tee))
     }
 
-    /// The record of a body read whole already.
-    pub(super) fn whole(chunks: Vec<Bytes>) -> Self {
-        Recording::Whole(chunks)
+    /// The record of a body read whole already, and the first attempt's
+    /// body: the chunks as they were read go with it, the record keeps
+    /// copies of the small ones (see [`COPIED_UP_TO`]).
+    pub(super) fn whole(mut chunks: Vec<Bytes>) -> (Self, Body) {
+        let keep = |chunk: &mut Bytes| {
+            let copy = own(chunk);
+            std::mem::replace(chunk, copy)
+        };
+        let first = match chunks.as_mut_slice() {
+            [one] => Replay::One(Some(keep(one))),
+            many => Replay::Many(many.iter_mut().map(keep).collect()),
+        };
+        (Recording::Whole(chunks), Body::new(first))
     }
 
     /// Whether all of the body was sent and recorded.
@@ -239,8 +265,8 @@ impl Collected {
     /// A body of the chunks.
     pub(super) fn body(chunks: &[Bytes]) -> Body {
         Body::new(match chunks {
-            [one] => Replay::One(Some(one.clone())),
-            _ => Replay::Many(chunks.iter().cloned().collect()),
+            [one] => Replay::One(Some(own(one))),
+            _ => Replay::Many(chunks.iter().map(own).collect()),
         })
     }
 }
@@ -375,7 +401,8 @@ mod tests {
             }
             assert_eq!(replay.is_end_stream(), chunks.is_empty(), "{chunks:?}");
             assert_eq!(drain(replay), chunks, "{chunks:?}");
-            let recording = Recording::whole(whole);
+            let (recording, first) = Recording::whole(whole);
+            assert_eq!(drain(first), chunks, "{chunks:?}");
             assert!(recording.replayable());
             let again = recording.replay().expect("a whole recording replays");
             assert_eq!(drain(again), chunks, "{chunks:?}");
@@ -402,6 +429,31 @@ mod tests {
         let large = vec![data("12345"), data("678")];
         let sent = Collected::ready(body(large, false), 4).into_body();
         assert_eq!(drain(sent), ["12345", "678"]);
+    }
+
+    /// The first frame of `body`'s data, polled once.
+    fn first_data(mut body: Body) -> Bytes {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match Pin::new(&mut body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+            _ => Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn small_messages_are_copied_for_the_record_and_each_replay_large_ones_shared() {
+        let small = Bytes::from(vec![7u8; 32]);
+        let large = Bytes::from(vec![7u8; COPIED_UP_TO + 1]);
+        for (message, copied) in [(small, true), (large, false)] {
+            let (recording, first) = Recording::whole(vec![message.clone()]);
+            // The first attempt sends the message as it was read.
+            assert_eq!(first_data(first).as_ptr(), message.as_ptr());
+            let replayed = first_data(recording.replay().expect("whole"));
+            assert_eq!(replayed, message);
+            assert_eq!(replayed.as_ptr() != message.as_ptr(), copied);
+            let again = first_data(Collected::body(std::slice::from_ref(&message)));
+            assert_eq!(again.as_ptr() != message.as_ptr(), copied);
+        }
     }
 
     #[test]

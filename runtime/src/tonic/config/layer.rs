@@ -646,11 +646,16 @@ impl<'a> Attempts<'a> {
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
         S::Error: Into<BoxError>,
     {
-        // A request already whole (a unary call's) is kept as it is, so that an
-        // attempt whose connection broke before sending it can be made again;
-        // a streamed one is recorded as the first attempt sends it.
+        // A request already whole (a unary call's) is kept before it is
+        // sent, so that an attempt whose connection broke before sending it
+        // can be made again (the first attempt sends it as it was read, the
+        // record keeps a copy of a small one); a streamed one is recorded as
+        // the first attempt sends it.
         let (recording, mut body) = match Collected::ready(body, self.limit) {
-            Collected::Whole(chunks) => (Recording::whole(chunks), None),
+            Collected::Whole(chunks) => {
+                let (recording, first) = Recording::whole(chunks);
+                (recording, Some(first))
+            }
             Collected::TooLarge(body) => {
                 let (recording, body) = Recording::tee(body, self.limit);
                 (recording, Some(body))
