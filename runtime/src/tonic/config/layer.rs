@@ -648,14 +648,11 @@ impl<'a> Attempts<'a> {
     {
         // A request already whole (a unary call's) is kept before it is
         // sent, so that an attempt whose connection broke before sending it
-        // can be made again (the first attempt sends it as it was read, the
-        // record keeps a copy of a small one); a streamed one is recorded as
-        // the first attempt sends it.
+        // can be made again (a small one as a copy, and each attempt sends a
+        // copy of its own); a streamed one is recorded as the first attempt
+        // sends it.
         let (recording, mut body) = match Collected::ready(body, self.limit) {
-            Collected::Whole(chunks) => {
-                let (recording, first) = Recording::whole(chunks);
-                (recording, Some(first))
-            }
+            Collected::Whole(chunks) => (Recording::whole(chunks), None),
             Collected::TooLarge(body) => {
                 let (recording, body) = Recording::tee(body, self.limit);
                 (recording, Some(body))
