@@ -245,14 +245,12 @@ impl Collected {
         Collected::TooLarge(Body::new(Chain { head, rest }))
     }
 
-    /// The body to send once: the chunks read whole, or what was read and
-    /// the rest.
+    /// The body to send once: the chunks read whole (small ones copied, as
+    /// for every attempt: see [`COPIED_UP_TO`]), or what was read and the
+    /// rest.
     pub(super) fn into_body(self) -> Body {
         match self {
-            Collected::Whole(mut chunks) if chunks.len() == 1 => {
-                Body::new(Replay::One(chunks.pop()))
-            }
-            Collected::Whole(chunks) => Body::new(Replay::Many(chunks.into())),
+            Collected::Whole(chunks) => Self::body(&chunks),
             Collected::TooLarge(body) => body,
         }
     }
