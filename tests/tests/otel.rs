@@ -23,8 +23,12 @@ fn named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
     spans.iter().filter(|s| s.name == name).collect()
 }
 
-#[tokio::test]
-async fn gateway_a_and_b_are_one_trace() {
+/// This thread's spans exported to memory, with the W3C propagator.
+fn exporting() -> (
+    InMemorySpanExporter,
+    SdkTracerProvider,
+    tracing::subscriber::DefaultGuard,
+) {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
@@ -32,7 +36,13 @@ async fn gateway_a_and_b_are_one_trace() {
         .build();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("resilient-tests")));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(subscriber);
+    (exporter, provider, guard)
+}
+
+#[tokio::test]
+async fn gateway_a_and_b_are_one_trace() {
+    let (exporter, provider, _guard) = exporting();
 
     let b = FaultyUsers::default();
     let (b_addr, _b_task) = b.serve().await.unwrap();
@@ -76,14 +86,7 @@ async fn gateway_a_and_b_are_one_trace() {
 
 #[tokio::test]
 async fn each_layer_attempt_is_the_parent_of_the_server_span_it_reached() {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("resilient-tests")));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (exporter, provider, _guard) = exporting();
 
     let server = FaultyUsers::new([Fault::Fail(Code::Unavailable)]);
     let (addr, _task) = server.serve().await.unwrap();
