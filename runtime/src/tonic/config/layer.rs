@@ -621,8 +621,9 @@ impl<'a> Attempts<'a> {
         attempt(span, self.stats, service, make)
     }
 
-    /// A call of one attempt: a hedged request too large to keep (a timeout
-    /// only goes by `run_once`).
+    /// A call of one attempt: a hedged request too large to keep, or a
+    /// policy of a timeout only if `run` is given one (`call` sends those by
+    /// `run_once`, without the template).
     async fn once<S, RB>(&self, service: &mut S, body: Body) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
