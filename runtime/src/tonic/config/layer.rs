@@ -18,7 +18,7 @@ use tonic::{Code, Status};
 use super::body::{Collected, Recording};
 use super::outcome::{judge, Outcome};
 use super::spans;
-use super::{MethodPolicy, ServiceConfig, ServiceConfigError, Throttle};
+use super::{AttemptPolicy, CodeSet, MethodPolicy, ServiceConfig, ServiceConfigError, Throttle};
 use crate::hedge::HedgePolicy;
 use crate::retry::{ByRetryable, Next, RetryState, Verdict};
 use crate::tonic::client::{stamp, PREVIOUS_ATTEMPTS_NAME};
@@ -181,12 +181,17 @@ where
         // The service polled ready takes this call; its clone stays for the next.
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
+        let limit = self.buffer_limit;
         match self.config.policy(request.uri().path()) {
             None => Box::pin(GuardFuture::new(ready.call(request))),
-            Some(policy) if policy.retry.is_none() && policy.hedge.is_none() => {
-                Box::pin(run_once(ready, policy.timeout, request, self.buffer_limit))
-            }
-            Some(policy) => Box::pin(run(ready, Arc::clone(policy), request, self.buffer_limit)),
+            Some(MethodPolicy {
+                timeout,
+                attempts: None,
+            }) => Box::pin(run_once(ready, *timeout, request, limit)),
+            Some(MethodPolicy {
+                timeout,
+                attempts: Some(attempts),
+            }) => Box::pin(run(ready, *timeout, attempts.clone(), request, limit)),
         }
     }
 }
@@ -200,7 +205,8 @@ where
 /// captures as well as the futures it awaits (BENCHMARKS.md, section 9).
 fn run<S, RB>(
     mut ready: S,
-    policy: Arc<MethodPolicy>,
+    timeout: Option<Duration>,
+    policy: AttemptPolicy,
     request: Request<Body>,
     limit: usize,
 ) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
@@ -208,19 +214,21 @@ where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
 {
-    let timeout = call_timeout(policy.timeout, &request);
+    let timeout = call_timeout(timeout, &request);
     let (parts, body) = request.into_parts();
     let template = Template {
         method: parts.method,
         uri: parts.uri,
         version: parts.version,
         headers: parts.headers,
-        extensions: parts.extensions,
+        extensions: KeptExtensions::of(&parts.extensions),
     };
+    // The first attempt sends the caller's own extensions.
+    let extensions = parts.extensions;
     let span = spans::call(template.uri.path());
     // gRPC A66/A96 metrics (feature `opentelemetry`); the channel's target
     // is not the layer's to see: "other".
-    let hedged = policy.retry.is_none() && policy.hedge.is_some();
+    let hedged = matches!(policy, AttemptPolicy::Hedge(..));
     let method = template.uri.path().trim_start_matches('/');
     let stats = CallStats::start_owned(method, hedged, &Target::OTHER);
     async move {
@@ -233,14 +241,17 @@ where
         // Made in place inside `Bounded`: a future held as a local, then
         // awaited, would be stored twice.
         let response = Bounded::new(timeout, async {
-            let response = match (&policy.retry, &policy.hedge) {
-                (Some((retry, codes)), _) => attempts.retried(&mut ready, body, retry, codes).await,
+            let response = match &policy {
+                AttemptPolicy::Retry(retry, codes) => {
+                    attempts
+                        .retried(&mut ready, body, extensions, retry, *codes)
+                        .await
+                }
                 // Boxed: its five attempt slots would make every call's
                 // future (moved as it is made) several times larger.
-                (None, Some((hedge, codes))) => {
-                    Box::pin(attempts.hedged(&mut ready, body, hedge, codes)).await
+                AttemptPolicy::Hedge(hedge, codes) => {
+                    Box::pin(attempts.hedged(&mut ready, body, extensions, hedge, *codes)).await
                 }
-                (None, None) => attempts.once(&mut ready, body).await,
             };
             spans::record(&span, &response);
             response
@@ -363,14 +374,50 @@ struct Template {
     uri: Uri,
     version: Version,
     headers: HeaderMap,
-    extensions: http::Extensions,
+    extensions: KeptExtensions,
+}
+
+/// The call's request extensions, as kept for its later attempts (the
+/// first sends the caller's own). Most hold only tonic's `GrpcMethod`, kept
+/// as itself: a copy of the map would cost every call three allocations
+/// for attempts that are seldom made.
+enum KeptExtensions {
+    Method(tonic::GrpcMethod<'static>),
+    Copied(http::Extensions),
+}
+
+impl KeptExtensions {
+    fn of(extensions: &http::Extensions) -> Self {
+        match extensions.get::<tonic::GrpcMethod<'static>>() {
+            Some(method) if extensions.len() == 1 => Self::Method(method.clone()),
+            _ => Self::Copied(extensions.clone()),
+        }
+    }
+
+    /// The extensions again, for a later attempt.
+    fn extensions(&self) -> http::Extensions {
+        match self {
+            Self::Method(method) => {
+                let mut extensions = http::Extensions::new();
+                extensions.insert(method.clone());
+                extensions
+            }
+            Self::Copied(extensions) => extensions.clone(),
+        }
+    }
 }
 
 impl Template {
     /// The request of the attempt that `previous` attempts came before,
     /// stamped with what is left of the deadline (or the status that stops
-    /// it: the deadline has passed).
-    fn request(&self, body: Body, previous: u32) -> Result<Request<Body>, Status> {
+    /// it: the deadline has passed); with `extensions` (the caller's, for
+    /// the first attempt), or a copy of the call's.
+    fn request(
+        &self,
+        body: Body,
+        previous: u32,
+        extensions: Option<http::Extensions>,
+    ) -> Result<Request<Body>, Status> {
         let mut request = Request::new(body);
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
@@ -383,7 +430,7 @@ impl Template {
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
         }
-        *request.extensions_mut() = self.extensions.clone();
+        *request.extensions_mut() = extensions.unwrap_or_else(|| self.extensions.extensions());
         stamp(request.headers_mut())?;
         if previous > 0 {
             let headers = request.headers_mut();
@@ -405,6 +452,8 @@ struct FromTemplate<'a> {
     template: &'a Template,
     body: Option<Body>,
     previous: u32,
+    /// The caller's own, for the call's first attempt.
+    extensions: Option<http::Extensions>,
 }
 
 impl MakeRequest for FromTemplate<'_> {
@@ -413,7 +462,8 @@ impl MakeRequest for FromTemplate<'_> {
             // Unreachable: an attempt makes its request once.
             return Err(Status::internal("attempt polled after it was sent"));
         };
-        self.template.request(body, self.previous)
+        self.template
+            .request(body, self.previous, self.extensions.take())
     }
 }
 
@@ -455,9 +505,9 @@ impl<RB> Failure<Guarded<RB>> {
 
     /// Retried (or, for a hedge, not fatal) when its code is one of `codes`
     /// and no pushback said stop.
-    fn verdict(&self, codes: &[Code]) -> Verdict {
+    fn verdict(&self, codes: CodeSet) -> Verdict {
         Verdict {
-            retryable: codes.contains(&self.code) && self.pushback != Pushback::Stop,
+            retryable: codes.contains(self.code) && self.pushback != Pushback::Stop,
             pushback: self.pushback.delay(),
             timeout: self.code == Code::DeadlineExceeded,
         }
@@ -600,12 +650,14 @@ fn code_of<B>(response: &Response<B>) -> Code {
 }
 
 impl<'a> Attempts<'a> {
-    /// The attempt that `previous` attempts came before, in its span.
+    /// The attempt that `previous` attempts came before, in its span (with
+    /// the caller's own `extensions` if it is the first to be sent).
     fn send<'s, S, RB>(
         &self,
         service: &'s mut S,
         body: Body,
         previous: u32,
+        extensions: Option<http::Extensions>,
     ) -> Attempt<'s, S, FromTemplate<'a>, S::Future>
     where
         'a: 's,
@@ -617,19 +669,23 @@ impl<'a> Attempts<'a> {
             template: self.template,
             body: Some(body),
             previous,
+            extensions,
         };
         attempt(span, self.stats, service, make)
     }
 
-    /// A call of one attempt: a hedged request too large to keep, or a
-    /// policy of a timeout only if `run` is given one (`call` sends those by
-    /// `run_once`, without the template).
-    async fn once<S, RB>(&self, service: &mut S, body: Body) -> Response<Guarded<RB>>
+    /// A call of one attempt: a hedged request too large to keep.
+    async fn once<S, RB>(
+        &self,
+        service: &mut S,
+        body: Body,
+        extensions: http::Extensions,
+    ) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
         S::Error: Into<BoxError>,
     {
-        let sent = self.send(service, body, 0).await;
+        let sent = self.send(service, body, 0, Some(extensions)).await;
         sent.unwrap_or_else(|failure| failure.response)
     }
 
@@ -640,8 +696,9 @@ impl<'a> Attempts<'a> {
         &self,
         service: &mut S,
         body: Body,
+        extensions: http::Extensions,
         policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
-        codes: &[Code],
+        codes: CodeSet,
     ) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
@@ -660,6 +717,7 @@ impl<'a> Attempts<'a> {
             }
         };
         let mut state = RetryState::new(policy);
+        let mut extensions = Some(extensions);
         loop {
             let Some(attempt_body) = body.take().or_else(|| recording.replay()) else {
                 // Unreachable: a retry is only made with a replayable body.
@@ -667,7 +725,10 @@ impl<'a> Attempts<'a> {
             };
             let previous = state.previous_attempts();
             let result = state
-                .begin_as(false, self.send(service, attempt_body, previous))
+                .begin_as(
+                    false,
+                    self.send(service, attempt_body, previous, extensions.take()),
+                )
                 .await;
             if result.is_err() && !recording.replayable() {
                 return result.unwrap_or_else(|failure| failure.response);
@@ -696,8 +757,9 @@ impl<'a> Attempts<'a> {
         &self,
         service: &mut S,
         body: Body,
+        extensions: http::Extensions,
         policy: &HedgePolicy<Throttle>,
-        codes: &[Code],
+        codes: CodeSet,
     ) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
@@ -705,7 +767,7 @@ impl<'a> Attempts<'a> {
     {
         let chunks = match Collected::read(body, self.limit, false).await {
             Collected::Whole(chunks) => chunks,
-            Collected::TooLarge(body) => return self.once(service, body).await,
+            Collected::TooLarge(body) => return self.once(service, body, extensions).await,
         };
         // The service polled ready goes with the first hedge; the others
         // clone the one left in its place.
@@ -714,11 +776,13 @@ impl<'a> Attempts<'a> {
         // Lent as `&mut`: a shared `&S` would ask `S: Sync` of the future.
         let spare = service;
         let chunks = &chunks;
+        let mut extensions = Some(extensions);
         let make = move |number: u32| {
             // Hedges run at once: each has a service of its own.
             let mut service = first.take().unwrap_or_else(|| spare.clone());
+            let extensions = extensions.take();
             async move {
-                self.send(&mut service, Collected::body(chunks), number)
+                self.send(&mut service, Collected::body(chunks), number, extensions)
                     .await
             }
         };
@@ -739,13 +803,39 @@ mod tests {
 
     /// A transport whose first `fail` calls answer UNAVAILABLE (trailers
     /// only) and whose later ones succeed; it counts its clones and calls,
-    /// and refuses a call it was not polled ready for (tower's contract).
+    /// keeps what each call's extensions held, and refuses a call it was
+    /// not polled ready for (tower's contract).
     #[derive(Debug)]
     struct Counted {
         clones: Arc<AtomicUsize>,
         calls: Arc<AtomicUsize>,
+        seen: Arc<std::sync::Mutex<Vec<SeenExtensions>>>,
         fail: usize,
         ready: bool,
+    }
+
+    impl Counted {
+        fn new(fail: usize) -> Self {
+            Self {
+                clones: Arc::default(),
+                calls: Arc::default(),
+                seen: Arc::default(),
+                fail,
+                ready: false,
+            }
+        }
+    }
+
+    /// A caller's extension of its own.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct Marker(u32);
+
+    /// What a call's extensions held: tonic's method, the marker, how many.
+    #[derive(Debug, Clone, PartialEq)]
+    struct SeenExtensions {
+        method: Option<(String, String)>,
+        marker: Option<Marker>,
+        len: usize,
     }
 
     impl Clone for Counted {
@@ -754,6 +844,7 @@ mod tests {
             Self {
                 clones: Arc::clone(&self.clones),
                 calls: Arc::clone(&self.calls),
+                seen: Arc::clone(&self.seen),
                 fail: self.fail,
                 ready: false,
             }
@@ -770,8 +861,16 @@ mod tests {
             Poll::Ready(Ok(()))
         }
 
-        fn call(&mut self, _: Request<Body>) -> Self::Future {
+        fn call(&mut self, request: Request<Body>) -> Self::Future {
             assert!(std::mem::take(&mut self.ready), "called without poll_ready");
+            let extensions = request.extensions();
+            self.seen.lock().unwrap().push(SeenExtensions {
+                method: extensions
+                    .get::<tonic::GrpcMethod<'static>>()
+                    .map(|m| (m.service().to_owned(), m.method().to_owned())),
+                marker: extensions.get::<Marker>().copied(),
+                len: extensions.len(),
+            });
             let n = self.calls.fetch_add(1, SeqCst);
             let mut response = Response::new(Body::empty());
             let headers = response.headers_mut();
@@ -791,14 +890,9 @@ mod tests {
                 "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
         )
         .unwrap();
-        let clones = Arc::new(AtomicUsize::new(0));
-        let calls = Arc::new(AtomicUsize::new(0));
-        let mut service = layer.layer(Counted {
-            clones: Arc::clone(&clones),
-            calls: Arc::clone(&calls),
-            fail: 2,
-            ready: false,
-        });
+        let transport = Counted::new(2);
+        let (clones, calls) = (Arc::clone(&transport.clones), Arc::clone(&transport.calls));
+        let mut service = layer.layer(transport);
         std::future::poll_fn(|cx| service.poll_ready(cx))
             .await
             .unwrap();
@@ -815,5 +909,99 @@ mod tests {
         // One clone for the call (tower's idiom: the service polled ready
         // goes with it); its retries reuse it.
         assert_eq!(clones.load(SeqCst), 1);
+    }
+
+    /// A request as tonic's client makes it: its method in the extensions,
+    /// and `marker` beside it if given.
+    fn tonic_request(marker: Option<Marker>) -> Request<Body> {
+        let mut request = Request::builder()
+            .uri("/a.B/C")
+            .body(Body::empty())
+            .unwrap();
+        let extensions = request.extensions_mut();
+        extensions.insert(tonic::GrpcMethod::new("a.B", "C"));
+        if let Some(marker) = marker {
+            extensions.insert(marker);
+        }
+        request
+    }
+
+    /// Calls `config`'s layer over a transport failing twice, with and
+    /// without an extension of the caller's own, and returns what each
+    /// call's attempts carried.
+    async fn extensions_sent(config: &str) -> Vec<Vec<SeenExtensions>> {
+        let layer = ServiceConfigLayer::from_json(config).unwrap();
+        let mut seen = Vec::new();
+        for marker in [None, Some(Marker(7))] {
+            let transport = Counted::new(2);
+            let record = Arc::clone(&transport.seen);
+            let mut service = layer.layer(transport);
+            std::future::poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .unwrap();
+            let response = service.call(tonic_request(marker)).await.unwrap();
+            assert!(response.headers().get("grpc-status").is_none());
+            seen.push(record.lock().unwrap().clone());
+        }
+        seen
+    }
+
+    fn expected(marker: Option<Marker>) -> Vec<SeenExtensions> {
+        let one = SeenExtensions {
+            method: Some(("a.B".to_owned(), "C".to_owned())),
+            marker,
+            len: 1 + usize::from(marker.is_some()),
+        };
+        vec![one; 3]
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn every_retry_carries_the_callers_extensions() {
+        let seen = extensions_sent(
+            r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
+                "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+                "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        )
+        .await;
+        assert_eq!(seen, [expected(None), expected(Some(Marker(7)))]);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn every_hedge_carries_the_callers_extensions() {
+        let seen = extensions_sent(
+            r#"{"methodConfig": [{"name": [{"service": "a.B"}], "hedgingPolicy": {
+                "maxAttempts": 3, "hedgingDelay": "0.01s",
+                "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        )
+        .await;
+        assert_eq!(seen, [expected(None), expected(Some(Marker(7)))]);
+    }
+
+    #[test]
+    fn a_code_set_holds_the_codes_written() {
+        let set = CodeSet::of(&["UNAVAILABLE".to_owned(), "4".to_owned()]);
+        assert!(set.contains(Code::Unavailable));
+        assert!(set.contains(Code::DeadlineExceeded));
+        assert!(!set.contains(Code::Ok));
+        assert!(!set.contains(Code::Internal));
+        assert!(!CodeSet::default().contains(Code::Unavailable));
+    }
+
+    #[test]
+    fn a_retry_policy_is_read_with_its_timeout_and_codes() {
+        let layer = ServiceConfigLayer::from_json(
+            r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "1s",
+                "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s",
+                "maxBackoff": "0.01s", "backoffMultiplier": 1,
+                "retryableStatusCodes": ["UNAVAILABLE", "ABORTED"]}}]}"#,
+        )
+        .unwrap();
+        let policy = layer.config.policy("/a.B/C").unwrap();
+        assert_eq!(policy.timeout, Some(Duration::from_secs(1)));
+        let Some(AttemptPolicy::Retry(retry, codes)) = &policy.attempts else {
+            panic!("a retry policy: {policy:?}");
+        };
+        assert_eq!(retry.attempt_limit(), 3);
+        assert!(codes.contains(Code::Aborted) && codes.contains(Code::Unavailable));
     }
 }

@@ -45,7 +45,7 @@ pub(super) type Throttle = Option<Arc<RetryBudget>>;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    methods: Vec<(Name, Arc<MethodPolicy>)>,
+    methods: Vec<(Name, MethodPolicy)>,
     not_applied: Vec<String>,
 }
 
@@ -66,7 +66,7 @@ impl ServiceConfig {
             .map(|t| Arc::new(RetryBudget::new(t.max_tokens, t.token_ratio)));
         let methods = parsed
             .entries()
-            .map(|(name, method)| (name.clone(), Arc::new(MethodPolicy::new(method, &throttle))))
+            .map(|(name, method)| (name.clone(), MethodPolicy::new(method, &throttle)))
             .collect();
         let not_applied = parsed.not_applied().to_vec();
         #[cfg(feature = "tracing")]
@@ -113,7 +113,7 @@ impl ServiceConfig {
     }
 
     /// The policy of the method at `path`.
-    pub(super) fn policy(&self, path: &str) -> Option<&Arc<MethodPolicy>> {
+    pub(super) fn policy(&self, path: &str) -> Option<&MethodPolicy> {
         let (service, method) = path.strip_prefix('/')?.split_once('/')?;
         let names = self.methods.iter().map(|(name, _)| name);
         let index = Name::best(names, service, method)?;
@@ -153,11 +153,21 @@ impl std::fmt::Display for ServiceConfigError {
 impl std::error::Error for ServiceConfigError {}
 
 /// One method's policies, built once from its `methodConfig` entry.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct MethodPolicy {
     pub(super) timeout: Option<Duration>,
-    pub(super) retry: Option<(RetryPolicy<Backoff, ByRetryable, Throttle>, Vec<Code>)>,
-    pub(super) hedge: Option<(HedgePolicy<Throttle>, Vec<Code>)>,
+    /// Its retries or hedges (gRPC A6 allows one), if any.
+    pub(super) attempts: Option<AttemptPolicy>,
+}
+
+/// How a method's attempts are made. Each call takes a copy: a reference
+/// count shared by every call would be written by both of a runtime's
+/// workers on every call (BENCHMARKS.md, section 9). A `retryThrottling`
+/// budget is the one thing shared.
+#[derive(Debug, Clone)]
+pub(super) enum AttemptPolicy {
+    Retry(RetryPolicy<Backoff, ByRetryable, Throttle>, CodeSet),
+    Hedge(HedgePolicy<Throttle>, CodeSet),
 }
 
 impl MethodPolicy {
@@ -175,29 +185,42 @@ impl MethodPolicy {
                 .max_attempts(retry.max_attempts)
                 .backoff(backoff)
                 .budget(throttle.clone());
-            (policy, codes(&retry.codes))
+            AttemptPolicy::Retry(policy, CodeSet::of(&retry.codes))
         });
+        // The reader refuses an entry with both.
         let hedge = method.hedge.as_ref().map(|hedge| {
             let policy = HedgePolicy::new(hedge.max_attempts, hedge.delay).budget(throttle.clone());
-            (policy, codes(&hedge.codes))
+            AttemptPolicy::Hedge(policy, CodeSet::of(&hedge.codes))
         });
         Self {
             timeout: method.timeout,
-            retry,
-            hedge,
+            attempts: retry.or(hedge),
         }
     }
 }
 
-/// Status codes as the config wrote them (checked by the reader).
-fn codes(written: &[String]) -> Vec<Code> {
-    let known = resilient_grammar::policy::CODES;
-    written
-        .iter()
-        .filter_map(|code| {
+/// A set of status codes (retryable, or non-fatal to a hedge), as the
+/// config wrote them (checked by the reader): one bit per code, so that a
+/// call's copy of its policy allocates nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct CodeSet(u32);
+
+impl CodeSet {
+    fn of(written: &[String]) -> Self {
+        let known = resilient_grammar::policy::CODES;
+        let bits = written.iter().filter_map(|code| {
             let variant = resilient_grammar::policy::code_variant(code)?;
             let number = known.iter().position(|(_, v)| *v == variant)?;
-            i32::try_from(number).ok().map(Code::from)
-        })
-        .collect()
+            1u32.checked_shl(u32::try_from(number).ok()?)
+        });
+        Self(bits.fold(0, |set, bit| set | bit))
+    }
+
+    /// Whether `code` is in the set.
+    pub(super) fn contains(self, code: Code) -> bool {
+        u32::try_from(code as i32)
+            .ok()
+            .and_then(|number| 1u32.checked_shl(number))
+            .is_some_and(|bit| self.0 & bit != 0)
+    }
 }
