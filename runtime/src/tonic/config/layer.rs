@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri, Version};
 use tonic::body::Body;
 use tonic::{Code, Status};
 
@@ -220,11 +220,19 @@ where
         method: parts.method,
         uri: parts.uri,
         version: parts.version,
-        headers: parts.headers,
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
         extensions: KeptExtensions::of(&parts.extensions),
     };
-    // The first attempt sends the caller's own extensions.
-    let extensions = parts.extensions;
+    // The first attempt sends the caller's own, lent to it: moved through
+    // the retry or hedge path, they would be stored at every step.
+    let mut caller = Some(CallerParts {
+        headers: parts.headers,
+        extensions: parts.extensions,
+    });
     let span = spans::call(template.uri.path());
     // gRPC A66/A96 metrics (feature `opentelemetry`); the channel's target
     // is not the layer's to see: "other".
@@ -244,13 +252,13 @@ where
             let response = match &policy {
                 AttemptPolicy::Retry(retry, codes) => {
                     attempts
-                        .retried(&mut ready, body, extensions, retry, *codes)
+                        .retried(&mut ready, body, &mut caller, retry, *codes)
                         .await
                 }
                 // Boxed: its five attempt slots would make every call's
                 // future (moved as it is made) several times larger.
                 AttemptPolicy::Hedge(hedge, codes) => {
-                    Box::pin(attempts.hedged(&mut ready, body, extensions, hedge, *codes)).await
+                    Box::pin(attempts.hedged(&mut ready, body, &mut caller, hedge, *codes)).await
                 }
             };
             spans::record(&span, &response);
@@ -373,8 +381,18 @@ struct Template {
     method: Method,
     uri: Uri,
     version: Version,
-    headers: HeaderMap,
+    /// A copy of the caller's headers, kept as a list: the first attempt
+    /// sends the caller's own map, and a map is made again only for an
+    /// attempt after it (a copied map costs every call two allocations and
+    /// a hash of each name).
+    headers: Vec<(HeaderName, HeaderValue)>,
     extensions: KeptExtensions,
+}
+
+/// What of the caller's request its call's first attempt sends as it is.
+struct CallerParts {
+    headers: HeaderMap,
+    extensions: http::Extensions,
 }
 
 /// The call's request extensions, as kept for its later attempts (the
@@ -410,27 +428,36 @@ impl KeptExtensions {
 impl Template {
     /// The request of the attempt that `previous` attempts came before,
     /// stamped with what is left of the deadline (or the status that stops
-    /// it: the deadline has passed); with `extensions` (the caller's, for
-    /// the first attempt), or a copy of the call's.
+    /// it: the deadline has passed); with the `caller`'s own headers and
+    /// extensions (the first attempt), or copies of them.
     fn request(
         &self,
         body: Body,
         previous: u32,
-        extensions: Option<http::Extensions>,
+        caller: Option<CallerParts>,
     ) -> Result<Request<Body>, Status> {
         let mut request = Request::new(body);
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
         *request.version_mut() = self.version;
-        // Copied into a map with room for what the stamp adds: a clone is
-        // full to capacity, and growing it for `grpc-timeout` costs more
-        // than the copy.
-        let headers = request.headers_mut();
-        headers.reserve(self.headers.len() + 2);
-        for (name, value) in &self.headers {
-            headers.append(name, value.clone());
+        match caller {
+            Some(CallerParts {
+                headers,
+                extensions,
+            }) => {
+                *request.headers_mut() = headers;
+                *request.extensions_mut() = extensions;
+            }
+            None => {
+                // With room for what the stamp adds.
+                let headers = request.headers_mut();
+                headers.reserve(self.headers.len() + 2);
+                for (name, value) in &self.headers {
+                    headers.append(name, value.clone());
+                }
+                *request.extensions_mut() = self.extensions.extensions();
+            }
         }
-        *request.extensions_mut() = extensions.unwrap_or_else(|| self.extensions.extensions());
         stamp(request.headers_mut())?;
         if previous > 0 {
             let headers = request.headers_mut();
@@ -452,8 +479,9 @@ struct FromTemplate<'a> {
     template: &'a Template,
     body: Option<Body>,
     previous: u32,
-    /// The caller's own, for the call's first attempt.
-    extensions: Option<http::Extensions>,
+    /// The caller's own headers and extensions until the first attempt
+    /// made takes them.
+    caller: &'a mut Option<CallerParts>,
 }
 
 impl MakeRequest for FromTemplate<'_> {
@@ -463,7 +491,7 @@ impl MakeRequest for FromTemplate<'_> {
             return Err(Status::internal("attempt polled after it was sent"));
         };
         self.template
-            .request(body, self.previous, self.extensions.take())
+            .request(body, self.previous, self.caller.take())
     }
 }
 
@@ -651,14 +679,14 @@ fn code_of<B>(response: &Response<B>) -> Code {
 
 impl<'a> Attempts<'a> {
     /// The attempt that `previous` attempts came before, in its span (with
-    /// the caller's own `extensions` if it is the first to be sent).
+    /// the `caller`'s own headers and extensions if it is the first sent).
     fn send<'s, S, RB>(
         &self,
         service: &'s mut S,
         body: Body,
         previous: u32,
-        extensions: Option<http::Extensions>,
-    ) -> Attempt<'s, S, FromTemplate<'a>, S::Future>
+        caller: &'s mut Option<CallerParts>,
+    ) -> Attempt<'s, S, FromTemplate<'s>, S::Future>
     where
         'a: 's,
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
@@ -669,7 +697,7 @@ impl<'a> Attempts<'a> {
             template: self.template,
             body: Some(body),
             previous,
-            extensions,
+            caller,
         };
         attempt(span, self.stats, service, make)
     }
@@ -679,13 +707,13 @@ impl<'a> Attempts<'a> {
         &self,
         service: &mut S,
         body: Body,
-        extensions: http::Extensions,
+        caller: &mut Option<CallerParts>,
     ) -> Response<Guarded<RB>>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
         S::Error: Into<BoxError>,
     {
-        let sent = self.send(service, body, 0, Some(extensions)).await;
+        let sent = self.send(service, body, 0, caller).await;
         sent.unwrap_or_else(|failure| failure.response)
     }
 
@@ -696,7 +724,7 @@ impl<'a> Attempts<'a> {
         &self,
         service: &mut S,
         body: Body,
-        extensions: http::Extensions,
+        caller: &mut Option<CallerParts>,
         policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
         codes: CodeSet,
     ) -> Response<Guarded<RB>>
@@ -717,7 +745,6 @@ impl<'a> Attempts<'a> {
             }
         };
         let mut state = RetryState::new(policy);
-        let mut extensions = Some(extensions);
         loop {
             let Some(attempt_body) = body.take().or_else(|| recording.replay()) else {
                 // Unreachable: a retry is only made with a replayable body.
@@ -725,10 +752,7 @@ impl<'a> Attempts<'a> {
             };
             let previous = state.previous_attempts();
             let result = state
-                .begin_as(
-                    false,
-                    self.send(service, attempt_body, previous, extensions.take()),
-                )
+                .begin_as(false, self.send(service, attempt_body, previous, caller))
                 .await;
             if result.is_err() && !recording.replayable() {
                 return result.unwrap_or_else(|failure| failure.response);
@@ -757,7 +781,7 @@ impl<'a> Attempts<'a> {
         &self,
         service: &mut S,
         body: Body,
-        extensions: http::Extensions,
+        caller: &mut Option<CallerParts>,
         policy: &HedgePolicy<Throttle>,
         codes: CodeSet,
     ) -> Response<Guarded<RB>>
@@ -767,7 +791,7 @@ impl<'a> Attempts<'a> {
     {
         let chunks = match Collected::read(body, self.limit, false).await {
             Collected::Whole(chunks) => chunks,
-            Collected::TooLarge(body) => return self.once(service, body, extensions).await,
+            Collected::TooLarge(body) => return self.once(service, body, caller).await,
         };
         // The service polled ready goes with the first hedge; the others
         // clone the one left in its place.
@@ -776,13 +800,13 @@ impl<'a> Attempts<'a> {
         // Lent as `&mut`: a shared `&S` would ask `S: Sync` of the future.
         let spare = service;
         let chunks = &chunks;
-        let mut extensions = Some(extensions);
+        let mut first_caller = caller.take();
         let make = move |number: u32| {
             // Hedges run at once: each has a service of its own.
             let mut service = first.take().unwrap_or_else(|| spare.clone());
-            let extensions = extensions.take();
+            let mut caller = first_caller.take();
             async move {
-                self.send(&mut service, Collected::body(chunks), number, extensions)
+                self.send(&mut service, Collected::body(chunks), number, &mut caller)
                     .await
             }
         };
@@ -809,7 +833,7 @@ mod tests {
     struct Counted {
         clones: Arc<AtomicUsize>,
         calls: Arc<AtomicUsize>,
-        seen: Arc<std::sync::Mutex<Vec<SeenExtensions>>>,
+        seen: Arc<std::sync::Mutex<Vec<Seen>>>,
         fail: usize,
         ready: bool,
     }
@@ -830,9 +854,11 @@ mod tests {
     #[derive(Debug, Clone, Copy, PartialEq)]
     struct Marker(u32);
 
-    /// What a call's extensions held: tonic's method, the marker, how many.
+    /// What a call's request held: the values of its `x-tag` header, and
+    /// in its extensions tonic's method, the marker, how many.
     #[derive(Debug, Clone, PartialEq)]
-    struct SeenExtensions {
+    struct Seen {
+        tags: Vec<String>,
         method: Option<(String, String)>,
         marker: Option<Marker>,
         len: usize,
@@ -864,7 +890,9 @@ mod tests {
         fn call(&mut self, request: Request<Body>) -> Self::Future {
             assert!(std::mem::take(&mut self.ready), "called without poll_ready");
             let extensions = request.extensions();
-            self.seen.lock().unwrap().push(SeenExtensions {
+            let tags = request.headers().get_all("x-tag").iter();
+            self.seen.lock().unwrap().push(Seen {
+                tags: tags.map(|v| v.to_str().unwrap().to_owned()).collect(),
                 method: extensions
                     .get::<tonic::GrpcMethod<'static>>()
                     .map(|m| (m.service().to_owned(), m.method().to_owned())),
@@ -912,10 +940,12 @@ mod tests {
     }
 
     /// A request as tonic's client makes it: its method in the extensions,
-    /// and `marker` beside it if given.
+    /// and `marker` beside it if given; a header of two values.
     fn tonic_request(marker: Option<Marker>) -> Request<Body> {
         let mut request = Request::builder()
             .uri("/a.B/C")
+            .header("x-tag", "one")
+            .header("x-tag", "two")
             .body(Body::empty())
             .unwrap();
         let extensions = request.extensions_mut();
@@ -929,7 +959,7 @@ mod tests {
     /// Calls `config`'s layer over a transport failing twice, with and
     /// without an extension of the caller's own, and returns what each
     /// call's attempts carried.
-    async fn extensions_sent(config: &str) -> Vec<Vec<SeenExtensions>> {
+    async fn requests_sent(config: &str) -> Vec<Vec<Seen>> {
         let layer = ServiceConfigLayer::from_json(config).unwrap();
         let mut seen = Vec::new();
         for marker in [None, Some(Marker(7))] {
@@ -946,8 +976,9 @@ mod tests {
         seen
     }
 
-    fn expected(marker: Option<Marker>) -> Vec<SeenExtensions> {
-        let one = SeenExtensions {
+    fn expected(marker: Option<Marker>) -> Vec<Seen> {
+        let one = Seen {
+            tags: vec!["one".to_owned(), "two".to_owned()],
             method: Some(("a.B".to_owned(), "C".to_owned())),
             marker,
             len: 1 + usize::from(marker.is_some()),
@@ -956,8 +987,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn every_retry_carries_the_callers_extensions() {
-        let seen = extensions_sent(
+    async fn every_retry_carries_the_callers_headers_and_extensions() {
+        let seen = requests_sent(
             r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
                 "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
                 "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
@@ -967,8 +998,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread", start_paused = true)]
-    async fn every_hedge_carries_the_callers_extensions() {
-        let seen = extensions_sent(
+    async fn every_hedge_carries_the_callers_headers_and_extensions() {
+        let seen = requests_sent(
             r#"{"methodConfig": [{"name": [{"service": "a.B"}], "hedgingPolicy": {
                 "maxAttempts": 3, "hedgingDelay": "0.01s",
                 "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}"#,
