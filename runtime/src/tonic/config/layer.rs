@@ -750,23 +750,24 @@ impl<'a> Attempts<'a> {
                 // Unreachable: a retry is only made with a replayable body.
                 return Status::internal("request body not replayable").into_http();
             };
-            let previous = state.previous_attempts();
-            let result = state
-                .begin_as(false, self.send(service, attempt_body, previous, caller))
-                .await;
-            if result.is_err() && !recording.replayable() {
-                return result.unwrap_or_else(|failure| failure.response);
-            }
-            // Decided inside the call's span: its events are the call's.
-            let decided = crate::trace::enter(self.span);
-            // The decision is taken apart before the backoff: a match around
-            // the sleep would keep its (response-sized) value in the call's
-            // future while it waits.
-            let delay = match state.end(result, |failure| failure.verdict(codes)) {
-                Next::Return(result) => return result.unwrap_or_else(|failure| failure.response),
-                Next::Retry { error, delay } => {
-                    drop((error, decided));
-                    delay
+            // The attempt's outcome is scoped to this block: a local of the
+            // loop's body would keep its (response-sized) place in the
+            // call's future through the backoff sleep, even once moved.
+            let delay = {
+                let previous = state.previous_attempts();
+                let result = state
+                    .begin_as(false, self.send(service, attempt_body, previous, caller))
+                    .await;
+                if result.is_err() && !recording.replayable() {
+                    return result.unwrap_or_else(|failure| failure.response);
+                }
+                // Decided inside the call's span: its events are the call's.
+                let _decided = crate::trace::enter(self.span);
+                match state.end(result, |failure| failure.verdict(codes)) {
+                    Next::Return(result) => {
+                        return result.unwrap_or_else(|failure| failure.response)
+                    }
+                    Next::Retry { delay, .. } => delay,
                 }
             };
             self.stats.delayed(delay);
