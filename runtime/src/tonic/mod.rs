@@ -34,6 +34,7 @@ mod guard;
 mod headers;
 #[doc(hidden)]
 pub mod metrics;
+mod prefixed;
 mod pushback;
 mod request;
 mod server;

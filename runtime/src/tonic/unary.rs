@@ -16,6 +16,7 @@
 //! encoding limit) are declined and go through the tonic client.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -32,6 +33,7 @@ use tonic_prost::prost::Message;
 use tonic_prost::ProstCodec;
 
 use super::headers::find;
+use super::prefixed::Prefixed;
 
 static STATUS: HeaderName = HeaderName::from_static("grpc-status");
 static ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
@@ -287,7 +289,7 @@ where
         || find(&parts.headers, &STATUS).is_some()
         || find(&parts.headers, &ENCODING).is_some()
     {
-        return through_tonic(parts, Replay::new(Vec::new(), body), max_decoding).await;
+        return through_tonic(parts, Prefixed::new(Vec::new(), body), max_decoding).await;
     }
     let limit = max_decoding.unwrap_or(DEFAULT_MAX_DECODING);
     let mut frames: Vec<Frame<Bytes>> = Vec::with_capacity(2);
@@ -327,9 +329,8 @@ where
             return Ok(done(metadata, frames, message, extensions));
         }
     }
-    let mut replay = Replay::new(frames, body);
-    replay.error = error;
-    through_tonic(parts, replay, max_decoding).await
+    let read: VecDeque<_> = frames.into_iter().map(Ok).chain(error.map(Err)).collect();
+    through_tonic(parts, Prefixed::new(read, body), max_decoding).await
 }
 
 /// The message of a plain response's frames: whole, uncompressed, within
@@ -378,7 +379,7 @@ fn done<R>(
 /// and `client_streaming`), with public parts.
 async fn through_tonic<B, R>(
     parts: http::response::Parts,
-    body: Replay<B>,
+    body: Prefixed<B>,
     max_decoding: Option<usize>,
 ) -> Result<Response<R>, Status>
 where
@@ -438,57 +439,6 @@ fn unsupported(encoding: &[u8]) -> Status {
         .metadata_mut()
         .insert(ACCEPT_ENCODING, MetadataValue::from_static("identity"));
     status
-}
-
-pin_project_lite::pin_project! {
-    /// A response body's frames already read, then its error or the rest
-    /// of it.
-    struct Replay<B: HttpBody> {
-        read: std::collections::VecDeque<Frame<Bytes>>,
-        error: Option<B::Error>,
-        rest: Option<B>,
-    }
-}
-
-impl<B: HttpBody> Replay<B> {
-    fn new(read: Vec<Frame<Bytes>>, rest: Option<B>) -> Self {
-        Self {
-            read: read.into(),
-            error: None,
-            rest,
-        }
-    }
-}
-
-impl<B> HttpBody for Replay<B>
-where
-    B: HttpBody<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = self.project();
-        if let Some(frame) = this.read.pop_front() {
-            return Poll::Ready(Some(Ok(frame)));
-        }
-        if let Some(error) = this.error.take() {
-            return Poll::Ready(Some(Err(error)));
-        }
-        match this.rest.as_mut() {
-            Some(rest) => Pin::new(rest).poll_frame(cx),
-            None => Poll::Ready(None),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.read.is_empty()
-            && self.error.is_none()
-            && self.rest.as_ref().is_none_or(HttpBody::is_end_stream)
-    }
 }
 
 #[cfg(test)]

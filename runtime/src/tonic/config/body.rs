@@ -13,6 +13,8 @@ use http_body::{Body as _, Frame, SizeHint};
 use tonic::body::Body;
 use tonic::Status;
 
+use crate::tonic::prefixed::Prefixed;
+
 /// Messages up to this size are copied when recorded and for each attempt
 /// that sends them: the buffer tonic encoded the message into (8 KiB) is
 /// then freed at once by the call's thread, which made it, and no buffer's
@@ -242,7 +244,7 @@ impl Collected {
             .map(|data| Ok(Frame::data(data)))
             .collect();
         head.extend(last);
-        Collected::TooLarge(Body::new(Chain { head, rest }))
+        Collected::TooLarge(Body::new(Prefixed::new(head, Some(rest))))
     }
 
     /// The body to send once: the chunks read whole (small ones copied, as
@@ -296,33 +298,6 @@ impl http_body::Body for Replay {
     // No `size_hint`: an exact one makes hyper send `content-length`, which
     // a gRPC request does not carry (tonic's client sends none); both ends
     // would pay for the header on every attempt.
-}
-
-/// Frames already read, then the rest of the body.
-struct Chain {
-    head: VecDeque<Result<Frame<Bytes>, Status>>,
-    rest: Body,
-}
-
-impl http_body::Body for Chain {
-    type Data = Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        if let Some(frame) = self.head.pop_front() {
-            return Poll::Ready(Some(frame));
-        }
-        Pin::new(&mut self.rest).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.head.is_empty() && self.rest.is_end_stream()
-    }
-
-    // No `size_hint`, as for `Replay`.
 }
 
 #[cfg(test)]
