@@ -20,9 +20,28 @@ async fn retried_calls_through_the_layer_are_measured() {
     ])
     .await;
     layered_users(users.addr).get_user(request()).await.unwrap();
+    // A call whose attempts all fail, and one whose own timeout runs out:
+    // each call is measured with the status its caller gets.
+    let failing = server(vec![Fault::Fail(Code::Unavailable); 3]).await;
+    let failed = layered_users(failing.addr).get_user(request()).await;
+    assert_eq!(failed.unwrap_err().code(), Code::Unavailable);
+    let hanging = server([Fault::Hang]).await;
+    let mut timed = tonic::Request::new(request());
+    timed.set_timeout(std::time::Duration::from_millis(50));
+    let expired = layered_users(hanging.addr).get_user(timed).await;
+    assert_eq!(expired.unwrap_err().code(), Code::DeadlineExceeded);
 
     let metrics = recorded.read();
-    assert_eq!(counter(&metrics, "grpc.client.attempt.started"), 3);
+    let mut calls: Vec<(String, u64)> = histogram(&metrics, "grpc.client.call.duration", None)
+        .into_iter()
+        .map(|(_, status, n, _)| (status, n))
+        .collect();
+    calls.sort();
+    let statuses = ["DEADLINE_EXCEEDED", "OK", "UNAVAILABLE"];
+    assert_eq!(calls, statuses.map(|s| (s.to_owned(), 1)));
+    // Attempts: the first call's three, the failing call's three, and
+    // the hanging call's one, given up when its timeout ran out.
+    assert_eq!(counter(&metrics, "grpc.client.attempt.started"), 7);
     let mut attempts: Vec<(String, String, u64)> =
         histogram(&metrics, "grpc.client.attempt.duration", None)
             .into_iter()
@@ -33,17 +52,17 @@ async fn retried_calls_through_the_layer_are_measured() {
     assert_eq!(
         attempts,
         [
+            (method.clone(), "CANCELLED".to_owned(), 1),
             (method.clone(), "OK".to_owned(), 1),
-            (method.clone(), "UNAVAILABLE".to_owned(), 2),
+            (method.clone(), "UNAVAILABLE".to_owned(), 5),
         ]
     );
-    let calls = histogram(&metrics, "grpc.client.call.duration", None);
-    assert_eq!(calls.len(), 1);
-    assert_eq!((calls[0].1.as_str(), calls[0].2), ("OK", 1));
+    // Two calls retried twice each; the hanging one never retried.
     let retries = histogram(&metrics, "grpc.client.call.retries", Some(&A96));
-    assert_eq!(retries, [(method.clone(), String::new(), 1, 2.0)]);
+    assert_eq!(retries, [(method.clone(), String::new(), 2, 4.0)]);
     let delays = histogram(&metrics, "grpc.client.call.retry_delay", None);
     assert_eq!(delays.len(), 1);
-    // Two waits of up to 10 ms each (full jitter).
-    assert!(delays[0].3 <= 0.021, "{delays:?}");
+    assert_eq!(delays[0].2, 2, "{delays:?}");
+    // Four waits of up to 10 ms each (full jitter).
+    assert!(delays[0].3 <= 0.041, "{delays:?}");
 }

@@ -248,8 +248,8 @@ where
         };
         // Made in place inside `Bounded`: a future held as a local, then
         // awaited, would be stored twice.
-        let response = Bounded::new(timeout, async {
-            let response = match &policy {
+        let answer = Bounded::new(timeout, async {
+            let answer = match &policy {
                 AttemptPolicy::Retry(retry, codes) => {
                     attempts
                         .retried(&mut ready, body, &mut caller, retry, *codes)
@@ -261,14 +261,14 @@ where
                     Box::pin(attempts.hedged(&mut ready, body, &mut caller, hedge, *codes)).await
                 }
             };
-            spans::record(&span, &response);
-            response
+            spans::record(&span, &answer.response);
+            answer
         })
         .await;
         // The call span is not entered around the call: its attempts name
         // it as their parent and its decisions enter it.
-        stats.finish_code(code_of(&response));
-        Ok(response)
+        stats.finish_code(answer.code);
+        Ok(answer.response)
     }
 }
 
@@ -298,16 +298,15 @@ where
     // into it, the request would be stored twice in the call's future.
     let mut request = Some(request);
     async move {
-        let response = Bounded::new(timeout, async {
+        let answer = Bounded::new(timeout, async {
             let whole = Whole(&mut request);
-            let sent = attempt(attempt_span, &stats, &mut ready, whole).await;
-            let response = sent.unwrap_or_else(|failure| failure.response);
-            spans::record(&span, &response);
-            response
+            let answer = Answer::of(attempt(attempt_span, &stats, &mut ready, whole).await);
+            spans::record(&span, &answer.response);
+            answer
         })
         .await;
-        stats.finish_code(code_of(&response));
-        Ok(response)
+        stats.finish_code(answer.code);
+        Ok(answer.response)
     }
 }
 
@@ -351,28 +350,62 @@ impl<F: Future> Bounded<F> {
 
 impl<F, RB> Future for Bounded<F>
 where
-    F: Future<Output = Response<Guarded<RB>>>,
+    F: Future<Output = Answer<RB>>,
 {
-    type Output = Response<Guarded<RB>>;
+    type Output = Answer<RB>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let (result, until) = match self.project() {
             BoundedProj::Free { call } => return call.poll(cx),
             BoundedProj::Timed { call } => std::task::ready!(call.poll(cx)),
         };
-        let expired =
-            || Status::deadline_exceeded("deadline exceeded before a response").into_http();
+        let expired = || {
+            let status = Status::deadline_exceeded("deadline exceeded before a response");
+            Answer::failed(status)
+        };
         Poll::Ready(match result {
-            Ok(response) => {
-                let cut = matches!(code_of(&response), Code::Cancelled | Code::DeadlineExceeded);
+            Ok(answer) => {
+                let cut = matches!(answer.code, Code::Cancelled | Code::DeadlineExceeded);
                 if cut && tokio::time::Instant::now() >= until {
                     expired()
                 } else {
-                    response
+                    answer
                 }
             }
             Err(_) => expired(),
         })
+    }
+}
+
+/// A call's response and the status its headers say: `OK` for one
+/// committed (its own status comes in its trailers). Carried with the
+/// response so that nothing after the attempt reads its headers again.
+struct Answer<RB> {
+    response: Response<Guarded<RB>>,
+    code: Code,
+}
+
+impl<RB> Answer<RB> {
+    /// What the caller gets of an attempt's result.
+    fn of(result: Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>) -> Self {
+        match result {
+            Ok(response) => Self {
+                response,
+                code: Code::Ok,
+            },
+            Err(failure) => Self {
+                code: code_of(&failure.response),
+                response: failure.response,
+            },
+        }
+    }
+
+    /// A call that ends with `status`, made here.
+    fn failed(status: Status) -> Self {
+        Self {
+            code: status.code(),
+            response: status.into_http(),
+        }
     }
 }
 
@@ -708,13 +741,12 @@ impl<'a> Attempts<'a> {
         service: &mut S,
         body: Body,
         caller: &mut Option<CallerParts>,
-    ) -> Response<Guarded<RB>>
+    ) -> Answer<RB>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>>,
         S::Error: Into<BoxError>,
     {
-        let sent = self.send(service, body, 0, caller).await;
-        sent.unwrap_or_else(|failure| failure.response)
+        Answer::of(self.send(service, body, 0, caller).await)
     }
 
     /// gRPC A6 retries: the runtime's `RetryState` decides; the body is
@@ -727,7 +759,7 @@ impl<'a> Attempts<'a> {
         caller: &mut Option<CallerParts>,
         policy: &RetryPolicy<Backoff, ByRetryable, Throttle>,
         codes: CodeSet,
-    ) -> Response<Guarded<RB>>
+    ) -> Answer<RB>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
         S::Error: Into<BoxError>,
@@ -748,7 +780,7 @@ impl<'a> Attempts<'a> {
         loop {
             let Some(attempt_body) = body.take().or_else(|| recording.replay()) else {
                 // Unreachable: a retry is only made with a replayable body.
-                return Status::internal("request body not replayable").into_http();
+                return Answer::failed(Status::internal("request body not replayable"));
             };
             // The attempt's outcome is scoped to this block: a local of the
             // loop's body would keep its (response-sized) place in the
@@ -759,14 +791,12 @@ impl<'a> Attempts<'a> {
                     .begin_as(false, self.send(service, attempt_body, previous, caller))
                     .await;
                 if result.is_err() && !recording.replayable() {
-                    return result.unwrap_or_else(|failure| failure.response);
+                    return Answer::of(result);
                 }
                 // Decided inside the call's span: its events are the call's.
                 let _decided = crate::trace::enter(self.span);
                 match state.end(result, |failure| failure.verdict(codes)) {
-                    Next::Return(result) => {
-                        return result.unwrap_or_else(|failure| failure.response)
-                    }
+                    Next::Return(result) => return Answer::of(result),
                     Next::Retry { delay, .. } => delay,
                 }
             };
@@ -785,7 +815,7 @@ impl<'a> Attempts<'a> {
         caller: &mut Option<CallerParts>,
         policy: &HedgePolicy<Throttle>,
         codes: CodeSet,
-    ) -> Response<Guarded<RB>>
+    ) -> Answer<RB>
     where
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
         S::Error: Into<BoxError>,
@@ -812,8 +842,7 @@ impl<'a> Attempts<'a> {
             }
         };
         let verdict = |failure: &Failure<Guarded<RB>>| failure.verdict(codes);
-        let result = crate::hedge::hedge(policy, make, verdict).await;
-        result.unwrap_or_else(|failure| failure.response)
+        Answer::of(crate::hedge::hedge(policy, make, verdict).await)
     }
 }
 
