@@ -69,7 +69,7 @@ impl Record {
 pub(super) enum Recording {
     /// A body read whole before it was sent (a unary request): nothing is
     /// shared, nothing locked.
-    Whole(Vec<Bytes>),
+    Whole(Chunks),
     /// What the first attempt sends of a streamed body, as it goes.
     Tee(Arc<Mutex<Record>>),
 }
@@ -103,8 +103,8 @@ impl Recording {
 
     /// The record of a body read whole already (small chunks copied: see
     /// [`COPIED_UP_TO`]).
-    pub(super) fn whole(mut chunks: Vec<Bytes>) -> Self {
-        for chunk in &mut chunks {
+    pub(super) fn whole(mut chunks: Chunks) -> Self {
+        for chunk in chunks.iter_mut() {
             *chunk = own(chunk);
         }
         Recording::Whole(chunks)
@@ -177,8 +177,62 @@ impl http_body::Body for Tee {
 /// attempts all need it), or, when it outgrew the limit, what was read and
 /// the rest, to be sent once.
 pub(super) enum Collected {
-    Whole(Vec<Bytes>),
+    Whole(Chunks),
     TooLarge(Body),
+}
+
+/// The chunks of a body read whole. Most bodies (a unary request's
+/// message) are one chunk, kept without a list: a list would cost every
+/// call an allocation.
+#[derive(Debug, Default)]
+pub(super) enum Chunks {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(Vec<Bytes>),
+}
+
+impl Chunks {
+    fn push(&mut self, data: Bytes) {
+        *self = match std::mem::take(self) {
+            Chunks::Empty => Chunks::One(data),
+            Chunks::One(first) => Chunks::Many(vec![first, data]),
+            Chunks::Many(mut all) => {
+                all.push(data);
+                Chunks::Many(all)
+            }
+        };
+    }
+
+    fn into_vec(self) -> Vec<Bytes> {
+        match self {
+            Chunks::Empty => Vec::new(),
+            Chunks::One(one) => vec![one],
+            Chunks::Many(all) => all,
+        }
+    }
+}
+
+impl std::ops::Deref for Chunks {
+    type Target = [Bytes];
+
+    fn deref(&self) -> &[Bytes] {
+        match self {
+            Chunks::Empty => &[],
+            Chunks::One(one) => std::slice::from_ref(one),
+            Chunks::Many(all) => all,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Chunks {
+    fn deref_mut(&mut self) -> &mut [Bytes] {
+        match self {
+            Chunks::Empty => &mut [],
+            Chunks::One(one) => std::slice::from_mut(one),
+            Chunks::Many(all) => all,
+        }
+    }
 }
 
 impl Collected {
@@ -199,7 +253,7 @@ impl Collected {
     /// Reads `body` to its end, or until more than `limit` bytes (or, with
     /// `stop_at_pending`, until a frame is not ready).
     pub(super) async fn read(mut body: Body, limit: usize, stop_at_pending: bool) -> Self {
-        let mut chunks = Vec::new();
+        let mut chunks = Chunks::Empty;
         let mut size = 0usize;
         loop {
             if body.is_end_stream() {
@@ -234,12 +288,9 @@ impl Collected {
 
     /// The chunks read, then `last` (a frame that was not data), then the
     /// rest of the body: to be sent once.
-    fn too_large(
-        chunks: Vec<Bytes>,
-        last: Option<Result<Frame<Bytes>, Status>>,
-        rest: Body,
-    ) -> Self {
+    fn too_large(chunks: Chunks, last: Option<Result<Frame<Bytes>, Status>>, rest: Body) -> Self {
         let mut head: VecDeque<_> = chunks
+            .into_vec()
             .into_iter()
             .map(|data| Ok(Frame::data(data)))
             .collect();
@@ -355,6 +406,19 @@ mod tests {
     }
 
     #[test]
+    fn chunks_keep_their_order_and_one_needs_no_list() {
+        let mut chunks = Chunks::default();
+        assert!(chunks.is_empty());
+        chunks.push(Bytes::from_static(b"a"));
+        assert!(matches!(chunks, Chunks::One(_)));
+        chunks.push(Bytes::from_static(b"bc"));
+        chunks.push(Bytes::from_static(b"def"));
+        assert_eq!(&*chunks, &[&b"a"[..], b"bc", b"def"]);
+        chunks[0] = Bytes::from_static(b"z");
+        assert_eq!(chunks.into_vec(), [&b"z"[..], b"bc", b"def"]);
+    }
+
+    #[test]
     fn a_ready_body_within_the_limit_is_whole_and_replays_as_it_was() {
         for chunks in [vec!["one"], vec!["a", "bc", "def"], vec![]] {
             let frames = chunks.iter().map(|c| data(c)).collect();
@@ -412,7 +476,7 @@ mod tests {
         let small = Bytes::from(vec![7u8; 32]);
         let large = Bytes::from(vec![7u8; COPIED_UP_TO + 1]);
         for (message, copied) in [(small, true), (large, false)] {
-            let recording = Recording::whole(vec![message.clone()]);
+            let recording = Recording::whole(Chunks::One(message.clone()));
             let replayed = first_data(recording.replay().expect("whole"));
             assert_eq!(replayed, message);
             assert_eq!(replayed.as_ptr() != message.as_ptr(), copied);
