@@ -8,9 +8,11 @@
 //!
 //! ```sh
 //! cargo bench -p resilient-examples --no-default-features --bench grpc_ab
+//! GRPC_AB_SET=layer cargo bench -p resilient-examples --no-default-features --bench grpc_ab
 //! ```
 //!
-//! Variants, each against an echo server of its own on 127.0.0.1:
+//! Variants of the default set (`GRPC_AB_SET=clients`), each against an
+//! echo server of its own on 127.0.0.1:
 //! - `raw`: tonic's `UserServiceClient<Channel>`, a server without layers;
 //! - `generated`: `ResilientUserServiceClient<Channel>` (policy from the
 //!   proto: a 2 s deadline, 3 attempts, 300 ms per attempt), the server
@@ -23,12 +25,20 @@
 //!   `DeadlineLayer`;
 //! - `raw + set_timeout`: `raw` with a 2 s `grpc-timeout` (tonic's server
 //!   then arms a timer of its own).
+//!
+//! `GRPC_AB_SET=layer` takes `ServiceConfigLayer` apart, every server
+//! without layers (as raw's, so that only the client differs):
+//! - `layer`: the service config above (timeout and retries);
+//! - `layer, retries only`: its `retryPolicy` alone (no `grpc-timeout`);
+//! - `layer, timeout only`: its `timeout` alone;
+//! - `raw + set_timeout`: as above, what tonic itself does for a timeout.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use resilient::tonic::{PropagateDeadline, ServiceConfigLayer, ServiceConfigService};
-use resilient_examples::faulty::{serve_echo, ECHO_SERVICE_CONFIG};
+use resilient_examples::faulty::{
+    serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG, ECHO_TIMEOUT_ONLY,
+};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tonic::codegen::InterceptedService;
@@ -86,21 +96,95 @@ async fn layered(mut client: Layered) -> Result<UserResponse, Status> {
     Ok(client.get_user(request()).await?.into_inner())
 }
 
+/// One variant's client.
+#[derive(Clone)]
+enum Variant {
+    Raw(Raw),
+    WithTimeout(Raw),
+    Generated(Generated),
+    Annotated(Annotated),
+    Layered(Layered),
+}
+
+impl Variant {
+    /// One call (a match per call, alike for every variant).
+    async fn call(self) -> Result<UserResponse, Status> {
+        match self {
+            Variant::Raw(client) => raw(client).await,
+            Variant::WithTimeout(client) => with_timeout(client).await,
+            Variant::Generated(client) => generated(client).await,
+            Variant::Annotated(client) => annotated(client).await,
+            Variant::Layered(client) => layered(client).await,
+        }
+    }
+}
+
+/// tonic's client over `ServiceConfigLayer` with `config`.
+async fn layered_client(config: &str, addr: std::net::SocketAddr) -> Variant {
+    let layer = ServiceConfigLayer::from_json(config).expect("a service config");
+    Variant::Layered(UserServiceClient::new(
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(channel(addr).await),
+    ))
+}
+
+/// The variants to compare with raw tonic (the first of `GRPC_AB_SET`'s),
+/// with their column names.
+async fn variants(set: &str) -> Vec<(&'static str, Variant)> {
+    let plain = || async { serve_echo(false).await.expect("a server").0 };
+    let layered = || async { serve_echo(true).await.expect("a server").0 };
+    let mut variants = vec![(
+        "raw",
+        Variant::Raw(UserServiceClient::new(channel(plain().await).await)),
+    )];
+    if set == "layer" {
+        variants.extend([
+            (
+                "layer",
+                layered_client(ECHO_SERVICE_CONFIG, plain().await).await,
+            ),
+            (
+                "layer, retries only",
+                layered_client(ECHO_RETRIES_ONLY, plain().await).await,
+            ),
+            (
+                "layer, timeout only",
+                layered_client(ECHO_TIMEOUT_ONLY, plain().await).await,
+            ),
+        ]);
+    } else {
+        let generated = ResilientUserServiceClient::new(channel(layered().await).await);
+        let annotated =
+            UserServiceClient::with_interceptor(channel(layered().await).await, PropagateDeadline);
+        variants.extend([
+            ("generated", Variant::Generated(generated)),
+            ("annotated", Variant::Annotated(annotated)),
+            (
+                "layer",
+                layered_client(ECHO_SERVICE_CONFIG, layered().await).await,
+            ),
+        ]);
+    }
+    let timeout = UserServiceClient::new(channel(plain().await).await);
+    variants.push(("raw + set_timeout", Variant::WithTimeout(timeout)));
+    variants
+}
+
 /// The time `batches` rounds of `concurrency` calls take.
-async fn elapsed<C, F, Fut>(batches: usize, concurrency: usize, client: &C, call: F) -> Duration
-where
-    C: Clone + Send + 'static,
-    F: Fn(C) -> Fut + Copy + Send + 'static,
-    Fut: Future<Output = Result<UserResponse, Status>> + Send + 'static,
-{
+async fn elapsed(batches: usize, concurrency: usize, variant: &Variant) -> Duration {
     let start = Instant::now();
     for _ in 0..batches {
         if concurrency == 1 {
-            call(client.clone()).await.expect("the echo server answers");
+            variant
+                .clone()
+                .call()
+                .await
+                .expect("the echo server answers");
             continue;
         }
         let tasks: Vec<_> = (0..concurrency)
-            .map(|_| tokio::spawn(call(client.clone())))
+            .map(|_| tokio::spawn(variant.clone().call()))
             .collect();
         for task in tasks {
             task.await
@@ -175,22 +259,13 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     rt.block_on(async {
-        let (raw_addr, _) = serve_echo(false).await.expect("a server");
-        let (layered_addr, _) = serve_echo(true).await.expect("a server");
-        let (annotated_addr, _) = serve_echo(true).await.expect("a server");
-        let (timeout_addr, _) = serve_echo(false).await.expect("a server");
-        let (config_addr, _) = serve_echo(true).await.expect("a server");
-        let raw_client: Raw = UserServiceClient::new(channel(raw_addr).await);
-        let generated_client: Generated = ResilientUserServiceClient::new(channel(layered_addr).await);
-        let annotated_client: Annotated =
-            UserServiceClient::with_interceptor(channel(annotated_addr).await, PropagateDeadline);
-        let timeout_client: Raw = UserServiceClient::new(channel(timeout_addr).await);
-        let layer = ServiceConfigLayer::from_json(ECHO_SERVICE_CONFIG).expect("a service config");
-        let layered_client: Layered = UserServiceClient::new(
-            tower::ServiceBuilder::new()
-                .layer(layer)
-                .service(channel(config_addr).await),
-        );
+        let set = std::env::var("GRPC_AB_SET").unwrap_or_else(|_| "clients".into());
+        if !["clients", "layer"].contains(&set.as_str()) {
+            eprintln!("GRPC_AB_SET: {set:?} is neither \"clients\" nor \"layer\"");
+            std::process::exit(2);
+        }
+        let variants = variants(&set).await;
+        let n = variants.len();
 
         let rounds = std::env::var("GRPC_AB_ROUNDS")
             .ok()
@@ -202,34 +277,27 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .filter(|&n: &usize| n > 0)
             .unwrap_or(SLICES);
-        println!("{rounds} rounds per concurrency, each in {slices} slices; each slice runs the five variants back to back, in rotating order.");
+        println!("{rounds} rounds per concurrency, each in {slices} slices; each slice runs the {n} variants back to back, in rotating order.");
         println!("ratio = variant throughput / raw throughput in the same round (1.00 = no cost);");
         println!("cells: median [95% confidence interval of the median] (min–max over the rounds).\n");
-        println!("| concurrency | raw calls/s (median) | generated / raw | annotated / raw | layer / raw | raw + set_timeout / raw |");
-        println!("|---|---|---|---|---|---|");
+        let names: Vec<String> = variants[1..].iter().map(|(name, _)| format!("{name} / raw")).collect();
+        println!("| concurrency | raw calls/s (median) | {} |", names.join(" | "));
+        println!("|---|---|{}", "---|".repeat(n - 1));
         for (concurrency, batches) in [(1usize, 1200usize), (64, 50)] {
             // Warm-up: connections, allocator, caches.
-            elapsed(batches / 3, concurrency, &raw_client, raw).await;
-            elapsed(batches / 3, concurrency, &generated_client, generated).await;
-            elapsed(batches / 3, concurrency, &annotated_client, annotated).await;
-            elapsed(batches / 3, concurrency, &timeout_client, with_timeout).await;
-            elapsed(batches / 3, concurrency, &layered_client, layered).await;
+            for (_, variant) in &variants {
+                elapsed(batches / 3, concurrency, variant).await;
+            }
             let slice = batches.div_ceil(slices);
             let mut raws = Vec::new();
-            let mut ratios: [Vec<f64>; 4] = Default::default();
+            let mut ratios = vec![Vec::new(); n - 1];
             for round in 0..rounds {
                 // Time per variant, summed over the round's slices.
-                let mut times = [Duration::ZERO; 5];
+                let mut times = vec![Duration::ZERO; n];
                 for s in 0..slices {
-                    for step in 0..5 {
-                        let variant = (round + s + step) % 5;
-                        times[variant] += match variant {
-                            0 => elapsed(slice, concurrency, &raw_client, raw).await,
-                            1 => elapsed(slice, concurrency, &generated_client, generated).await,
-                            2 => elapsed(slice, concurrency, &annotated_client, annotated).await,
-                            3 => elapsed(slice, concurrency, &layered_client, layered).await,
-                            _ => elapsed(slice, concurrency, &timeout_client, with_timeout).await,
-                        };
+                    for step in 0..n {
+                        let v = (round + s + step) % n;
+                        times[v] += elapsed(slice, concurrency, &variants[v].1).await;
                     }
                 }
                 let calls = (slice * slices * concurrency) as f64;

@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --no-default-features --example grpc_profile
-//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|floor|generated|generated-traced|annotated|layer|layer-timeout>
+//! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|floor|generated|generated-traced|annotated|layer|layer-timeout|layer-plain|layer-retry>
 //! ```
 //!
 //! One current-thread runtime runs client and server, so that the counts
@@ -17,7 +17,9 @@
 //! unary call.
 
 use resilient::tonic::PropagateDeadline;
-use resilient_examples::faulty::{serve_echo, ECHO_SERVICE_CONFIG};
+use resilient_examples::faulty::{
+    serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG, ECHO_TIMEOUT_ONLY,
+};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tonic::codegen::InterceptedService;
@@ -129,7 +131,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let layered = !matches!(variant.as_str(), "raw" | "timeout" | "floor");
+        // The `-plain` and `-retry` layer variants talk to a server without
+        // layers, as raw tonic's.
+        let plain = ["raw", "timeout", "floor", "layer-plain", "layer-retry"];
+        let layered = !plain.contains(&variant.as_str());
         let (addr, _server) = serve_echo(layered).await?;
         let channel = Channel::from_shared(format!("http://{addr}"))?
             .connect()
@@ -187,9 +192,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     annotated(&mut client).await?;
                 }
             }
-            "layer" => {
-                // tonic's client over `ServiceConfigLayer`, grpc_ab's config.
-                let layer = resilient::tonic::ServiceConfigLayer::from_json(ECHO_SERVICE_CONFIG)?;
+            "layer" | "layer-plain" | "layer-retry" => {
+                // tonic's client over `ServiceConfigLayer`, grpc_ab's config
+                // (or its retries alone).
+                let config = match variant.as_str() {
+                    "layer-retry" => ECHO_RETRIES_ONLY,
+                    _ => ECHO_SERVICE_CONFIG,
+                };
+                let layer = resilient::tonic::ServiceConfigLayer::from_json(config)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
                 for _ in 0..CALLS {
@@ -198,10 +208,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "layer-timeout" => {
                 // The same, for a method whose policy is a timeout only.
-                let layer = resilient::tonic::ServiceConfigLayer::from_json(
-                    r#"{"methodConfig": [{"name": [{"service": "user.UserService"}],
-                        "timeout": "2s"}]}"#,
-                )?;
+                let layer = resilient::tonic::ServiceConfigLayer::from_json(ECHO_TIMEOUT_ONLY)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
                 for _ in 0..CALLS {

@@ -305,6 +305,28 @@ pub const ECHO_SERVICE_CONFIG: &str = r#"{"methodConfig": [{
                     "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
 }]}"#;
 
+/// [`ECHO_SERVICE_CONFIG`]'s `retryPolicy` alone (no timeout): what the
+/// benchmarks measure of the layer's retries apart from its deadline.
+///
+/// ```
+/// use resilient_examples::faulty::ECHO_RETRIES_ONLY;
+/// assert!(resilient::tonic::ServiceConfigLayer::from_json(ECHO_RETRIES_ONLY).is_ok());
+/// ```
+pub const ECHO_RETRIES_ONLY: &str = r#"{"methodConfig": [{
+    "name": [{"service": "user.UserService"}],
+    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.05s", "maxBackoff": "1s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+}]}"#;
+
+/// [`ECHO_SERVICE_CONFIG`]'s `timeout` alone (no retries).
+///
+/// ```
+/// use resilient_examples::faulty::ECHO_TIMEOUT_ONLY;
+/// assert!(resilient::tonic::ServiceConfigLayer::from_json(ECHO_TIMEOUT_ONLY).is_ok());
+/// ```
+pub const ECHO_TIMEOUT_ONLY: &str =
+    r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "2s"}]}"#;
+
 /// Serves [`Echo`] on a free port of 127.0.0.1, with `DeadlineLayer` or
 /// without, until the returned task is aborted.
 pub async fn serve_echo(
