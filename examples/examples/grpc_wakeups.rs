@@ -1,11 +1,15 @@
 //! Runs 64,000 unary calls on loopback through one variant at concurrency
-//! 64, on a two-worker runtime as `benches/grpc_ab.rs` does, for counting
-//! system calls: what callgrind does not see.
+//! 64 (or 8,000 one after another with `GRPC_WAKEUPS_CONCURRENCY=1`), on a
+//! two-worker runtime as `benches/grpc_ab.rs` does, for counting system
+//! calls: what callgrind does not see.
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --no-default-features --example grpc_wakeups
-//! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer>
+//! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer|layer-retry>
 //! ```
+//!
+//! `layer-retry` is the layer with the service config's retries alone;
+//! it and `raw`/`timeout` talk to a server without layers.
 //!
 //! A timer registered while the runtime's time driver sleeps with no timer
 //! of its own (or a later one) wakes the driver: one `write` to its event
@@ -14,14 +18,11 @@
 use std::time::Duration;
 
 use resilient::tonic::ServiceConfigLayer;
-use resilient_examples::faulty::{serve_echo, ECHO_SERVICE_CONFIG};
+use resilient_examples::faulty::{serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG};
 use resilient_examples::user::user_service_client::UserServiceClient;
 use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
 use tonic::transport::Channel;
 use tonic::Status;
-
-const CALLS: usize = 64_000;
-const CONCURRENCY: usize = 64;
 
 fn request() -> UserRequest {
     UserRequest {
@@ -29,15 +30,26 @@ fn request() -> UserRequest {
     }
 }
 
-/// Runs `call` `CALLS` times, `CONCURRENCY` at a time, each on a clone of
-/// `client`; returns the calls per second.
+/// Runs `call` 64,000 times, 64 at a time (or 8,000 times one after
+/// another, as grpc_ab's concurrency 1 does: on the runtime's own thread),
+/// each on a clone of `client`; returns the calls per second.
 async fn run<C, F, Fut>(client: &C, call: F) -> Result<f64, Box<dyn std::error::Error>>
 where
     C: Clone + Send + 'static,
     F: Fn(C) -> Fut + Copy + Send + 'static,
     Fut: std::future::Future<Output = Result<(), Status>> + Send + 'static,
 {
+    let sequential = std::env::var("GRPC_WAKEUPS_CONCURRENCY").is_ok_and(|c| c == "1");
     let start = std::time::Instant::now();
+    if sequential {
+        const CALLS: usize = 8_000;
+        for _ in 0..CALLS {
+            call(client.clone()).await?;
+        }
+        return Ok(CALLS as f64 / start.elapsed().as_secs_f64());
+    }
+    const CALLS: usize = 64_000;
+    const CONCURRENCY: usize = 64;
     for _ in 0..CALLS / CONCURRENCY {
         let tasks: Vec<_> = (0..CONCURRENCY)
             .map(|_| tokio::spawn(call(client.clone())))
@@ -57,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let layered = !matches!(variant.as_str(), "raw" | "timeout");
+        let layered = !matches!(variant.as_str(), "raw" | "timeout" | "layer-retry");
         let (addr, _server) = serve_echo(layered).await?;
         let channel = Channel::from_shared(format!("http://{addr}"))?
             .connect()
@@ -86,8 +98,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .await?
             }
-            "layer" => {
-                let layer = ServiceConfigLayer::from_json(ECHO_SERVICE_CONFIG)?;
+            "layer" | "layer-retry" => {
+                let config = match variant.as_str() {
+                    "layer" => ECHO_SERVICE_CONFIG,
+                    _ => ECHO_RETRIES_ONLY,
+                };
+                let layer = ServiceConfigLayer::from_json(config)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let client = UserServiceClient::new(channel);
                 run(&client, |mut c| async move {
