@@ -393,6 +393,8 @@ impl<RB> Answer<RB> {
                 response,
                 code: Code::Ok,
             },
+            // The status the caller will read, which for a transport error
+            // may differ from the one retries go by (`effective_code`).
             Err(failure) => Self {
                 code: code_of(&failure.response),
                 response: failure.response,
