@@ -5,11 +5,12 @@
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --no-default-features --example grpc_wakeups
-//! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer|layer-retry>
+//! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer|layer-plain|layer-retry>
 //! ```
 //!
-//! `layer-retry` is the layer with the service config's retries alone;
-//! it and `raw`/`timeout` talk to a server without layers.
+//! `layer-plain` is `layer` against a server without layers, and
+//! `layer-retry` the same with the service config's retries alone; they
+//! and `raw`/`timeout` talk to a server without layers.
 //!
 //! A timer registered while the runtime's time driver sleeps with no timer
 //! of its own (or a later one) wakes the driver: one `write` to its event
@@ -69,7 +70,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let layered = !matches!(variant.as_str(), "raw" | "timeout" | "layer-retry");
+        let layered = !matches!(
+            variant.as_str(),
+            "raw" | "timeout" | "layer-plain" | "layer-retry"
+        );
         let (addr, _server) = serve_echo(layered).await?;
         let channel = Channel::from_shared(format!("http://{addr}"))?
             .connect()
@@ -98,10 +102,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .await?
             }
-            "layer" | "layer-retry" => {
+            "layer" | "layer-plain" | "layer-retry" => {
                 let config = match variant.as_str() {
-                    "layer" => ECHO_SERVICE_CONFIG,
-                    _ => ECHO_RETRIES_ONLY,
+                    "layer-retry" => ECHO_RETRIES_ONLY,
+                    _ => ECHO_SERVICE_CONFIG,
                 };
                 let layer = ServiceConfigLayer::from_json(config)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
