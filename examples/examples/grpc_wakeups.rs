@@ -1,7 +1,9 @@
 //! Runs 64,000 unary calls on loopback through one variant at concurrency
-//! 64 (or 8,000 one after another with `GRPC_WAKEUPS_CONCURRENCY=1`), on a
-//! two-worker runtime as `benches/grpc_ab.rs` does, for counting system
-//! calls: what callgrind does not see.
+//! 64 (or 8,000 one after another with `GRPC_WAKEUPS_CONCURRENCY=1`, on
+//! the runtime's own thread as grpc_ab does, or inside a spawned task with
+//! `GRPC_WAKEUPS_IN_TASK=1` as well), on a two-worker runtime as
+//! `benches/grpc_ab.rs` does, for counting system calls: what callgrind
+//! does not see.
 //!
 //! ```sh
 //! cargo build --release -p resilient-examples --no-default-features --example grpc_wakeups
@@ -44,8 +46,19 @@ where
     let start = std::time::Instant::now();
     if sequential {
         const CALLS: usize = 8_000;
-        for _ in 0..CALLS {
-            call(client.clone()).await?;
+        if std::env::var("GRPC_WAKEUPS_IN_TASK").is_ok() {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..CALLS {
+                    call(client.clone()).await?;
+                }
+                Ok::<(), Status>(())
+            })
+            .await??;
+        } else {
+            for _ in 0..CALLS {
+                call(client.clone()).await?;
+            }
         }
         return Ok(CALLS as f64 / start.elapsed().as_secs_f64());
     }
