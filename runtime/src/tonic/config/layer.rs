@@ -388,18 +388,9 @@ struct Answer<RB> {
 impl<RB> Answer<RB> {
     /// What the caller gets of an attempt's result.
     fn of(result: Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>) -> Self {
-        match result {
-            Ok(response) => Self {
-                response,
-                code: Code::Ok,
-            },
-            // The status the caller will read, which for a transport error
-            // may differ from the one retries go by (`effective_code`).
-            Err(failure) => Self {
-                code: code_of(&failure.response),
-                response: failure.response,
-            },
-        }
+        let code = result_code(&result);
+        let response = result.unwrap_or_else(|failure| failure.response);
+        Self { response, code }
     }
 
     /// A call that ends with `status`, made here.
@@ -629,11 +620,7 @@ where
         };
         spans::record(this.span, response);
         if let Some(stats) = this.stats.take() {
-            // A committed attempt's code comes in its trailers: OK here.
-            stats.end_code(match &result {
-                Ok(_) => Code::Ok,
-                Err(failure) => code_of(&failure.response),
-            });
+            stats.end_code(result_code(&result));
         }
         Poll::Ready(result)
     }
@@ -701,6 +688,17 @@ struct Attempts<'a> {
     span: &'a crate::trace::Span,
     stats: &'a CallStats,
     limit: usize,
+}
+
+/// The status the caller reads of an attempt's result: `OK` for one
+/// committed (its own status comes in its trailers), what a failed one's
+/// response says otherwise (for a transport error that may differ from the
+/// code retries go by, `Failure::code`: see `effective_code`).
+fn result_code<RB>(result: &Result<Response<RB>, Failure<RB>>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(failure) => code_of(&failure.response),
+    }
 }
 
 /// The status a response's headers say (`OK` for one committed: its own
