@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Clean-build time of a crate generating UserService from examples/proto/user.proto:
-# once with plain protox + tonic-prost-build, once with resilient-build (the same
+# once with plain protox + tonic-prost-build, once with steadfast-build (the same
 # proto, the same dependencies otherwise). Each build starts from an empty target
 # directory. Usage: bash benches/build_cost.sh
 set -euo pipefail
@@ -10,9 +10,9 @@ trap 'rm -rf "$work"' EXIT
 
 make_crate() { # name build-deps build.rs
   local dir="$work/$1"
-  mkdir -p "$dir/src" "$dir/proto/resilient"
+  mkdir -p "$dir/src" "$dir/proto/steadfast"
   cp "$root/examples/proto/user.proto" "$dir/proto/"
-  cp "$root/build-support/proto/resilient/options.proto" "$dir/proto/resilient/"
+  cp "$root/build-support/proto/steadfast/options.proto" "$dir/proto/steadfast/"
   cat > "$dir/Cargo.toml" <<TOML
 [package]
 name = "$1"
@@ -23,7 +23,7 @@ publish = false
 [workspace]
 
 [dependencies]
-resilient = { path = "$root/runtime" }
+steadfast = { path = "$root/runtime" }
 tonic = { version = "0.14.9", features = ["transport", "codegen"] }
 tonic-prost = "0.14.9"
 prost = "0.14.1"
@@ -42,12 +42,12 @@ tonic-prost-build = "0.14.9"' 'fn main() -> Result<(), Box<dyn std::error::Error
     tonic_prost_build::configure().compile_fds(fds)?;
     Ok(())
 }'
-make_crate with_resilient "resilient-build = { path = \"$root/build-support\" }" 'fn main() -> Result<(), Box<dyn std::error::Error>> {
-    resilient_build::configure().compile(&["proto/user.proto"], &["proto"])?;
+make_crate with_steadfast "steadfast-build = { path = \"$root/build-support\" }" 'fn main() -> Result<(), Box<dyn std::error::Error>> {
+    steadfast_build::configure().compile(&["proto/user.proto"], &["proto"])?;
     Ok(())
 }'
 
-for name in plain_tonic with_resilient; do
+for name in plain_tonic with_steadfast; do
   (cd "$work/$name" && cargo fetch -q)
   start=$(date +%s%N)
   (cd "$work/$name" && CARGO_TARGET_DIR="$work/target-$name" cargo build -q)

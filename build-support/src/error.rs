@@ -7,7 +7,7 @@ use std::fmt;
 /// and says what is wrong; all problems are reported at once.
 ///
 /// ```
-/// let err = resilient_build::configure()
+/// let err = steadfast_build::configure()
 ///     .out_dir(std::env::temp_dir())
 ///     .compile(&["does/not/exist.proto"], &["does/not"])
 ///     .unwrap_err();
@@ -34,7 +34,7 @@ impl Error {
     /// Each problem, as one line.
     ///
     /// ```
-    /// let err = resilient_build::configure().compile(&["nope.proto"], &["."]).unwrap_err();
+    /// let err = steadfast_build::configure().compile(&["nope.proto"], &["."]).unwrap_err();
     /// assert!(!err.problems().is_empty());
     /// ```
     pub fn problems(&self) -> &[String] {
@@ -87,9 +87,9 @@ impl From<protox::Error> for Error {
         }
         details.dedup();
         details.retain(|d| d != "found here");
-        if message.contains("'resilient.Policy'")
-            || message.contains("'resilient.Retry'")
-            || message.contains("'resilient.Breaker'")
+        if message.contains("'steadfast.Policy'")
+            || message.contains("'steadfast.Retry'")
+            || message.contains("'steadfast.Breaker'")
         {
             // protox does not say which field it rejected: list the valid ones.
             details.push(

@@ -1,27 +1,27 @@
-//! The `build.rs` helper of `resilient`: compiles `.proto` files with
+//! The `build.rs` helper of `steadfast`: compiles `.proto` files with
 //! protox (no `protoc` anywhere), generates tonic's messages, clients and
 //! servers, and beside each client a `Resilient<Name>Client<T>` whose
-//! methods carry `#[resilient::deadline(..)]` and `#[resilient::retry(..)]`
+//! methods carry `#[steadfast::deadline(..)]` and `#[steadfast::retry(..)]`
 //! taken from the policy.
 //!
 //! ```no_run
 //! // build.rs
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     resilient_build::configure()
+//!     steadfast_build::configure()
 //!         .service_config("proto/service_config.json") // optional, gRPC service config JSON
 //!         .compile(&["proto/user.proto"], &["proto"])?;
 //!     Ok(())
 //! }
 //! ```
 //!
-//! and in the crate, `resilient::include_proto!("user");`.
+//! and in the crate, `steadfast::include_proto!("user");`.
 //!
 //! Policy sources, most specific first; the deadline and the retry settings
 //! are each taken from the first source that sets them:
 //!
-//! 1. the method option `(resilient.policy)`;
-//! 2. the service option `(resilient.default_policy)`;
-//! 3. the file option `(resilient.file_policy)`;
+//! 1. the method option `(steadfast.policy)`;
+//! 2. the service option `(steadfast.default_policy)`;
+//! 3. the file option `(steadfast.file_policy)`;
 //! 4. the service config's `methodConfig`: exact method, then service, then global;
 //! 5. the builder: [`Builder::method`], then [`Builder::default_policy`].
 //!
@@ -34,7 +34,7 @@
 //! service owner's statement of what is safe to repeat (gRPC A6) and is
 //! honoured as written, as for the configs Google publishes for APIs whose
 //! protos mark no idempotency; its `retryThrottling` becomes one
-//! `resilient::RetryBudget` shared by the clients of the services it
+//! `steadfast::RetryBudget` shared by the clients of the services it
 //! configures. Client- and bidi-streaming methods get the deadline and no
 //! retry (their requests cannot be replayed); server-streaming calls are
 //! retried until the response starts. A `hedge` policy (or a service
@@ -54,9 +54,9 @@
 //! tonic-prost-build's own service generator, whose settings
 //! [`Builder::tonic`] reaches.
 //!
-//! The option schema is `resilient/options.proto` (in this crate's `proto/`
+//! The option schema is `steadfast/options.proto` (in this crate's `proto/`
 //! folder); it is provided to the compiler, so `import
-//! "resilient/options.proto";` works without copying it.
+//! "steadfast/options.proto";` works without copying it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -78,7 +78,7 @@ pub use tonic_prost_build;
 /// A [`Builder`] with no defaults.
 ///
 /// ```
-/// let builder = resilient_build::configure();
+/// let builder = steadfast_build::configure();
 /// # let _ = builder;
 /// ```
 pub fn configure() -> Builder {
@@ -89,9 +89,9 @@ pub fn configure() -> Builder {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use resilient_build::{Policy, Retry};
+/// use steadfast_build::{Policy, Retry};
 ///
-/// resilient_build::configure()
+/// steadfast_build::configure()
 ///     .default_policy(Policy::new().deadline(Duration::from_secs(5)))
 ///     .method("user.UserService/GetUser", Policy::new().retry(Retry::new(3)))
 ///     .compile(&["proto/user.proto"], &["proto"])
@@ -104,10 +104,14 @@ pub struct Builder {
     methods: Vec<(String, Policy)>,
     out_dir: Option<PathBuf>,
     tonic: Option<Rc<TonicSettings>>,
+    crate_path: Option<String>,
 }
 
-/// The codec the generated code names unless the user sets another.
-pub(crate) const OUR_CODEC: &str = "::resilient::__private::tonic_prost::ProstCodec";
+/// The version of the contract between the code this crate emits and the
+/// `steadfast` runtime's hidden module: every generated file opens with
+/// `contract!(N)`, which a runtime of another version refuses to compile.
+#[doc(hidden)]
+pub const CONTRACT: u32 = 1;
 
 type TonicSettings = dyn Fn(tonic_prost_build::Builder) -> tonic_prost_build::Builder;
 
@@ -119,6 +123,7 @@ impl std::fmt::Debug for Builder {
             .field("methods", &self.methods)
             .field("out_dir", &self.out_dir)
             .field("tonic", &self.tonic.as_ref().map(|_| "Fn(..)"))
+            .field("crate_path", &self.crate_path)
             .finish()
     }
 }
@@ -128,7 +133,7 @@ impl Builder {
     /// with `timeout` and A6 `retryPolicy`).
     ///
     /// ```
-    /// let mut b = resilient_build::configure();
+    /// let mut b = steadfast_build::configure();
     /// b.service_config("proto/service_config.json");
     /// ```
     pub fn service_config(&mut self, path: impl AsRef<Path>) -> &mut Self {
@@ -140,8 +145,8 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let mut b = resilient_build::configure();
-    /// b.default_policy(resilient_build::Policy::new().deadline(Duration::from_secs(10)));
+    /// let mut b = steadfast_build::configure();
+    /// b.default_policy(steadfast_build::Policy::new().deadline(Duration::from_secs(10)));
     /// ```
     pub fn default_policy(&mut self, policy: Policy) -> &mut Self {
         self.default_policy = Some(policy);
@@ -152,8 +157,8 @@ impl Builder {
     /// what the proto options and the service config say.
     ///
     /// ```
-    /// let mut b = resilient_build::configure();
-    /// b.method("user.UserService/GetUser", resilient_build::Policy::new());
+    /// let mut b = steadfast_build::configure();
+    /// b.method("user.UserService/GetUser", steadfast_build::Policy::new());
     /// ```
     pub fn method(&mut self, name: impl Into<String>, policy: Policy) -> &mut Self {
         self.methods.push((name.into(), policy));
@@ -166,11 +171,11 @@ impl Builder {
     /// what tonic generates: none for `build_client(false)`, no `connect`
     /// for `build_transport(false)`, prost's paths for `extern_path` types.
     ///
-    /// The generated code reaches its codec through `resilient`, so a user
+    /// The generated code reaches its codec through `steadfast`, so a user
     /// crate needs no `tonic-prost`; set `codec_path` here to use another.
     ///
     /// ```
-    /// let mut b = resilient_build::configure();
+    /// let mut b = steadfast_build::configure();
     /// b.tonic(|tonic| tonic.build_server(false).type_attribute(".", "#[derive(Hash)]"));
     /// ```
     pub fn tonic(
@@ -181,10 +186,29 @@ impl Builder {
         self
     }
 
+    /// The path of the `steadfast` runtime in the generated code, for a
+    /// crate that re-exports it (default `::steadfast`): what `crate = ..`
+    /// is to the attributes. A path that does not parse is an error of
+    /// [`compile`](Self::compile).
+    ///
+    /// ```
+    /// let mut b = steadfast_build::configure();
+    /// b.crate_path("::my_platform::steadfast");
+    /// ```
+    pub fn crate_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.crate_path = Some(path.into());
+        self
+    }
+
+    /// The runtime the generated code names, checked.
+    pub(crate) fn runtime(&self) -> Result<codegen::Runtime, Error> {
+        codegen::Runtime::new(self.crate_path.as_deref()).map_err(Error::one)
+    }
+
     /// tonic-prost-build's builder with this crate's defaults and the user's settings.
-    pub(crate) fn tonic_builder(&self) -> tonic_prost_build::Builder {
+    pub(crate) fn tonic_builder(&self, runtime: &codegen::Runtime) -> tonic_prost_build::Builder {
         let tonic = tonic_prost_build::configure()
-            .codec_path(OUR_CODEC)
+            .codec_path(runtime.codec())
             .emit_rerun_if_changed(false);
         match &self.tonic {
             Some(settings) => settings(tonic),
@@ -195,7 +219,7 @@ impl Builder {
     /// Where to write the generated files (default: `OUT_DIR`).
     ///
     /// ```
-    /// let mut b = resilient_build::configure();
+    /// let mut b = steadfast_build::configure();
     /// b.out_dir("src/generated");
     /// ```
     pub fn out_dir(&mut self, dir: impl AsRef<Path>) -> &mut Self {
@@ -214,8 +238,8 @@ impl Builder {
     /// not idempotent, and I/O errors.
     ///
     /// ```no_run
-    /// resilient_build::configure().compile(&["proto/user.proto"], &["proto"])?;
-    /// # Ok::<(), resilient_build::Error>(())
+    /// steadfast_build::configure().compile(&["proto/user.proto"], &["proto"])?;
+    /// # Ok::<(), steadfast_build::Error>(())
     /// ```
     pub fn compile<P: AsRef<Path>>(&self, protos: &[P], includes: &[P]) -> Result<(), Error> {
         let out_dir = match &self.out_dir {

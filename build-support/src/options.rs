@@ -1,15 +1,15 @@
-//! `(resilient.policy)`, `(resilient.default_policy)` and
-//! `(resilient.file_policy)` options, read with prost-reflect.
+//! `(steadfast.policy)`, `(steadfast.default_policy)` and
+//! `(steadfast.file_policy)` options, read with prost-reflect.
 
 use prost_reflect::{DynamicMessage, ExtensionDescriptor, FileDescriptor, ReflectMessage, Value};
 
-use resilient_grammar::policy::{check_max_attempts, check_multiplier, Jitter};
+use steadfast_grammar::policy::{check_max_attempts, check_multiplier, Jitter};
 
 use crate::policy::{code_variant, Backoff, Breaker, Hedge, HedgeDelay, Policy, Retry};
 
-/// The schema users import as `resilient/options.proto`.
-pub(crate) const OPTIONS_PROTO: &str = include_str!("../proto/resilient/options.proto");
-pub(crate) const OPTIONS_FILE: &str = "resilient/options.proto";
+/// The schema users import as `steadfast/options.proto`.
+pub(crate) const OPTIONS_PROTO: &str = include_str!("../proto/steadfast/options.proto");
+pub(crate) const OPTIONS_FILE: &str = "steadfast/options.proto";
 
 /// Field numbers of the extensions and of `options` in the descriptors.
 pub(crate) const METHOD_EXTENSION: i32 = 51001;
@@ -17,7 +17,7 @@ pub(crate) const SERVICE_EXTENSION: i32 = 51002;
 pub(crate) const FILE_EXTENSION: i32 = 51003;
 pub(crate) const CHANNEL_EXTENSION: i32 = 51004;
 
-/// `(resilient.channel)`: a service's connection settings, checked.
+/// `(steadfast.channel)`: a service's connection settings, checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Channel {
     pub(crate) connect_timeout: Option<std::time::Duration>,
@@ -26,7 +26,7 @@ pub(crate) struct Channel {
     pub(crate) tcp_keepalive: Option<std::time::Duration>,
 }
 
-/// Reads `(resilient.channel)` on a service's `options`, if set; problems
+/// Reads `(steadfast.channel)` on a service's `options`, if set; problems
 /// are pushed prefixed with `place`.
 pub(crate) fn read_channel(
     options: &DynamicMessage,
@@ -39,7 +39,7 @@ pub(crate) fn read_channel(
     let before = problems.len();
     let mut duration = |name: &str| {
         let text = string(message, name)?;
-        match resilient_grammar::parse(&text) {
+        match steadfast_grammar::parse(&text) {
             Ok(d) if d.is_zero() => {
                 problems.push(format!("{place}: channel: {name}: must be above zero"));
                 None
@@ -136,7 +136,7 @@ pub(crate) fn read(
     let mut policy = Policy::new();
     let mut problem = |what: String| problems.push(format!("{place}: {what}"));
     if let Some(text) = string(message, "deadline") {
-        match resilient_grammar::parse(&text) {
+        match steadfast_grammar::parse(&text) {
             Ok(d) => policy.deadline = Some(d),
             Err(e) => problem(format!("deadline: {e}")),
         }
@@ -206,7 +206,7 @@ fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     };
     let duration = |name: &str, problems: &mut Vec<String>| {
         let text = string(message, name)?;
-        resilient_grammar::parse(&text)
+        steadfast_grammar::parse(&text)
             .map_err(|e| problems.push(format!("{name}: {e}")))
             .ok()
     };
@@ -264,7 +264,7 @@ fn read_hedge(message: &DynamicMessage) -> Result<Hedge, Vec<String>> {
         }
         Some(text) => match text.strip_prefix('p').map(str::parse::<f64>) {
             Some(Ok(p)) => HedgeDelay::Percentile(p),
-            _ => match resilient_grammar::parse(&text) {
+            _ => match steadfast_grammar::parse(&text) {
                 Ok(d) => HedgeDelay::Fixed(d),
                 Err(e) => {
                     problems.push(format!("delay: {e}"));
@@ -311,7 +311,7 @@ fn read_breaker(message: &DynamicMessage) -> Result<Breaker, Vec<String>> {
     };
     let mut duration = |name: &str| {
         let text = string(message, name)?;
-        resilient_grammar::parse(&text)
+        steadfast_grammar::parse(&text)
             .map_err(|e| problems.push(format!("{name}: {e}")))
             .ok()
     };

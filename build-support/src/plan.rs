@@ -13,7 +13,7 @@ use crate::codegen::{Generator, MethodPlan};
 use crate::options::{
     self, location, Channel, CHANNEL_EXTENSION, FILE_EXTENSION, METHOD_EXTENSION, SERVICE_EXTENSION,
 };
-use resilient_grammar::policy::{check_max_attempts, check_multiplier};
+use steadfast_grammar::policy::{check_max_attempts, check_multiplier};
 
 use crate::policy::{code_variant, Hedge, Policy, Retry};
 use crate::service_config::ServiceConfig;
@@ -28,7 +28,7 @@ pub(crate) struct Generated {
     pub(crate) clients: BTreeMap<String, String>,
 }
 
-/// Serves `resilient/options.proto` from this crate, so users import it
+/// Serves `steadfast/options.proto` from this crate, so users import it
 /// without copying it.
 struct Embedded;
 
@@ -57,9 +57,9 @@ enum Source {
 impl Source {
     fn describe(self) -> &'static str {
         match self {
-            Source::MethodOption => "the method's `(resilient.policy)`",
-            Source::ServiceOption => "the service's `(resilient.default_policy)`",
-            Source::FileOption => "the file's `(resilient.file_policy)`",
+            Source::MethodOption => "the method's `(steadfast.policy)`",
+            Source::ServiceOption => "the service's `(steadfast.default_policy)`",
+            Source::FileOption => "the file's `(steadfast.file_policy)`",
             Source::ConfigMethod => "the service config entry for this method",
             Source::ConfigService => "the service config's service or global entry",
             Source::BuilderMethod => "the build script's `method(..)`",
@@ -115,7 +115,8 @@ pub(crate) fn generate<P: AsRef<Path>>(
     let channels = channels(&pool)?;
 
     std::fs::create_dir_all(out_dir)?;
-    let tonic = builder.tonic_builder();
+    let runtime = builder.runtime()?;
+    let tonic = builder.tonic_builder(&runtime);
     let throttling = match &config {
         Some(config) => pool
             .services()
@@ -128,6 +129,7 @@ pub(crate) fn generate<P: AsRef<Path>>(
         None => HashMap::new(),
     };
     let (generator, output) = Generator::new(
+        runtime,
         tonic.clone().service_generator(),
         plans,
         throttling,
@@ -151,9 +153,9 @@ pub(crate) fn generate<P: AsRef<Path>>(
     Ok(generated)
 }
 
-/// Every service's `(resilient.channel)`, by `package.Service`.
+/// Every service's `(steadfast.channel)`, by `package.Service`.
 fn channels(pool: &DescriptorPool) -> Result<HashMap<String, Channel>, Error> {
-    let extension = pool.get_extension_by_name("resilient.channel");
+    let extension = pool.get_extension_by_name("steadfast.channel");
     let mut problems = Vec::new();
     let mut channels = HashMap::new();
     for file in pool.files() {
@@ -187,9 +189,9 @@ fn plan(
 ) -> Result<HashMap<String, MethodPlan>, Error> {
     let mut problems = Vec::new();
     check_builder(builder, &mut problems);
-    let method_ext = pool.get_extension_by_name("resilient.policy");
-    let service_ext = pool.get_extension_by_name("resilient.default_policy");
-    let file_ext = pool.get_extension_by_name("resilient.file_policy");
+    let method_ext = pool.get_extension_by_name("steadfast.policy");
+    let service_ext = pool.get_extension_by_name("steadfast.default_policy");
+    let file_ext = pool.get_extension_by_name("steadfast.file_policy");
     let mut plans = HashMap::new();
 
     for file in pool.files() {

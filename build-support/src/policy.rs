@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use resilient_grammar::policy::Growth;
 use std::time::Duration;
+use steadfast_grammar::policy::Growth;
 
 /// A call policy: a deadline for the whole call and how to retry it.
 ///
@@ -14,7 +14,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient_build::{Backoff, Policy, Retry};
+/// use steadfast_build::{Backoff, Policy, Retry};
 ///
 /// let policy = Policy::new()
 ///     .deadline(Duration::from_secs(2))
@@ -34,7 +34,7 @@ impl Policy {
     /// No deadline, no retries.
     ///
     /// ```
-    /// assert_eq!(resilient_build::Policy::new(), resilient_build::Policy::default());
+    /// assert_eq!(steadfast_build::Policy::new(), steadfast_build::Policy::default());
     /// ```
     pub fn new() -> Self {
         Self::default()
@@ -44,7 +44,7 @@ impl Policy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let p = resilient_build::Policy::new().deadline(Duration::from_secs(1));
+    /// let p = steadfast_build::Policy::new().deadline(Duration::from_secs(1));
     /// assert_eq!(p.get_deadline(), Some(Duration::from_secs(1)));
     /// ```
     pub fn deadline(mut self, deadline: Duration) -> Self {
@@ -55,7 +55,7 @@ impl Policy {
     /// How to retry.
     ///
     /// ```
-    /// let p = resilient_build::Policy::new().retry(resilient_build::Retry::new(3));
+    /// let p = steadfast_build::Policy::new().retry(steadfast_build::Retry::new(3));
     /// assert!(p.get_retry().is_some());
     /// ```
     pub fn retry(mut self, retry: Retry) -> Self {
@@ -67,7 +67,7 @@ impl Policy {
     /// A retried call that is not idempotent may run twice.
     ///
     /// ```
-    /// let p = resilient_build::Policy::new().unsafe_retry(true);
+    /// let p = steadfast_build::Policy::new().unsafe_retry(true);
     /// # let _ = p;
     /// ```
     pub fn unsafe_retry(mut self, allow: bool) -> Self {
@@ -79,7 +79,7 @@ impl Policy {
     /// by its clones); retries ask it before each attempt.
     ///
     /// ```
-    /// let p = resilient_build::Policy::new().breaker(resilient_build::Breaker::new().failures(5));
+    /// let p = steadfast_build::Policy::new().breaker(steadfast_build::Breaker::new().failures(5));
     /// assert!(p.get_breaker().is_some());
     /// ```
     pub fn breaker(mut self, breaker: Breaker) -> Self {
@@ -93,7 +93,7 @@ impl Policy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient_build::{Hedge, Policy};
+    /// use steadfast_build::{Hedge, Policy};
     /// let p = Policy::new().hedge(Hedge::new(3, Duration::from_millis(10)));
     /// assert!(p.get_hedge().is_some());
     /// ```
@@ -105,7 +105,7 @@ impl Policy {
     /// The hedging settings, if set.
     ///
     /// ```
-    /// assert_eq!(resilient_build::Policy::new().get_hedge(), None);
+    /// assert_eq!(steadfast_build::Policy::new().get_hedge(), None);
     /// ```
     pub fn get_hedge(&self) -> Option<&Hedge> {
         self.hedge.as_ref()
@@ -114,7 +114,7 @@ impl Policy {
     /// The circuit breaker settings, if set.
     ///
     /// ```
-    /// assert_eq!(resilient_build::Policy::new().get_breaker(), None);
+    /// assert_eq!(steadfast_build::Policy::new().get_breaker(), None);
     /// ```
     pub fn get_breaker(&self) -> Option<&Breaker> {
         self.breaker.as_ref()
@@ -123,7 +123,7 @@ impl Policy {
     /// The deadline, if set.
     ///
     /// ```
-    /// assert_eq!(resilient_build::Policy::new().get_deadline(), None);
+    /// assert_eq!(steadfast_build::Policy::new().get_deadline(), None);
     /// ```
     pub fn get_deadline(&self) -> Option<Duration> {
         self.deadline
@@ -132,7 +132,7 @@ impl Policy {
     /// The retry settings, if set.
     ///
     /// ```
-    /// assert_eq!(resilient_build::Policy::new().get_retry(), None);
+    /// assert_eq!(steadfast_build::Policy::new().get_retry(), None);
     /// ```
     pub fn get_retry(&self) -> Option<&Retry> {
         self.retry.as_ref()
@@ -142,7 +142,7 @@ impl Policy {
 /// Delay schedules, as `#[retry(backoff = ..)]` names them.
 ///
 /// ```
-/// assert_eq!(resilient_build::Backoff::default(), resilient_build::Backoff::Exponential);
+/// assert_eq!(steadfast_build::Backoff::default(), steadfast_build::Backoff::Exponential);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Backoff {
@@ -176,7 +176,7 @@ impl Backoff {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient_build::Retry;
+/// use steadfast_build::Retry;
 ///
 /// let retry = Retry::new(4)
 ///     .initial(Duration::from_millis(50))
@@ -200,7 +200,7 @@ impl Retry {
     /// `max_attempts` attempts in total, the first included.
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3);
+    /// let _ = steadfast_build::Retry::new(3);
     /// ```
     pub fn new(max_attempts: u32) -> Self {
         Self {
@@ -218,7 +218,7 @@ impl Retry {
     /// The delay schedule.
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3).backoff(resilient_build::Backoff::Constant);
+    /// let _ = steadfast_build::Retry::new(3).backoff(steadfast_build::Backoff::Constant);
     /// ```
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
@@ -228,7 +228,7 @@ impl Retry {
     /// The first delay.
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3).initial(std::time::Duration::from_millis(10));
+    /// let _ = steadfast_build::Retry::new(3).initial(std::time::Duration::from_millis(10));
     /// ```
     pub fn initial(mut self, initial: std::time::Duration) -> Self {
         self.initial = Some(initial);
@@ -238,7 +238,7 @@ impl Retry {
     /// Growth of an exponential schedule.
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3).multiplier(1.5);
+    /// let _ = steadfast_build::Retry::new(3).multiplier(1.5);
     /// ```
     pub fn multiplier(mut self, multiplier: f64) -> Self {
         self.multiplier = Some(multiplier);
@@ -248,7 +248,7 @@ impl Retry {
     /// Cap on one delay.
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3).max_delay(std::time::Duration::from_secs(5));
+    /// let _ = steadfast_build::Retry::new(3).max_delay(std::time::Duration::from_secs(5));
     /// ```
     pub fn max_delay(mut self, max_delay: std::time::Duration) -> Self {
         self.max_delay = Some(max_delay);
@@ -258,7 +258,7 @@ impl Retry {
     /// Jitter: `"full"`, `"equal"`, `"decorrelated"`, `"none"` or a fraction such as `"0.2"`.
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3).jitter("full");
+    /// let _ = steadfast_build::Retry::new(3).jitter("full");
     /// ```
     pub fn jitter(mut self, jitter: impl Into<String>) -> Self {
         self.jitter = Some(jitter.into());
@@ -268,7 +268,7 @@ impl Retry {
     /// Timeout of one attempt.
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3).per_attempt(std::time::Duration::from_millis(500));
+    /// let _ = steadfast_build::Retry::new(3).per_attempt(std::time::Duration::from_millis(500));
     /// ```
     pub fn per_attempt(mut self, per_attempt: std::time::Duration) -> Self {
         self.per_attempt = Some(per_attempt);
@@ -278,7 +278,7 @@ impl Retry {
     /// Status codes to retry, as gRPC names them (`"UNAVAILABLE"`) or numbers (`"14"`).
     ///
     /// ```
-    /// let _ = resilient_build::Retry::new(3).on(["UNAVAILABLE", "8"]);
+    /// let _ = steadfast_build::Retry::new(3).on(["UNAVAILABLE", "8"]);
     /// ```
     pub fn on<I, S>(mut self, codes: I) -> Self
     where
@@ -294,7 +294,7 @@ impl Retry {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient_build::Hedge;
+/// use steadfast_build::Hedge;
 ///
 /// let fixed = Hedge::new(3, Duration::from_millis(10)).on(["UNAVAILABLE"]);
 /// let adaptive = Hedge::percentile(2, 95.0);
@@ -318,7 +318,7 @@ impl Hedge {
     /// `max_attempts` in all (2 to 5), the next after `delay` without an answer.
     ///
     /// ```
-    /// let _ = resilient_build::Hedge::new(2, std::time::Duration::from_millis(20));
+    /// let _ = steadfast_build::Hedge::new(2, std::time::Duration::from_millis(20));
     /// ```
     pub fn new(max_attempts: u32, delay: Duration) -> Self {
         Self {
@@ -332,7 +332,7 @@ impl Hedge {
     /// (`95.0` for `delay = "p95"`).
     ///
     /// ```
-    /// let _ = resilient_build::Hedge::percentile(2, 99.0);
+    /// let _ = steadfast_build::Hedge::percentile(2, 99.0);
     /// ```
     pub fn percentile(max_attempts: u32, percentile: f64) -> Self {
         Self {
@@ -347,7 +347,7 @@ impl Hedge {
     /// `UNAVAILABLE`.
     ///
     /// ```
-    /// let _ = resilient_build::Hedge::new(2, std::time::Duration::ZERO).on(["UNAVAILABLE"]);
+    /// let _ = steadfast_build::Hedge::new(2, std::time::Duration::ZERO).on(["UNAVAILABLE"]);
     /// ```
     pub fn on<I, S>(mut self, codes: I) -> Self
     where
@@ -380,7 +380,7 @@ impl Hedge {
         problems
     }
 
-    /// The arguments of `#[resilient::hedge(..)]`.
+    /// The arguments of `#[steadfast::hedge(..)]`.
     pub(crate) fn attribute_args(&self) -> String {
         let mut args = format!("max = {}", self.max_attempts);
         match self.delay {
@@ -404,7 +404,7 @@ impl Hedge {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient_build::Breaker;
+/// use steadfast_build::Breaker;
 ///
 /// let breaker = Breaker::new()
 ///     .failure_ratio(0.5)
@@ -428,7 +428,7 @@ impl Breaker {
     /// Every default: 50% failures over 10 s once 20 calls were seen, open 5 s, 3 probes.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new();
+    /// let _ = steadfast_build::Breaker::new();
     /// ```
     pub fn new() -> Self {
         Self::default()
@@ -437,7 +437,7 @@ impl Breaker {
     /// Open when failures reach this fraction of the window's calls, in `(0, 1]`.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new().failure_ratio(0.25);
+    /// let _ = steadfast_build::Breaker::new().failure_ratio(0.25);
     /// ```
     pub fn failure_ratio(mut self, ratio: f64) -> Self {
         self.failure_ratio = Some(ratio);
@@ -447,7 +447,7 @@ impl Breaker {
     /// The ratio rules wait for this many calls in the window.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new().min_calls(100);
+    /// let _ = steadfast_build::Breaker::new().min_calls(100);
     /// ```
     pub fn min_calls(mut self, calls: u32) -> Self {
         self.min_calls = Some(calls);
@@ -457,7 +457,7 @@ impl Breaker {
     /// The sliding window.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new().window(std::time::Duration::from_secs(30));
+    /// let _ = steadfast_build::Breaker::new().window(std::time::Duration::from_secs(30));
     /// ```
     pub fn window(mut self, window: Duration) -> Self {
         self.window = Some(window);
@@ -467,7 +467,7 @@ impl Breaker {
     /// How long calls fail fast before probes.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new().open_for(std::time::Duration::from_secs(30));
+    /// let _ = steadfast_build::Breaker::new().open_for(std::time::Duration::from_secs(30));
     /// ```
     pub fn open_for(mut self, open_for: Duration) -> Self {
         self.open_for = Some(open_for);
@@ -477,7 +477,7 @@ impl Breaker {
     /// Probes let through when half-open, 1 to 32767.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new().half_open(1);
+    /// let _ = steadfast_build::Breaker::new().half_open(1);
     /// ```
     pub fn half_open(mut self, probes: u32) -> Self {
         self.half_open = Some(probes);
@@ -487,7 +487,7 @@ impl Breaker {
     /// Open when calls longer than `threshold` reach `ratio` of the window's calls.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new().slow(std::time::Duration::from_secs(1), 0.8);
+    /// let _ = steadfast_build::Breaker::new().slow(std::time::Duration::from_secs(1), 0.8);
     /// ```
     pub fn slow(mut self, threshold: Duration, ratio: f64) -> Self {
         self.slow = Some((threshold, ratio));
@@ -497,7 +497,7 @@ impl Breaker {
     /// Open at this many failures in the window, whatever `min_calls`.
     ///
     /// ```
-    /// let _ = resilient_build::Breaker::new().failures(5);
+    /// let _ = steadfast_build::Breaker::new().failures(5);
     /// ```
     pub fn failures(mut self, failures: u32) -> Self {
         self.failures = Some(failures);
@@ -535,7 +535,7 @@ impl Breaker {
         problems
     }
 
-    /// The arguments of `#[resilient::circuit_breaker(..)]`, for docs.
+    /// The arguments of `#[steadfast::circuit_breaker(..)]`, for docs.
     pub(crate) fn attribute_args(&self) -> String {
         let mut args = Vec::new();
         if let Some(r) = self.failure_ratio {
@@ -566,7 +566,7 @@ impl Breaker {
     }
 }
 
-pub(crate) use resilient_grammar::policy::code_variant;
+pub(crate) use steadfast_grammar::policy::code_variant;
 
 /// A duration as the attribute grammar writes it, exactly: `2s`, `150ms`.
 pub(crate) fn duration_literal(d: Duration) -> String {
@@ -580,7 +580,7 @@ pub(crate) fn duration_literal(d: Duration) -> String {
 }
 
 impl Retry {
-    /// The arguments of `#[resilient::retry(..)]`.
+    /// The arguments of `#[steadfast::retry(..)]`.
     pub(crate) fn attribute_args(&self) -> String {
         let mut args = format!("max = {}", self.max_attempts);
         let _ = write!(args, ", backoff = \"{}\"", self.backoff.growth().name());

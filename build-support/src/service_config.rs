@@ -1,9 +1,9 @@
 //! gRPC service config files (`methodConfig`, gRPC A6 `retryPolicy`), as
-//! resilient-grammar reads them, turned into the policies of generated methods.
+//! steadfast-grammar reads them, turned into the policies of generated methods.
 
 use std::path::Path;
 
-use resilient_grammar::service_config::{MethodConfig, Name, ServiceConfig as Parsed};
+use steadfast_grammar::service_config::{MethodConfig, Name, ServiceConfig as Parsed};
 
 use crate::codegen::Throttling;
 use crate::policy::{Backoff, Hedge, Policy, Retry};
@@ -26,7 +26,7 @@ impl ServiceConfig {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// Parses and checks `text` (resilient-grammar's reader, the one the
+    /// Parses and checks `text` (steadfast-grammar's reader, the one the
     /// runtime's `ServiceConfigLayer` uses too).
     pub(crate) fn parse(text: &str, file: &str) -> Result<Self, Error> {
         let config = Parsed::parse(text, file).map_err(Error::new)?;

@@ -6,16 +6,16 @@
 //! comes back.
 //!
 //! ```sh
-//! cargo bench -p resilient-examples --no-default-features --bench amplification
+//! cargo bench -p steadfast-examples --no-default-features --bench amplification
 //! ```
 
 use std::time::{Duration, Instant};
 
-use resilient::retry::RatioBudget;
-use resilient::{retry, CircuitBreaker, CircuitState, RetryBudget};
-use resilient_examples::faulty::{AlwaysUnavailable, FaultyUsers, Relay};
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
+use steadfast::retry::RatioBudget;
+use steadfast::{retry, CircuitBreaker, CircuitState, RetryBudget};
+use steadfast_examples::faulty::{AlwaysUnavailable, FaultyUsers, Relay};
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::{ResilientUserServiceClient, UserRequest};
 use tonic::transport::Channel;
 use tonic::Status;
 
@@ -48,9 +48,9 @@ async fn ratio(client: &mut Client, budget: &RatioBudget) -> Result<(), Status> 
     once(client).await
 }
 
-#[resilient::deadline(200ms)]
+#[steadfast::deadline(200ms)]
 #[retry(max = 3, backoff = "none")]
-#[resilient::circuit_breaker(breaker)]
+#[steadfast::circuit_breaker(breaker)]
 async fn breaker(client: &mut Client, breaker: &CircuitBreaker) -> Result<(), Status> {
     once(client).await
 }
@@ -193,7 +193,7 @@ async fn fail_fast_and_recovery() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    resilient_examples::note_features();
+    steadfast_examples::note_features();
     let server = AlwaysUnavailable::default();
     let (addr, _task) = server.serve().await.expect("serve");
     let channel = Channel::from_shared(format!("http://{addr}"))

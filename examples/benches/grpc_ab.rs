@@ -1,4 +1,4 @@
-//! Raw tonic against the full resilient stack, alternated in one process:
+//! Raw tonic against the full steadfast stack, alternated in one process:
 //! this machine drifts by more than the effect, so each round measures every
 //! variant in turns (ten slices, the order rotating) and the result is the
 //! ratio to raw tonic per round: its median, a 95% confidence interval for that
@@ -7,8 +7,8 @@
 //! clears it.
 //!
 //! ```sh
-//! cargo bench -p resilient-examples --no-default-features --bench grpc_ab
-//! GRPC_AB_SET=layer cargo bench -p resilient-examples --no-default-features --bench grpc_ab
+//! cargo bench -p steadfast-examples --no-default-features --bench grpc_ab
+//! GRPC_AB_SET=layer cargo bench -p steadfast-examples --no-default-features --bench grpc_ab
 //! ```
 //!
 //! Variants of the default set (`GRPC_AB_SET=clients`), each against an
@@ -39,12 +39,12 @@
 
 use std::time::{Duration, Instant};
 
-use resilient::tonic::{PropagateDeadline, ServiceConfigLayer, ServiceConfigService};
-use resilient_examples::faulty::{
+use steadfast::tonic::{PropagateDeadline, ServiceConfigLayer, ServiceConfigService};
+use steadfast_examples::faulty::{
     serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG, ECHO_TIMEOUT_ONLY,
 };
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use tonic::Status;
@@ -86,8 +86,8 @@ async fn generated(mut client: Generated) -> Result<UserResponse, Status> {
     Ok(client.get_user(request()).await?.into_inner())
 }
 
-#[resilient::deadline(2s)]
-#[resilient::retry(max = 3, backoff = "exp", initial = 50ms)]
+#[steadfast::deadline(2s)]
+#[steadfast::retry(max = 3, backoff = "exp", initial = 50ms)]
 async fn annotated_call(client: &mut Annotated) -> Result<UserResponse, Status> {
     Ok(client.get_user(request()).await?.into_inner())
 }
@@ -251,7 +251,7 @@ fn summary(mut xs: Vec<f64>) -> Summary {
 }
 
 fn main() {
-    resilient_examples::note_features();
+    steadfast_examples::note_features();
     // `cargo bench` passes `--bench`; `cargo test --benches` would too: run
     // only when benchmarking.
     if !std::env::args().any(|a| a == "--bench") {

@@ -7,17 +7,17 @@
 //! one process. Then the cost per call where nothing is slow.
 //!
 //! ```sh
-//! cargo bench -p resilient-examples --no-default-features --bench hedging
+//! cargo bench -p steadfast-examples --no-default-features --bench hedging
 //! ```
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use resilient::hedge;
-use resilient_examples::faulty::TailLatency;
-use resilient_examples::user::user_directory_client::UserDirectoryClient;
-use resilient_examples::user::{ResilientUserDirectoryClient, UserRequest, UserResponse};
+use steadfast::hedge;
+use steadfast_examples::faulty::TailLatency;
+use steadfast_examples::user::user_directory_client::UserDirectoryClient;
+use steadfast_examples::user::{ResilientUserDirectoryClient, UserRequest, UserResponse};
 use tonic::transport::Channel;
 use tonic::Status;
 use tower::{Service, ServiceExt};
@@ -197,7 +197,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    resilient_examples::note_features();
+    steadfast_examples::note_features();
     let server = TailLatency::new(5, Duration::from_millis(100));
     let (addr, _task) = server.serve().await.expect("serve");
     let channel = Channel::from_shared(format!("http://{addr}"))

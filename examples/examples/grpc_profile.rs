@@ -3,7 +3,7 @@
 //! more than the costs looked for):
 //!
 //! ```sh
-//! cargo build --release -p resilient-examples --no-default-features --example grpc_profile
+//! cargo build --release -p steadfast-examples --no-default-features --example grpc_profile
 //! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|floor|generated|generated-traced|annotated|layer|layer-timeout|layer-plain|layer-retry>
 //! ```
 //!
@@ -16,12 +16,12 @@
 //! metadata), a measure of what tonic's generic streaming machinery costs a
 //! unary call.
 
-use resilient::tonic::PropagateDeadline;
-use resilient_examples::faulty::{
+use steadfast::tonic::PropagateDeadline;
+use steadfast_examples::faulty::{
     serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG, ECHO_TIMEOUT_ONLY,
 };
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use tonic::Status;
@@ -116,8 +116,8 @@ fn request() -> UserRequest {
     }
 }
 
-#[resilient::deadline(2s)]
-#[resilient::retry(max = 3, backoff = "exp", initial = 50ms)]
+#[steadfast::deadline(2s)]
+#[steadfast::retry(max = 3, backoff = "exp", initial = 50ms)]
 async fn annotated(
     client: &mut UserServiceClient<InterceptedService<Channel, PropagateDeadline>>,
 ) -> Result<UserResponse, Status> {
@@ -125,7 +125,7 @@ async fn annotated(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    resilient_examples::note_features();
+    steadfast_examples::note_features();
     let variant = std::env::args().nth(1).unwrap_or_default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -172,10 +172,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // events cost when someone listens.
                 use tracing_subscriber::layer::SubscriberExt;
                 use tracing_subscriber::Layer;
-                // resilient's spans and events only: h2's and hyper's own
+                // steadfast's spans and events only: h2's and hyper's own
                 // would be most of the cost otherwise.
                 let ours = tracing_subscriber::filter::filter_fn(|meta| {
-                    meta.target().starts_with("resilient")
+                    meta.target().starts_with("steadfast")
                         || meta.name().starts_with("Sent.")
                         || meta.name().starts_with("Attempt.")
                 });
@@ -199,7 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "layer-retry" => ECHO_RETRIES_ONLY,
                     _ => ECHO_SERVICE_CONFIG,
                 };
-                let layer = resilient::tonic::ServiceConfigLayer::from_json(config)?;
+                let layer = steadfast::tonic::ServiceConfigLayer::from_json(config)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
                 for _ in 0..CALLS {
@@ -208,7 +208,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "layer-timeout" => {
                 // The same, for a method whose policy is a timeout only.
-                let layer = resilient::tonic::ServiceConfigLayer::from_json(ECHO_TIMEOUT_ONLY)?;
+                let layer = steadfast::tonic::ServiceConfigLayer::from_json(ECHO_TIMEOUT_ONLY)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
                 for _ in 0..CALLS {

@@ -6,7 +6,7 @@
 //! does not see.
 //!
 //! ```sh
-//! cargo build --release -p resilient-examples --no-default-features --example grpc_wakeups
+//! cargo build --release -p steadfast-examples --no-default-features --example grpc_wakeups
 //! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer|layer-plain|layer-retry>
 //! ```
 //!
@@ -20,10 +20,10 @@
 
 use std::time::Duration;
 
-use resilient::tonic::ServiceConfigLayer;
-use resilient_examples::faulty::{serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG};
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest};
+use steadfast::tonic::ServiceConfigLayer;
+use steadfast_examples::faulty::{serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG};
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::{ResilientUserServiceClient, UserRequest};
 use tonic::transport::Channel;
 use tonic::Status;
 
@@ -76,7 +76,7 @@ where
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    resilient_examples::note_features();
+    steadfast_examples::note_features();
     let variant = std::env::args().nth(1).unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

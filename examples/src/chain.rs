@@ -1,7 +1,7 @@
 //! The `traced_chain` example's work (feature `otel`): gateway → A → B, each
 //! a real tonic server on 127.0.0.1 with `DeadlineLayer`, every hop calling
 //! the next through a generated client, B failing the first call it gets.
-//! resilient's spans go to OpenTelemetry through `tracing-opentelemetry`,
+//! steadfast's spans go to OpenTelemetry through `tracing-opentelemetry`,
 //! the context crosses each hop as W3C `traceparent`, and the finished spans
 //! are kept in memory (and exported over OTLP/gRPC when an endpoint is
 //! given), so the caller can print or check the trace.
@@ -32,15 +32,15 @@ pub struct Chain {
     pub spans: Vec<SpanData>,
 }
 
-/// Runs gateway → A → B once, with resilient's spans recorded (and
+/// Runs gateway → A → B once, with steadfast's spans recorded (and
 /// exported to the OTLP/gRPC collector at `otlp`, e.g.
 /// `http://localhost:4317`, when given). Installs the global tracing
 /// subscriber and propagator: once per process.
 ///
 /// ```no_run
-/// # async fn f() -> Result<(), resilient_examples::chain::Error> {
-/// let chain = resilient_examples::chain::run(None).await?;
-/// resilient_examples::chain::print(&chain.spans);
+/// # async fn f() -> Result<(), steadfast_examples::chain::Error> {
+/// let chain = steadfast_examples::chain::run(None).await?;
+/// steadfast_examples::chain::print(&chain.spans);
 /// # Ok(()) }
 /// ```
 pub async fn run(otlp: Option<&str>) -> Result<Chain, Error> {
@@ -56,9 +56,9 @@ pub async fn run(otlp: Option<&str>) -> Result<Chain, Error> {
         provider = provider.with_batch_exporter(exporter);
     }
     let provider = provider.build();
-    // resilient's spans and events only (h2 and hyper have their own).
+    // steadfast's spans and events only (h2 and hyper have their own).
     let ours = tracing_subscriber::filter::filter_fn(|meta| {
-        meta.target().starts_with("resilient")
+        meta.target().starts_with("steadfast")
             || meta.name().starts_with("Sent.")
             || meta.name().starts_with("Attempt.")
     });

@@ -42,7 +42,7 @@ pub struct Seen {
     pub request_id: Option<String>,
     /// The `content-length` header, if any (tonic's client sends none).
     pub content_length: Option<String>,
-    /// What the handler's `resilient::deadline::remaining()` said, in ms.
+    /// What the handler's `steadfast::deadline::remaining()` said, in ms.
     pub remaining_ms: Option<u128>,
     /// When the call arrived.
     pub at: tokio::time::Instant,
@@ -84,7 +84,7 @@ impl FaultyUsers {
         self.seen.lock().map(|s| s.len()).unwrap_or(0)
     }
 
-    /// Serves on a free port of 127.0.0.1, with `resilient`'s
+    /// Serves on a free port of 127.0.0.1, with `steadfast`'s
     /// `DeadlineLayer`, until the returned task is aborted.
     pub async fn serve(&self) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
         let (addr, incoming) = bind().await?;
@@ -133,7 +133,7 @@ impl FaultyUsers {
             previous_attempts: header("grpc-previous-rpc-attempts"),
             request_id: header("x-request-id"),
             content_length: header("content-length"),
-            remaining_ms: resilient::deadline::remaining().map(|d| d.as_millis()),
+            remaining_ms: steadfast::deadline::remaining().map(|d| d.as_millis()),
             at: tokio::time::Instant::now(),
         };
         if let Ok(mut all) = self.seen.lock() {
@@ -153,7 +153,7 @@ impl FaultyUsers {
                 if let Ok(value) = ms.parse() {
                     status
                         .metadata_mut()
-                        .insert(resilient::tonic::PUSHBACK_HEADER, value);
+                        .insert(steadfast::tonic::PUSHBACK_HEADER, value);
                 }
                 return Err(status);
             }
@@ -295,7 +295,7 @@ impl UserService for Echo {
 /// 3 attempts on `UNAVAILABLE`, as the generated client's `GetUser` does.
 ///
 /// ```
-/// let layer = resilient::tonic::ServiceConfigLayer::from_json(resilient_examples::faulty::ECHO_SERVICE_CONFIG);
+/// let layer = steadfast::tonic::ServiceConfigLayer::from_json(steadfast_examples::faulty::ECHO_SERVICE_CONFIG);
 /// assert!(layer.is_ok());
 /// ```
 pub const ECHO_SERVICE_CONFIG: &str = r#"{"methodConfig": [{
@@ -309,8 +309,8 @@ pub const ECHO_SERVICE_CONFIG: &str = r#"{"methodConfig": [{
 /// benchmarks measure of the layer's retries apart from its deadline.
 ///
 /// ```
-/// use resilient_examples::faulty::ECHO_RETRIES_ONLY;
-/// assert!(resilient::tonic::ServiceConfigLayer::from_json(ECHO_RETRIES_ONLY).is_ok());
+/// use steadfast_examples::faulty::ECHO_RETRIES_ONLY;
+/// assert!(steadfast::tonic::ServiceConfigLayer::from_json(ECHO_RETRIES_ONLY).is_ok());
 /// ```
 pub const ECHO_RETRIES_ONLY: &str = r#"{"methodConfig": [{
     "name": [{"service": "user.UserService"}],
@@ -321,8 +321,8 @@ pub const ECHO_RETRIES_ONLY: &str = r#"{"methodConfig": [{
 /// [`ECHO_SERVICE_CONFIG`]'s `timeout` alone (no retries).
 ///
 /// ```
-/// use resilient_examples::faulty::ECHO_TIMEOUT_ONLY;
-/// assert!(resilient::tonic::ServiceConfigLayer::from_json(ECHO_TIMEOUT_ONLY).is_ok());
+/// use steadfast_examples::faulty::ECHO_TIMEOUT_ONLY;
+/// assert!(steadfast::tonic::ServiceConfigLayer::from_json(ECHO_TIMEOUT_ONLY).is_ok());
 /// ```
 pub const ECHO_TIMEOUT_ONLY: &str =
     r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "2s"}]}"#;
@@ -347,12 +347,12 @@ pub async fn serve_echo(
 }
 
 /// Serves `routes` (any tonic services, `Routes::new(..).add_service(..)`)
-/// on `incoming` behind `resilient`'s `DeadlineLayer`, until the returned
+/// on `incoming` behind `steadfast`'s `DeadlineLayer`, until the returned
 /// task is aborted.
 pub fn serve_with_deadlines(routes: Routes, incoming: TcpIncoming) -> JoinHandle<()> {
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
-            .layer(resilient::tonic::DeadlineLayer::new())
+            .layer(steadfast::tonic::DeadlineLayer::new())
             .add_routes(routes)
             .serve_with_incoming(incoming)
             .await;

@@ -11,7 +11,7 @@ pub mod live;
 /// of `proto/user.proto`.
 #[allow(missing_docs, clippy::all, unreachable_pub)]
 pub mod user {
-    resilient::include_proto!("user");
+    steadfast::include_proto!("user");
 }
 
 /// `proto/catalog.proto`: every kind of RPC, a keyword name, a deprecated
@@ -19,23 +19,23 @@ pub mod user {
 #[allow(missing_docs, clippy::all, unreachable_pub)]
 pub mod catalog {
     pub mod v1 {
-        resilient::include_proto!("catalog.v1");
+        steadfast::include_proto!("catalog.v1");
     }
 }
 
-/// Says on stderr when this build has feature `otel` (resilient's
+/// Says on stderr when this build has feature `otel` (steadfast's
 /// `opentelemetry`, about 2.4k instructions a generated call with no
-/// provider): the benchmarks measure resilient's default build when built
+/// provider): the benchmarks measure steadfast's default build when built
 /// with `--no-default-features`.
 ///
 /// ```
-/// resilient_examples::note_features();
+/// steadfast_examples::note_features();
 /// ```
 pub fn note_features() {
     if cfg!(feature = "otel") {
         eprintln!(
-            "note: built with feature `otel` (resilient's `opentelemetry` on); \
-             add --no-default-features to measure resilient's default build"
+            "note: built with feature `otel` (steadfast's `opentelemetry` on); \
+             add --no-default-features to measure steadfast's default build"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! A `tracing` layer that prints a generated client's attempts as they
 //! happen: one line per attempt (its number, status and time) and one per
-//! retry, hedge or breaker change, from the spans and events `resilient`
+//! retry, hedge or breaker change, from the spans and events `steadfast`
 //! emits. What the `user_service` demo installs.
 
 use std::time::Instant;

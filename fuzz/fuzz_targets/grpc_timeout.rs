@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resilient::tonic::{encode_timeout, parse_timeout};
+use steadfast::tonic::{encode_timeout, parse_timeout};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(timeout) = parse_timeout(data) {

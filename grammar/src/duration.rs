@@ -8,8 +8,8 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! assert_eq!(resilient_grammar::parse("1m30s"), Ok(Duration::from_secs(90)));
-//! let err = resilient_grammar::parse("2").unwrap_err();
+//! assert_eq!(steadfast_grammar::parse("1m30s"), Ok(Duration::from_secs(90)));
+//! let err = steadfast_grammar::parse("2").unwrap_err();
 //! assert_eq!(err.to_string(), "`2` has no unit: add one, as in `2s` (units: h, m, s, ms, us, ns)");
 //! ```
 
@@ -44,7 +44,7 @@ const UNIT_LIST: &str = "h, m, s, ms, us, ns";
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient_grammar::parse;
+/// use steadfast_grammar::parse;
 ///
 /// assert_eq!(parse("150ms"), Ok(Duration::from_millis(150)));
 /// assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
@@ -170,7 +170,7 @@ fn nanos_to_duration(nanos: u128) -> Option<Duration> {
 /// build script can point at the exact character.
 ///
 /// ```
-/// let err = resilient_grammar::parse("1m30x").unwrap_err();
+/// let err = steadfast_grammar::parse("1m30x").unwrap_err();
 /// assert_eq!(err.position(), 4);
 /// assert_eq!(err.to_string(), "unknown unit `x` at byte 4 of `1m30x` (units: h, m, s, ms, us, ns)");
 /// ```
@@ -184,7 +184,7 @@ pub struct DurationError {
 /// What kind of mistake a [`DurationError`] reports.
 ///
 /// ```
-/// use resilient_grammar::{parse, ErrorKind};
+/// use steadfast_grammar::{parse, ErrorKind};
 ///
 /// assert_eq!(parse("2").unwrap_err().kind(), &ErrorKind::MissingUnit("2".into()));
 /// ```
@@ -223,7 +223,7 @@ impl DurationError {
     /// What was wrong.
     ///
     /// ```
-    /// use resilient_grammar::{parse, ErrorKind};
+    /// use steadfast_grammar::{parse, ErrorKind};
     /// assert_eq!(parse("-1s").unwrap_err().kind(), &ErrorKind::Negative);
     /// ```
     pub fn kind(&self) -> &ErrorKind {
@@ -233,7 +233,7 @@ impl DurationError {
     /// Byte offset in the input where the problem starts.
     ///
     /// ```
-    /// assert_eq!(resilient_grammar::parse("2sec").unwrap_err().position(), 1);
+    /// assert_eq!(steadfast_grammar::parse("2sec").unwrap_err().position(), 1);
     /// ```
     pub fn position(&self) -> usize {
         self.position

@@ -4,7 +4,7 @@
 /// A delay schedule's shape.
 ///
 /// ```
-/// use resilient_grammar::policy::Growth;
+/// use steadfast_grammar::policy::Growth;
 /// assert_eq!(Growth::from_name("exponential"), Some(Growth::Exponential));
 /// assert_eq!(Growth::Exponential.name(), "exp");
 /// ```
@@ -53,7 +53,7 @@ impl Growth {
     /// The schedule a name stands for.
     ///
     /// ```
-    /// use resilient_grammar::policy::Growth;
+    /// use steadfast_grammar::policy::Growth;
     /// assert_eq!(Growth::from_name("const"), Some(Growth::Constant));
     /// assert_eq!(Growth::from_name("expo"), None);
     /// ```
@@ -67,7 +67,7 @@ impl Growth {
     /// Whether the schedule takes a `multiplier` (only exponential does).
     ///
     /// ```
-    /// use resilient_grammar::policy::Growth;
+    /// use steadfast_grammar::policy::Growth;
     /// assert!(Growth::Exponential.takes_multiplier());
     /// assert!(!Growth::Linear.takes_multiplier());
     /// ```
@@ -78,7 +78,7 @@ impl Growth {
     /// The short name the `#[retry]` attribute writes.
     ///
     /// ```
-    /// assert_eq!(resilient_grammar::policy::Growth::Fibonacci.name(), "fib");
+    /// assert_eq!(steadfast_grammar::policy::Growth::Fibonacci.name(), "fib");
     /// ```
     pub const fn name(self) -> &'static str {
         match self {
@@ -94,7 +94,7 @@ impl Growth {
 /// How delays are randomised.
 ///
 /// ```
-/// use resilient_grammar::policy::Jitter;
+/// use steadfast_grammar::policy::Jitter;
 /// assert_eq!(Jitter::parse("full"), Ok(Jitter::Full));
 /// assert!(Jitter::parse("1.5").is_err());
 /// ```
@@ -123,7 +123,7 @@ impl Jitter {
     /// A jitter by name (`"full"`, `"equal"`, `"decorrelated"`, `"none"`).
     ///
     /// ```
-    /// use resilient_grammar::policy::Jitter;
+    /// use steadfast_grammar::policy::Jitter;
     /// assert_eq!(Jitter::from_name("equal"), Some(Jitter::Equal));
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
@@ -139,7 +139,7 @@ impl Jitter {
     /// A fraction, checked to lie in `0.0..=1.0`.
     ///
     /// ```
-    /// use resilient_grammar::policy::Jitter;
+    /// use steadfast_grammar::policy::Jitter;
     /// assert_eq!(Jitter::fraction(0.1), Ok(Jitter::Fraction(0.1)));
     /// assert!(Jitter::fraction(-0.1).is_err());
     /// ```
@@ -154,7 +154,7 @@ impl Jitter {
     /// A name or a fraction, as proto options and service configs write it.
     ///
     /// ```
-    /// use resilient_grammar::policy::Jitter;
+    /// use steadfast_grammar::policy::Jitter;
     /// assert_eq!(Jitter::parse("0.25"), Ok(Jitter::Fraction(0.25)));
     /// assert!(Jitter::parse("ful").unwrap_err().contains("expected"));
     /// ```
@@ -175,7 +175,7 @@ pub const MIN_ATTEMPTS: u32 = 1;
 /// Checks an attempt count (every attempt, the first included).
 ///
 /// ```
-/// use resilient_grammar::policy::check_max_attempts;
+/// use steadfast_grammar::policy::check_max_attempts;
 /// assert_eq!(check_max_attempts(3), Ok(3));
 /// assert!(check_max_attempts(0).is_err());
 /// ```
@@ -190,7 +190,7 @@ pub fn check_max_attempts(n: u32) -> Result<u32, &'static str> {
 /// Checks an exponential schedule's multiplier: finite and greater than 1.
 ///
 /// ```
-/// use resilient_grammar::policy::check_multiplier;
+/// use steadfast_grammar::policy::check_multiplier;
 /// assert_eq!(check_multiplier(1.5), Ok(1.5));
 /// assert!(check_multiplier(1.0).is_err());
 /// ```
@@ -228,7 +228,7 @@ pub const CODES: [(&str, &str); 17] = [
 /// number (`"14"`) or tonic variant name (`"Unavailable"`).
 ///
 /// ```
-/// use resilient_grammar::policy::code_variant;
+/// use steadfast_grammar::policy::code_variant;
 /// assert_eq!(code_variant("UNAVAILABLE"), Some("Unavailable"));
 /// assert_eq!(code_variant("unavailable"), Some("Unavailable"));
 /// assert_eq!(code_variant("ResourceExhausted"), Some("ResourceExhausted"));
@@ -249,7 +249,7 @@ pub fn code_variant(code: &str) -> Option<&'static str> {
 /// tonic's `Code` variant names, as the `on = [..]` key of `#[retry]` takes them.
 ///
 /// ```
-/// assert!(resilient_grammar::policy::code_variants().any(|v| v == "Aborted"));
+/// assert!(steadfast_grammar::policy::code_variants().any(|v| v == "Aborted"));
 /// ```
 pub fn code_variants() -> impl Iterator<Item = &'static str> {
     CODES.iter().map(|(_, variant)| *variant)

@@ -1,17 +1,17 @@
 //! gRPC service config files (`methodConfig` with `timeout`, gRPC A6's
 //! `retryPolicy` and `hedgingPolicy`; `retryThrottling`), read and checked
-//! once, here, for `resilient-build` (which generates clients from them) and
+//! once, here, for `steadfast-build` (which generates clients from them) and
 //! for the runtime's `ServiceConfigLayer` (which applies them to any tonic
 //! client). Feature `service-config`.
 //!
 //! Every problem is reported with where it is (`file: methodConfig[0].retryPolicy.maxBackoff: ...`),
 //! all of them at once; nothing is defaulted silently. An unknown field is an error (a typo such
 //! as `maxAttempt` would otherwise change nothing, unseen); the fields gRPC defines that
-//! `resilient` does not apply (`waitForReady`, message size limits, load balancing) are accepted,
+//! `steadfast` does not apply (`waitForReady`, message size limits, load balancing) are accepted,
 //! since published configs carry them, and listed by [`ServiceConfig::not_applied`].
 //!
 //! ```
-//! use resilient_grammar::service_config::ServiceConfig;
+//! use steadfast_grammar::service_config::ServiceConfig;
 //!
 //! let config = ServiceConfig::parse(
 //!     r#"{"methodConfig": [{
@@ -50,7 +50,7 @@ impl Name {
     /// then the service's, then the global one (gRPC's order).
     ///
     /// ```
-    /// use resilient_grammar::service_config::Name;
+    /// use steadfast_grammar::service_config::Name;
     /// let names = [Name::Global, Name::Service("a.A".into())];
     /// assert_eq!(Name::best(&names, "a.A", "M"), Some(1));
     /// assert_eq!(Name::best(&names, "b.B", "M"), Some(0));
@@ -69,7 +69,7 @@ impl Name {
     /// Whether this name covers some method of `service`.
     ///
     /// ```
-    /// use resilient_grammar::service_config::Name;
+    /// use steadfast_grammar::service_config::Name;
     /// assert!(Name::Global.configures("a.A"));
     /// assert!(!Name::Service("b.B".into()).configures("a.A"));
     /// ```
@@ -138,7 +138,7 @@ pub struct ServiceConfig {
     not_applied: Vec<String>,
 }
 
-/// Fields gRPC defines that `resilient` does not apply: accepted (published
+/// Fields gRPC defines that `steadfast` does not apply: accepted (published
 /// configs carry them), and listed by [`ServiceConfig::not_applied`].
 const NOT_APPLIED_TOP: &[&str] = &[
     "loadBalancingConfig",
@@ -170,7 +170,7 @@ fn keys(
             continue;
         }
         if not_applied.contains(&key.as_str()) {
-            noted.push(format!("{at}.{key}: accepted, not applied by resilient"));
+            noted.push(format!("{at}.{key}: accepted, not applied by steadfast"));
             continue;
         }
         problems.push(format!(
@@ -185,7 +185,7 @@ impl ServiceConfig {
     /// problems found, one a line, when there are any.
     ///
     /// ```
-    /// use resilient_grammar::service_config::ServiceConfig;
+    /// use steadfast_grammar::service_config::ServiceConfig;
     /// let problems = ServiceConfig::parse(r#"{"retryThrottling": {"maxTokens": 0}}"#, "sc.json")
     ///     .unwrap_err();
     /// assert!(problems[0].starts_with("sc.json: retryThrottling.maxTokens:"));
@@ -265,12 +265,12 @@ impl ServiceConfig {
     /// each with where it is: for the caller to show.
     ///
     /// ```
-    /// use resilient_grammar::service_config::ServiceConfig;
+    /// use steadfast_grammar::service_config::ServiceConfig;
     /// let config = ServiceConfig::parse(
     ///     r#"{"methodConfig": [{"name": [{}], "waitForReady": true}]}"#, "sc.json").unwrap();
     /// assert_eq!(
     ///     config.not_applied(),
-    ///     ["sc.json: methodConfig[0].waitForReady: accepted, not applied by resilient"]
+    ///     ["sc.json: methodConfig[0].waitForReady: accepted, not applied by steadfast"]
     /// );
     /// ```
     pub fn not_applied(&self) -> &[String] {
@@ -281,7 +281,7 @@ impl ServiceConfig {
     /// service's, then the global one (gRPC's order).
     ///
     /// ```
-    /// use resilient_grammar::service_config::ServiceConfig;
+    /// use steadfast_grammar::service_config::ServiceConfig;
     /// let config = ServiceConfig::parse(r#"{"methodConfig": [{"name": [{}], "timeout": "1s"}]}"#, "f")
     ///     .unwrap();
     /// assert!(config.lookup("any.Service", "Any").is_some());
@@ -294,7 +294,7 @@ impl ServiceConfig {
     /// The config's `retryThrottling`, whatever it configures.
     ///
     /// ```
-    /// use resilient_grammar::service_config::ServiceConfig;
+    /// use steadfast_grammar::service_config::ServiceConfig;
     /// let config = ServiceConfig::parse("{}", "f").unwrap();
     /// assert!(config.throttling().is_none());
     /// ```
@@ -306,7 +306,7 @@ impl ServiceConfig {
     /// configures the service (by name, or by a global entry).
     ///
     /// ```
-    /// use resilient_grammar::service_config::ServiceConfig;
+    /// use steadfast_grammar::service_config::ServiceConfig;
     /// let config = ServiceConfig::parse(
     ///     r#"{"methodConfig": [{"name": [{"service": "a.A"}]}],
     ///         "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}}"#, "f").unwrap();
@@ -322,7 +322,7 @@ impl ServiceConfig {
     /// Every entry, in the file's order, one per name.
     ///
     /// ```
-    /// use resilient_grammar::service_config::ServiceConfig;
+    /// use steadfast_grammar::service_config::ServiceConfig;
     /// let config = ServiceConfig::parse(r#"{"methodConfig": [{"name": [{}]}]}"#, "f").unwrap();
     /// assert_eq!(config.entries().count(), 1);
     /// ```

@@ -4,7 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use resilient_grammar::policy::{self, Growth};
+use steadfast_grammar::policy::{self, Growth};
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Ident, LitFloat, LitInt, LitStr, Meta, Path};
 
@@ -19,7 +19,7 @@ pub(crate) enum Kind {
     Deadline,
     CircuitBreaker,
     Hedge,
-    /// `#[resilient::__rpc("pkg.Service", "Method")]`: the generated
+    /// `#[steadfast::__rpc("pkg.Service", "Method")]`: the generated
     /// clients' marker, naming the spans as gRPC A72 does.
     Rpc,
 }
@@ -43,11 +43,12 @@ pub(crate) struct Written {
     pub(crate) span: Span,
 }
 
-/// Takes the resilient attributes out of `attrs`, in order: the stack below
-/// the one being expanded.
-pub(crate) fn take_stack(attrs: &mut Vec<Attribute>) -> Vec<Written> {
+/// Takes the steadfast attributes out of `attrs`, in order: the stack below
+/// the one being expanded. `runtime` is the path the outermost one named
+/// with `crate = ..`: attributes under that path are ours too.
+pub(crate) fn take_stack(attrs: &mut Vec<Attribute>, runtime: Option<&Path>) -> Vec<Written> {
     let mut found = Vec::new();
-    attrs.retain(|attr| match kind_of(attr) {
+    attrs.retain(|attr| match kind_of(attr, runtime) {
         Some(kind) => {
             let args = match &attr.meta {
                 Meta::List(list) => list.tokens.clone(),
@@ -62,15 +63,28 @@ pub(crate) fn take_stack(attrs: &mut Vec<Attribute>) -> Vec<Written> {
     found
 }
 
-/// `retry`, `deadline`, `circuit_breaker`, `hedge`, with or without `resilient::`.
-fn kind_of(attr: &Attribute) -> Option<Kind> {
-    let path = attr.path();
-    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let name = match segments.as_slice() {
-        [name] => name,
-        [krate, name] if krate == "resilient" => name,
-        _ => return None,
+/// `retry`, `deadline`, `circuit_breaker`, `hedge`: bare, under
+/// `steadfast::`, under the runtime's path or its first segment (a crate
+/// that re-exports the attributes), or under `<runtime>::__private::` (as
+/// generated code names them).
+fn kind_of(attr: &Attribute, runtime: Option<&Path>) -> Option<Kind> {
+    let idents = |path: &Path| -> Vec<String> {
+        path.segments.iter().map(|s| s.ident.to_string()).collect()
     };
+    let segments = idents(attr.path());
+    let (name, prefix) = segments.split_last()?;
+    let ours = match prefix {
+        [] => true,
+        [krate] if krate == "steadfast" => true,
+        [.., private] if private == "__private" => true,
+        prefix => runtime.is_some_and(|runtime| {
+            let runtime = idents(runtime);
+            prefix == runtime.as_slice() || prefix == &runtime[..1]
+        }),
+    };
+    if !ours {
+        return None;
+    }
     match name.as_str() {
         "retry" => Some(Kind::Retry),
         "deadline" => Some(Kind::Deadline),
@@ -328,7 +342,7 @@ impl RetryArgs {
 
     /// `RetryPolicy` construction, without classification.
     pub(crate) fn policy(&self) -> TokenStream {
-        let p = quote!(::resilient::__private);
+        let p = crate::runtime::private();
         let max = self.max.as_ref().map_or(3, |(n, _)| *n);
         let growth = self
             .backoff

@@ -224,7 +224,7 @@ impl BreakerArgs {
 
     /// The breaker's construction, for a breaker of the function's own.
     pub(crate) fn construction(&self) -> TokenStream {
-        let p = quote!(::resilient::__private);
+        let p = crate::runtime::private();
         let mut b = quote!(#p::CircuitBreaker::new());
         if let Some(r) = self.failure_ratio {
             b = quote!(#b.failure_ratio(#r));

@@ -45,7 +45,7 @@ pub(crate) fn parse(input: ParseStream<'_>) -> syn::Result<DurationArg> {
     }
     let span = syn::spanned::Spanned::span(&expr);
     Ok(DurationArg {
-        tokens: quote_spanned!(span=> { let __resilient_duration: ::core::time::Duration = #expr; __resilient_duration }),
+        tokens: quote_spanned!(span=> { let __steadfast_duration: ::core::time::Duration = #expr; __steadfast_duration }),
         literal: None,
         span,
     })
@@ -65,7 +65,7 @@ fn literal(lit: &Lit) -> syn::Result<DurationArg> {
         }
     };
     let text = text.replace('_', "");
-    resilient_grammar::parse(&text)
+    steadfast_grammar::parse(&text)
         .map(|d| DurationArg::from_literal(d, span))
         .map_err(|e| syn::Error::new(span, e))
 }

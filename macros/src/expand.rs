@@ -1,7 +1,7 @@
 //! The expansion: the user's function with its body wrapped, layer by
 //! layer, innermost first. Everything the expansion names goes through
-//! `::resilient::__private` and std's absolute paths; its locals start with
-//! `__resilient_` so they cannot clash with the user's. Every decision
+//! the runtime's `__private` (see `runtime`, for `crate = ..`) and std's absolute paths; its locals start with
+//! `__steadfast_` so they cannot clash with the user's. Every decision
 //! (attempt numbering, classification, delays, the deadline rule) is the
 //! runtime's `RetryState`: the loops written here only drive it.
 
@@ -17,6 +17,7 @@ use crate::item::Shape;
 use crate::valid::{Layer, ParamClone, Plan};
 
 pub(crate) fn function(plan: Plan) -> TokenStream {
+    let p = crate::runtime::private();
     let Plan {
         rpc,
         function,
@@ -53,7 +54,7 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
                 ..spans
             },
         );
-        quote!(::resilient::__function_spans! { { #on } { #off } })
+        quote!(#p::function_spans! { { #on } { #off } })
     };
     let body = match &function.shape {
         Shape::AsyncTrait { boxing, prologue } => quote! {
@@ -68,10 +69,12 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
     let outer = &function.outer;
     let vis = &function.vis;
     let sig = &function.sig;
+    let contract = proc_macro2::Literal::u32_unsuffixed(crate::runtime::CONTRACT);
     quote! {
         #(#outer)*
         #vis #sig {
             #(#inner)*
+            #p::contract!(#contract);
             #body
         }
     }
@@ -85,6 +88,7 @@ fn body(
     ret: &Ret<'_>,
     spans: &Spans<'_>,
 ) -> TokenStream {
+    let p = crate::runtime::private();
     let is_async = function.is_async();
     // Bodies are block contents (statements and a tail expression), so that
     // wrapping them adds no redundant braces for `unused_braces` to flag.
@@ -98,7 +102,7 @@ fn body(
     if innermost_retry.is_none() && spans.rpc.is_some() && is_async {
         let attempt = spans.attempt_body(ret, &[], &body);
         let span = spans.attempt(quote!(0u32));
-        body = quote!(::resilient::__private::in_span(#span, #attempt).await);
+        body = quote!(#p::in_span(#span, #attempt).await);
     }
     // A plain async function whose policy makes one attempt enters its
     // call span around the innermost layer's future (with attempts, their
@@ -175,6 +179,7 @@ impl Spans<'_> {
     }
 
     fn rpc_fields(&self) -> TokenStream {
+        let p = crate::runtime::private();
         match self.rpc {
             Some(rpc) => {
                 let (service, method) = (&rpc.service, &rpc.method);
@@ -183,7 +188,7 @@ impl Spans<'_> {
                     "rpc.service" = #service,
                     "rpc.method" = #method,
                     "otel.kind" = "client",
-                    "rpc.grpc.status_code" = ::resilient::__private::tracing::field::Empty,
+                    "rpc.grpc.status_code" = #p::tracing::field::Empty,
                 }
             }
             None => TokenStream::new(),
@@ -191,21 +196,23 @@ impl Spans<'_> {
     }
 
     fn call(&self) -> TokenStream {
+        let p = crate::runtime::private();
         let Some(rpc) = self.rpc else {
             let name = &self.name;
-            return quote!(::resilient::__span!(#name));
+            return quote!(#p::span!(#name));
         };
         let fields = self.rpc_fields();
         let name = format!("Sent.{}.{}", rpc.service, rpc.method);
-        quote!(::resilient::__span!(#name, #fields))
+        quote!(#p::span!(#name, #fields))
     }
 
     /// The span of the attempt that `previous` attempts came before.
     fn attempt(&self, previous: TokenStream) -> TokenStream {
+        let p = crate::runtime::private();
         let Some(rpc) = self.rpc else {
             return quote! {
-                ::resilient::__span!(
-                    parent: __resilient_call_parent,
+                #p::span!(
+                    parent: __steadfast_call_parent,
                     "attempt",
                     attempt = #previous + 1
                 )
@@ -214,7 +221,7 @@ impl Spans<'_> {
         let fields = self.rpc_fields();
         let name = format!("Attempt.{}.{}", rpc.service, rpc.method);
         quote! {
-            ::resilient::__span!(
+            #p::span!(
                 #name,
                 "previous-rpc-attempts" = #previous,
                 "transparent-retry" = false,
@@ -231,9 +238,10 @@ impl Spans<'_> {
         previous: TokenStream,
         drive: impl Fn(TokenStream) -> TokenStream,
     ) -> TokenStream {
+        let p = crate::runtime::private();
         let span = self.attempt(previous);
         if self.rpc.is_some() {
-            return drive(quote!(::resilient::__private::in_span(#span, #attempt)));
+            return drive(quote!(#p::in_span(#span, #attempt)));
         }
         if !self.plain {
             return drive(attempt);
@@ -248,7 +256,7 @@ impl Spans<'_> {
         future: TokenStream,
         drive: impl Fn(TokenStream) -> TokenStream,
     ) -> TokenStream {
-        let span = quote!(::core::clone::Clone::clone(__resilient_call_parent));
+        let span = quote!(::core::clone::Clone::clone(__steadfast_call_parent));
         Self::traced_branch(future, span, drive)
     }
 
@@ -260,11 +268,12 @@ impl Spans<'_> {
         span: TokenStream,
         drive: impl Fn(TokenStream) -> TokenStream,
     ) -> TokenStream {
-        let traced = drive(quote!(::resilient::__private::in_span(#span, __resilient_attempt)));
-        let plain = drive(quote!(__resilient_attempt));
+        let p = crate::runtime::private();
+        let traced = drive(quote!(#p::in_span(#span, __steadfast_attempt)));
+        let plain = drive(quote!(__steadfast_attempt));
         quote! {{
-            let __resilient_attempt = #future;
-            if __resilient_traced { #traced } else { #plain }
+            let __steadfast_attempt = #future;
+            if __steadfast_traced { #traced } else { #plain }
         }}
     }
 
@@ -272,18 +281,19 @@ impl Spans<'_> {
     /// is decided on (`value` does not match `success`), so that the
     /// retry's events are the call's.
     fn in_call_unless(&self, success: TokenStream, value: TokenStream) -> TokenStream {
+        let p = crate::runtime::private();
         if !self.plain_on() {
             return TokenStream::new();
         }
         quote! {
-            let __resilient_in_call = (!::core::matches!(&#value, #success))
-                .then(|| ::resilient::__private::enter(__resilient_call_parent));
+            let __steadfast_in_call = (!::core::matches!(&#value, #success))
+                .then(|| #p::enter(__steadfast_call_parent));
         }
     }
 
     /// An attempt made by a closure (a hedge's), inside its span.
     fn made_attempt(&self, attempt: TokenStream, previous: TokenStream) -> TokenStream {
-        let p = quote!(::resilient::__private);
+        let p = crate::runtime::private();
         let span = self.attempt(previous);
         if self.rpc.is_some() {
             return quote!(#p::in_span(#span, #attempt));
@@ -292,7 +302,7 @@ impl Spans<'_> {
             return attempt;
         }
         quote! {
-            #p::in_span(if __resilient_traced { #span } else { #p::no_span() }, #attempt)
+            #p::in_span(if __steadfast_traced { #span } else { #p::no_span() }, #attempt)
         }
     }
 
@@ -304,6 +314,7 @@ impl Spans<'_> {
         prelude: &[TokenStream],
         body: &TokenStream,
     ) -> TokenStream {
+        let p = crate::runtime::private();
         let attempt = ret.attempt(prelude, body);
         if self.rpc.is_none() {
             return attempt;
@@ -311,18 +322,18 @@ impl Spans<'_> {
         let ty = ret.ty;
         quote! {
             async {
-                let __resilient_attempt_stats = __resilient_stats.attempt();
-                let __resilient_result: #ty = #attempt.await;
-                ::resilient::__private::record_status_here(&__resilient_result);
-                __resilient_attempt_stats.end(&__resilient_result);
-                __resilient_result
+                let __steadfast_attempt_stats = __steadfast_stats.attempt();
+                let __steadfast_result: #ty = #attempt.await;
+                #p::record_status_here(&__steadfast_result);
+                __steadfast_attempt_stats.end(&__steadfast_result);
+                __steadfast_result
             }
         }
     }
 
     /// The whole expanded body inside the call span.
     fn around_call(&self, ret: &Ret<'_>, body: TokenStream, is_async: bool) -> TokenStream {
-        let p = quote!(::resilient::__private);
+        let p = crate::runtime::private();
         if self.rpc.is_none() && !self.plain {
             return body;
         }
@@ -330,10 +341,10 @@ impl Spans<'_> {
         let ty = ret.ty;
         if !is_async {
             return quote! {
-                let __resilient_traced = #p::traced();
-                let __resilient_call_span = if __resilient_traced { #span } else { #p::no_span() };
-                let __resilient_call_parent = &__resilient_call_span;
-                let __resilient_in_call = #p::enter(__resilient_call_parent);
+                let __steadfast_traced = #p::traced();
+                let __steadfast_call_span = if __steadfast_traced { #span } else { #p::no_span() };
+                let __steadfast_call_parent = &__steadfast_call_span;
+                let __steadfast_in_call = #p::enter(__steadfast_call_parent);
                 #body
             };
         }
@@ -346,17 +357,17 @@ impl Spans<'_> {
             };
             return quote! {
                 // gRPC A66/A96 metrics (feature `opentelemetry`).
-                let __resilient_stats_owned = #p::CallStats::start(#path, #hedged, #target);
-                let __resilient_stats = &__resilient_stats_owned;
-                let __resilient_call_span = #span;
-                let __resilient_result: #ty = #p::in_span(
-                    ::core::clone::Clone::clone(&__resilient_call_span),
+                let __steadfast_stats_owned = #p::CallStats::start(#path, #hedged, #target);
+                let __steadfast_stats = &__steadfast_stats_owned;
+                let __steadfast_call_span = #span;
+                let __steadfast_result: #ty = #p::in_span(
+                    ::core::clone::Clone::clone(&__steadfast_call_span),
                     async { #body },
                 )
                 .await;
-                #p::record_status(&__resilient_call_span, &__resilient_result);
-                __resilient_stats.finish(&__resilient_result);
-                __resilient_result
+                #p::record_status(&__steadfast_call_span, &__steadfast_result);
+                __steadfast_stats.finish(&__steadfast_result);
+                __steadfast_result
             };
         }
         // No span future around the body: that layer alone cost `#[retry]`
@@ -364,11 +375,11 @@ impl Spans<'_> {
         // The call span is the explicit parent of the attempts' spans, or
         // entered around the innermost future when nothing repeats.
         quote! {
-            let __resilient_traced = #p::traced();
-            let __resilient_call_span = if __resilient_traced { #span } else { #p::no_span() };
+            let __steadfast_traced = #p::traced();
+            let __steadfast_call_span = if __steadfast_traced { #span } else { #p::no_span() };
             // A reference, so that attempts made by a `move` closure (a
             // hedge's) copy it.
-            let __resilient_call_parent = &__resilient_call_span;
+            let __steadfast_call_parent = &__steadfast_call_span;
             #body
         }
     }
@@ -410,8 +421,8 @@ impl Ret<'_> {
                 clippy::needless_return
             )]
             if false {
-                let __resilient_fake_return: #ty = loop {};
-                return __resilient_fake_return;
+                let __steadfast_fake_return: #ty = loop {};
+                return __steadfast_fake_return;
             }
         };
         quote!({ #(#prelude)* #fake #body })
@@ -420,8 +431,9 @@ impl Ret<'_> {
     /// `Elapsed` into the error type, spanned on the return type so that a
     /// missing `From<Elapsed>` is reported there.
     fn elapsed_into(&self) -> TokenStream {
+        let p = crate::runtime::private_at(self.span);
         quote_spanned! {self.span=>
-            |_| ::resilient::__private::elapsed_into(::resilient::__private::Elapsed::new())
+            |_| #p::elapsed_into(#p::Elapsed::new())
         }
     }
 }
@@ -429,20 +441,20 @@ impl Ret<'_> {
 /// How a failed attempt is judged: `when`, `on`, or the error's
 /// `Retryable` impl when it has one (every error retried otherwise).
 fn verdict(when: Option<&syn::Path>, on: Option<&Vec<syn::Ident>>) -> TokenStream {
-    let p = quote!(::resilient::__private);
+    let p = crate::runtime::private();
     let by_type = quote! {{
         #[allow(unused_imports)]
         use #p::{ViaAny as _, ViaRetryable as _};
-        (&#p::Probe(__resilient_error)).__resilient_verdict()
+        (&#p::Probe(__steadfast_error)).__steadfast_verdict()
     }};
     let verdict = match (when, on) {
-        (Some(when), _) => quote!(#p::when(#when(__resilient_error), #by_type)),
+        (Some(when), _) => quote!(#p::when(#when(__steadfast_error), #by_type)),
         (None, Some(codes)) => {
-            quote!(#p::codes(&[#(#p::Code::#codes),*], __resilient_error))
+            quote!(#p::codes(&[#(#p::Code::#codes),*], __steadfast_error))
         }
         (None, None) => by_type,
     };
-    quote!(|__resilient_error| #verdict)
+    quote!(|__steadfast_error| #verdict)
 }
 
 // Input:  async body `B`, returning `Result<T, E>`.
@@ -456,7 +468,7 @@ fn deadline(
     bounded_below: bool,
     in_call: Option<&Spans<'_>>,
 ) -> TokenStream {
-    let p = quote!(::resilient::__private);
+    let p = crate::runtime::private();
     let attempt = ret.attempt(&[], body);
     let verdict = verdict(None, None);
     let elapsed_into = ret.elapsed_into();
@@ -471,8 +483,8 @@ fn deadline(
         None => drive(attempt),
     };
     quote! {
-        let (__resilient_scoped, __resilient_until) = #scoped;
-        #p::deadline_result(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
+        let (__steadfast_scoped, __steadfast_until) = #scoped;
+        #p::deadline_result(__steadfast_scoped, __steadfast_until, #verdict, #elapsed_into)
     }
 }
 
@@ -487,20 +499,21 @@ fn breaker(
     is_async: bool,
     in_call: Option<&Spans<'_>>,
 ) -> TokenStream {
-    let p = quote!(::resilient::__private);
+    let p = crate::runtime::private();
     let ty = ret.ty;
     let breaker = match &args.shared {
         Some(expr) => {
             let span = syn::spanned::Spanned::span(expr);
+            let p = crate::runtime::private_at(span);
             quote_spanned! {span=>
-                let __resilient_breaker: &#p::CircuitBreaker = &#expr;
+                let __steadfast_breaker: &#p::CircuitBreaker = &#expr;
             }
         }
         None => {
             let construction = args.construction();
             quote! {
-                static __RESILIENT_BREAKER: #p::CircuitBreaker = #construction;
-                let __resilient_breaker = &__RESILIENT_BREAKER;
+                static __STEADFAST_BREAKER: #p::CircuitBreaker = #construction;
+                let __steadfast_breaker = &__STEADFAST_BREAKER;
             }
         }
     };
@@ -515,27 +528,30 @@ fn breaker(
         quote!((|| -> #ty { #body })())
     };
     let fault = match &args.when {
-        Some(when) => quote!(#when(__resilient_error)),
+        Some(when) => quote!(#when(__steadfast_error)),
         None => quote! {{
             #[allow(unused_imports)]
             use #p::{ViaAnyFault as _, ViaFault as _};
-            (&#p::FaultProbe(__resilient_error)).__resilient_is_fault()
+            (&#p::FaultProbe(__steadfast_error)).__steadfast_is_fault()
         }},
     };
-    let refused = quote_spanned!(ret.span=> #p::refused::<#ty>(__resilient_open));
+    let refused = {
+        let p = crate::runtime::private_at(ret.span);
+        quote_spanned!(ret.span=> #p::refused::<#ty>(__steadfast_open))
+    };
     quote! {
         #breaker
-        match __resilient_breaker.acquire() {
-            ::core::result::Result::Ok(__resilient_permit) => {
+        match __steadfast_breaker.acquire() {
+            ::core::result::Result::Ok(__steadfast_permit) => {
                 #[allow(clippy::redundant_closure_call)]
-                let __resilient_result: #ty = #run;
-                match &__resilient_result {
-                    ::core::result::Result::Ok(_) => __resilient_permit.success(),
-                    ::core::result::Result::Err(__resilient_error) => __resilient_permit.record(#fault),
+                let __steadfast_result: #ty = #run;
+                match &__steadfast_result {
+                    ::core::result::Result::Ok(_) => __steadfast_permit.success(),
+                    ::core::result::Result::Err(__steadfast_error) => __steadfast_permit.record(#fault),
                 }
-                __resilient_result
+                __steadfast_result
             }
-            ::core::result::Result::Err(__resilient_open) => #refused,
+            ::core::result::Result::Err(__steadfast_open) => #refused,
         }
     }
 }
@@ -543,9 +559,10 @@ fn breaker(
 /// `let PAT = clone_arg(&SOURCE);`: a by-value parameter cloned for one attempt.
 fn clone_from_owned(clone: &ParamClone) -> TokenStream {
     let ParamClone { pat, source, span } = clone;
+    let p = crate::runtime::private_at(*span);
     quote_spanned! {*span=>
         #[allow(unused_variables, unused_mut)]
-        let #pat = ::resilient::__private::clone_arg(&#source);
+        let #pat = #p::clone_arg(&#source);
     }
 }
 
@@ -563,7 +580,7 @@ fn hedge(
     ret: &Ret<'_>,
     spans: &Spans<'_>,
 ) -> TokenStream {
-    let p = quote!(::resilient::__private);
+    let p = crate::runtime::private();
     let lend = clones.iter().map(|ParamClone { source, span, .. }| {
         quote_spanned! {*span=>
             #[allow(unused_variables)]
@@ -578,9 +595,10 @@ fn hedge(
             } else {
                 quote!(#source)
             };
+            let p = crate::runtime::private_at(*span);
             quote_spanned! {*span=>
                 #[allow(unused_variables, unused_mut)]
-                let #bound = ::resilient::__private::clone_arg(#source);
+                let #bound = #p::clone_arg(#source);
             }
         })
         .collect();
@@ -589,32 +607,32 @@ fn hedge(
         let ty = ret.ty;
         quote! {
             async move {
-                let __resilient_attempt_stats = __resilient_stats.attempt();
-                let __resilient_result: #ty = #attempt.await;
-                ::resilient::__private::record_status_here(&__resilient_result);
-                __resilient_attempt_stats.end(&__resilient_result);
-                __resilient_result
+                let __steadfast_attempt_stats = __steadfast_stats.attempt();
+                let __steadfast_result: #ty = #attempt.await;
+                #p::record_status_here(&__steadfast_result);
+                __steadfast_attempt_stats.end(&__steadfast_result);
+                __steadfast_result
             }
         }
     } else {
         attempt
     };
-    let attempt = spans.made_attempt(attempt, quote!(__resilient_number));
+    let attempt = spans.made_attempt(attempt, quote!(__steadfast_number));
     let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     let (statics, policy) = args.policy();
     let binding = if args.policy_is_static() {
         quote! {
-            static __RESILIENT_HEDGE: #p::HedgePolicy = #policy;
-            let __resilient_hedge = &__RESILIENT_HEDGE;
+            static __STEADFAST_HEDGE: #p::HedgePolicy = #policy;
+            let __steadfast_hedge = &__STEADFAST_HEDGE;
         }
     } else {
-        quote!(let __resilient_hedge = &#policy;)
+        quote!(let __steadfast_hedge = &#policy;)
     };
     quote! {
         #statics
         #binding
         #(#lend)*
-        #p::hedge(__resilient_hedge, move |__resilient_number: u32| #attempt, #verdict).await
+        #p::hedge(__steadfast_hedge, move |__steadfast_number: u32| #attempt, #verdict).await
     }
 }
 
@@ -622,14 +640,15 @@ fn hedge(
 /// pointer to it rather than a copy, which keeps the success path as cheap
 /// as the hand-called executor.
 fn policy(args: &RetryArgs) -> TokenStream {
+    let p = crate::runtime::private();
     let policy = args.policy();
     if args.policy_is_const() {
         quote! {
-            const __RESILIENT_POLICY: ::resilient::__private::RetryPolicy = #policy;
-            let __resilient_policy = &__RESILIENT_POLICY;
+            const __STEADFAST_POLICY: #p::RetryPolicy = #policy;
+            let __steadfast_policy = &__STEADFAST_POLICY;
         }
     } else {
-        quote!(let __resilient_policy = &#policy;)
+        quote!(let __steadfast_policy = &#policy;)
     }
 }
 
@@ -644,27 +663,27 @@ fn retry_async(
     ret: &Ret<'_>,
     spans: &Spans<'_>,
 ) -> TokenStream {
-    let p = quote!(::resilient::__private);
+    let p = crate::runtime::private();
     let attempt = spans.attempt_body(ret, clones, body);
     let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     // The policy's `nested` setting, known here: a constant to `begin_as`.
     let once = matches!(args.nested_once, Some((true, _)));
-    let previous = quote!(__resilient_state.previous_attempts());
+    let previous = quote!(__steadfast_state.previous_attempts());
     let run = match &args.per_attempt {
         None => {
             let result = spans.drive_attempt(
                 attempt,
                 previous,
-                |future| quote!(__resilient_state.begin_as(#once, #future).await),
+                |future| quote!(__steadfast_state.begin_as(#once, #future).await),
             );
             let in_call = spans.in_call_unless(
                 quote!(::core::result::Result::Ok(_)),
-                quote!(__resilient_result),
+                quote!(__steadfast_result),
             );
             quote! {
-                let __resilient_result = #result;
+                let __steadfast_result = #result;
                 #in_call
-                __resilient_state.end(__resilient_result, #verdict)
+                __steadfast_state.end(__steadfast_result, #verdict)
             }
         }
         Some(per) => {
@@ -673,26 +692,26 @@ fn retry_async(
             let scoped = spans.drive_attempt(
                 attempt,
                 previous,
-                |future| quote!(#p::timed(#d, __resilient_state.begin_as(#once, #future)).await),
+                |future| quote!(#p::timed(#d, __steadfast_state.begin_as(#once, #future)).await),
             );
             let in_call = spans.in_call_unless(
                 quote!(::core::result::Result::Ok(::core::result::Result::Ok(_))),
-                quote!(__resilient_scoped),
+                quote!(__steadfast_scoped),
             );
             quote! {
-                let (__resilient_scoped, __resilient_until) = #scoped;
+                let (__steadfast_scoped, __steadfast_until) = #scoped;
                 #in_call
-                __resilient_state.end_timed(__resilient_scoped, __resilient_until, #verdict, #elapsed_into)
+                __steadfast_state.end_timed(__steadfast_scoped, __steadfast_until, #verdict, #elapsed_into)
             }
         }
     };
     let sleep = if spans.rpc.is_some() {
         quote! {
-            __resilient_stats.delayed(__resilient_delay);
-            #p::sleep(__resilient_delay).await;
+            __steadfast_stats.delayed(__steadfast_delay);
+            #p::sleep(__steadfast_delay).await;
         }
     } else {
-        quote!(#p::sleep(__resilient_delay).await;)
+        quote!(#p::sleep(__steadfast_delay).await;)
     };
     retry_loop(args, run, sleep)
 }
@@ -707,14 +726,14 @@ fn retry_blocking(
     ret: &Ret<'_>,
     spans: &Spans<'_>,
 ) -> TokenStream {
-    let p = quote!(::resilient::__private);
+    let p = crate::runtime::private();
     let ty = ret.ty;
     let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     let (enter, exit) = if spans.plain_on() {
-        let span = spans.attempt(quote!(__resilient_state.previous_attempts()));
+        let span = spans.attempt(quote!(__steadfast_state.previous_attempts()));
         (
-            quote!(let __resilient_entered = #p::enter_if(__resilient_traced, || #span);),
-            quote!(::core::mem::drop(__resilient_entered);),
+            quote!(let __steadfast_entered = #p::enter_if(__steadfast_traced, || #span);),
+            quote!(::core::mem::drop(__steadfast_entered);),
         )
     } else {
         (TokenStream::new(), TokenStream::new())
@@ -722,34 +741,34 @@ fn retry_blocking(
     let run = quote! {
         #enter
         #[allow(clippy::redundant_closure_call)]
-        let __resilient_result: #ty = (|| -> #ty { #(#clones)* #body })();
+        let __steadfast_result: #ty = (|| -> #ty { #(#clones)* #body })();
         #exit
-        __resilient_state.end(__resilient_result, #verdict)
+        __steadfast_state.end(__steadfast_result, #verdict)
     };
-    retry_loop(args, run, quote!(#p::sleep_blocking(__resilient_delay);))
+    retry_loop(args, run, quote!(#p::sleep_blocking(__steadfast_delay);))
 }
 
 // The loop both forms share: `run` makes one attempt and evaluates to what
 // `RetryState` says next; `sleep` waits out a retry delay.
 fn retry_loop(args: &RetryArgs, run: TokenStream, sleep: TokenStream) -> TokenStream {
-    let p = quote!(::resilient::__private);
+    let p = crate::runtime::private();
     let policy = policy(args);
     let notify = match &args.notify {
         Some(notify) => quote! {
-            #notify(&__resilient_error, __resilient_delay, __resilient_state.previous_attempts());
+            #notify(&__steadfast_error, __steadfast_delay, __steadfast_state.previous_attempts());
         },
         None => TokenStream::new(),
     };
     quote! {
         #policy
-        let mut __resilient_state = #p::RetryState::new(__resilient_policy);
+        let mut __steadfast_state = #p::RetryState::new(__steadfast_policy);
         loop {
-            let __resilient_next = { #run };
-            match __resilient_next {
-                #p::Next::Return(__resilient_result) => break __resilient_result,
-                #p::Next::Retry { error: __resilient_error, delay: __resilient_delay } => {
+            let __steadfast_next = { #run };
+            match __steadfast_next {
+                #p::Next::Return(__steadfast_result) => break __steadfast_result,
+                #p::Next::Retry { error: __steadfast_error, delay: __steadfast_delay } => {
                     #notify
-                    #p::discard(__resilient_error);
+                    #p::discard(__steadfast_error);
                     #sleep
                 }
             }

@@ -132,7 +132,7 @@ impl HedgeArgs {
 
     /// The policy's construction, and the statics it needs before it.
     pub(crate) fn policy(&self) -> (TokenStream, TokenStream) {
-        let p = quote!(::resilient::__private);
+        let p = crate::runtime::private();
         let max = self.max;
         let (statics, mut policy) = match &self.delay {
             Some(Delay::Fixed(d)) => {
@@ -141,11 +141,11 @@ impl HedgeArgs {
             }
             Some(Delay::Percentile(pct)) => (
                 quote! {
-                    static __RESILIENT_LATENCY: #p::Latency = #p::Latency::new(#pct);
+                    static __STEADFAST_LATENCY: #p::Latency = #p::Latency::new(#pct);
                 },
                 quote! {
                     #p::HedgePolicy::new(#max, #p::Latency::DEFAULT_FALLBACK)
-                        .adaptive(&__RESILIENT_LATENCY)
+                        .adaptive(&__STEADFAST_LATENCY)
                 },
             ),
             None => (

@@ -30,7 +30,7 @@ pub(crate) enum Shape {
 
 /// A function, taken apart.
 pub(crate) struct Function {
-    /// Attributes before the item, the resilient ones taken out.
+    /// Attributes before the item, the steadfast ones taken out.
     pub(crate) outer: Vec<Attribute>,
     /// `#![..]` at the top of the body: they stay at the top of the new body.
     pub(crate) inner: Vec<Attribute>,

@@ -1,5 +1,5 @@
 //! The `#[retry]`, `#[deadline]`, `#[circuit_breaker]` and `#[hedge]` attributes. Documented and re-exported
-//! by the `resilient` crate: depend on that, not on this.
+//! by the `steadfast` crate: depend on that, not on this.
 //!
 //! Parse → validate → expand: `item` takes the function apart, `attr`
 //! parses each attribute's arguments, `valid` checks them against each
@@ -15,6 +15,7 @@ mod expand;
 mod hedge;
 mod item;
 mod keys;
+mod runtime;
 mod suggest;
 #[cfg(test)]
 mod tests;
@@ -22,25 +23,25 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// See `resilient::retry`.
+/// See `steadfast::retry`.
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Retry, args.into(), item.into()).into()
 }
 
-/// See `resilient::circuit_breaker`.
+/// See `steadfast::circuit_breaker`.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::CircuitBreaker, args.into(), item.into()).into()
 }
 
-/// See `resilient::hedge`.
+/// See `steadfast::hedge`.
 #[proc_macro_attribute]
 pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Hedge, args.into(), item.into()).into()
 }
 
-/// What `resilient-build` puts on a generated client's method: the gRPC
+/// What `steadfast-build` puts on a generated client's method: the gRPC
 /// method it calls, for the names and fields of its spans. Not for hand use.
 #[doc(hidden)]
 #[proc_macro_attribute]
@@ -48,7 +49,7 @@ pub fn __rpc(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Rpc, args.into(), item.into()).into()
 }
 
-/// See `resilient::deadline`.
+/// See `steadfast::deadline`.
 #[proc_macro_attribute]
 pub fn deadline(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Deadline, args.into(), item.into()).into()

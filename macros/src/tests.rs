@@ -75,7 +75,7 @@ fn deadline_outside_retry() {
     insta::assert_snapshot!(deadline(
         quote!(2s),
         quote! {
-            #[resilient::retry(max = 3)]
+            #[steadfast::retry(max = 3)]
             async fn call(id: String) -> Result<String, Status> {
                 Ok(id)
             }
@@ -88,7 +88,7 @@ fn retry_outside_deadline() {
     insta::assert_snapshot!(retry(
         quote!(max = 3),
         quote! {
-            #[resilient::deadline(= TIMEOUT)]
+            #[steadfast::deadline(= TIMEOUT)]
             async fn call(id: String) -> Result<String, Status> {
                 Ok(id)
             }

@@ -93,9 +93,9 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
         } else if retries {
             "`#[retry]` needs a function returning `Result<T, E>`"
         } else if layers.iter().any(|l| matches!(l, Layer::Deadline(_))) {
-            "`#[deadline]` needs a function returning `Result<T, E>` with `E: From<resilient::Elapsed>`"
+            "`#[deadline]` needs a function returning `Result<T, E>` with `E: From<steadfast::Elapsed>`"
         } else if layers.iter().any(|l| matches!(l, Layer::Breaker(_))) {
-            "`#[circuit_breaker]` needs a function returning `Result<T, E>` with `E: From<resilient::CircuitOpen>`"
+            "`#[circuit_breaker]` needs a function returning `Result<T, E>` with `E: From<steadfast::CircuitOpen>`"
         } else {
             "a generated client's method returns `Result<T, tonic::Status>`"
         };
@@ -231,7 +231,7 @@ fn fold_attempt_deadlines(layers: Vec<Layer>, errors: &mut Errors) -> Vec<Layer>
 // Output: `let p = clone_arg(&p);` for each one taken by value, to run at
 //         the start of each attempt; a by-value `self` is an error. A
 //         pattern that cannot be cloned as written (`(a, b): (u32, u32)`)
-//         becomes `__resilient_argN` in the signature and is destructured
+//         becomes `__steadfast_argN` in the signature and is destructured
 //         from the clone.
 fn clone_parameters(function: &mut Function, errors: &mut Errors) -> Vec<ParamClone> {
     // An `#[async_trait]` method's parameters are bound again inside its
@@ -271,7 +271,7 @@ fn clone_parameters(function: &mut Function, errors: &mut Errors) -> Vec<ParamCl
                         continue;
                     }
                     _ => {
-                        let name = format_ident!("__resilient_arg{}", i);
+                        let name = format_ident!("__steadfast_arg{}", i);
                         *arg.pat = syn::parse_quote!(#name);
                         name
                     }

@@ -1,15 +1,15 @@
-//! Closed-state cost of a circuit breaker per call: `resilient`'s, against
+//! Closed-state cost of a circuit breaker per call: `steadfast`'s, against
 //! `failsafe` 1.3, `recloser` 1.4 and `tower-resilience` 0.13, in one
 //! process, the variants alternated round by round so that the machine's
 //! drift hits them alike. Reports each variant's median over the rounds and
 //! its spread (min–max), minus the empty loop of its group.
 //!
-//! `cargo bench -p resilient --bench breaker`
+//! `cargo bench -p steadfast --bench breaker`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use resilient::CircuitBreaker;
+use steadfast::CircuitBreaker;
 
 const ROUNDS: usize = 15;
 const CALLS: u32 = 200_000;
@@ -18,13 +18,13 @@ static OURS: CircuitBreaker = CircuitBreaker::new();
 
 // The error types have no drop glue, as `()` has in `op`: the figures
 // compare breakers, not the cost of dropping an `io::Error`.
-#[resilient::circuit_breaker(OURS)]
-fn attributed(x: u32) -> Result<u32, resilient::CircuitOpen> {
+#[steadfast::circuit_breaker(OURS)]
+fn attributed(x: u32) -> Result<u32, steadfast::CircuitOpen> {
     Ok(black_box(x))
 }
 
-#[resilient::circuit_breaker(OURS)]
-async fn attributed_async(x: u32) -> Result<u32, resilient::CircuitOpen> {
+#[steadfast::circuit_breaker(OURS)]
+async fn attributed_async(x: u32) -> Result<u32, steadfast::CircuitOpen> {
     Ok(black_box(x))
 }
 
@@ -65,7 +65,7 @@ fn variants() -> Vec<(&'static str, &'static str, Run)> {
         ),
         (
             "sync",
-            "resilient acquire/success",
+            "steadfast acquire/success",
             Box::new(|| {
                 timed(|i| {
                     let permit = OURS.acquire().expect("closed");
@@ -77,7 +77,7 @@ fn variants() -> Vec<(&'static str, &'static str, Run)> {
         ),
         (
             "sync",
-            "resilient #[circuit_breaker] fn",
+            "steadfast #[circuit_breaker] fn",
             Box::new(|| {
                 timed(|i| {
                     black_box(attributed(i)).ok();
@@ -122,7 +122,7 @@ fn variants() -> Vec<(&'static str, &'static str, Run)> {
     let rt2 = rt.clone();
     v.push((
         "async",
-        "resilient #[circuit_breaker] async fn",
+        "steadfast #[circuit_breaker] async fn",
         Box::new(move || {
             rt2.block_on(async {
                 let start = Instant::now();

@@ -4,7 +4,7 @@
 //! round by round; median per call, spread, and cost over the bare `async`
 //! call.
 //!
-//! `cargo bench -p resilient --bench hedge`
+//! `cargo bench -p steadfast --bench hedge`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -18,12 +18,12 @@ async fn work(x: u32) -> Result<u32, std::io::Error> {
     Ok(black_box(x))
 }
 
-#[resilient::hedge(max = 2, delay = 10ms)]
+#[steadfast::hedge(max = 2, delay = 10ms)]
 async fn fixed(x: u32) -> Result<u32, std::io::Error> {
     work(x).await
 }
 
-#[resilient::hedge(max = 2, delay = "p95")]
+#[steadfast::hedge(max = 2, delay = "p95")]
 async fn adaptive(x: u32) -> Result<u32, std::io::Error> {
     work(x).await
 }

@@ -2,13 +2,13 @@
 //! async fn against the same fn unannotated and against the runtime
 //! executor called by hand, in one run.
 //!
-//! `cargo bench -p resilient --bench macros`
+//! `cargo bench -p steadfast --bench macros`
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use resilient::{deadline, retry, Elapsed};
+use steadfast::{deadline, retry, Elapsed};
 
 async fn plain(id: u64) -> Result<u64, Elapsed> {
     Ok(black_box(id))
@@ -19,7 +19,7 @@ async fn annotated(id: u64) -> Result<u64, Elapsed> {
     Ok(black_box(id))
 }
 
-#[resilient::deadline(2s)]
+#[steadfast::deadline(2s)]
 async fn with_deadline(id: u64) -> Result<u64, Elapsed> {
     Ok(black_box(id))
 }
@@ -35,7 +35,7 @@ fn macros(c: &mut Criterion) {
     g.bench_function("annotated", |b| b.to_async(&rt).iter(|| annotated(1)));
     g.bench_function("executor_by_hand", |b| {
         b.to_async(&rt)
-            .iter(|| resilient::retry(&POLICY, || plain(1)))
+            .iter(|| steadfast::retry(&POLICY, || plain(1)))
     });
     g.finish();
 

@@ -1,12 +1,12 @@
 //! Success-path cost of the retry executor and of a deadline scope, against
 //! what users would otherwise write or pick, in one run.
 //!
-//! `cargo bench -p resilient --bench retry`
+//! `cargo bench -p steadfast --bench retry`
 
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use resilient::deadline;
+use steadfast::deadline;
 
 #[path = "common/baseline.rs"]
 mod baseline;
@@ -16,8 +16,8 @@ fn retry_success_path(c: &mut Criterion) {
     let rt = rt();
     let mut g = c.benchmark_group("retry_success_path");
     g.bench_function("hand_written_loop", |b| b.to_async(&rt).iter(hand_written));
-    g.bench_function("resilient_retry", |b| {
-        b.to_async(&rt).iter(|| resilient::retry(&POLICY, work))
+    g.bench_function("steadfast_retry", |b| {
+        b.to_async(&rt).iter(|| steadfast::retry(&POLICY, work))
     });
     g.bench_function("backon", |b| {
         use backon::Retryable as _;
@@ -42,7 +42,7 @@ fn deadline_scope(c: &mut Criterion) {
         b.to_async(&rt)
             .iter(|| tokio::time::timeout(Duration::from_secs(2), work()))
     });
-    g.bench_function("resilient_scope", |b| {
+    g.bench_function("steadfast_scope", |b| {
         b.to_async(&rt)
             .iter(|| deadline::scope(Duration::from_secs(2), work()))
     });

@@ -2,27 +2,27 @@
 //! with callgrind (repeatable where wall-clock benchmarks are noisy):
 //!
 //! ```sh
-//! cargo build --release -p resilient --example success_path
+//! cargo build --release -p steadfast --example success_path
 //! valgrind --tool=callgrind target/release/examples/success_path retry
 //! ```
 //!
 //! Variants: `none` (the bare operation), `hand` (a hand-written retry
-//! loop), `retry` (`resilient::retry`), `attr` (`#[retry]` on the
+//! loop), `retry` (`steadfast::retry`), `attr` (`#[retry]` on the
 //! operation), `timeout` (`tokio::time::timeout`), `scope`
-//! (`resilient::deadline::scope`), `breaker` (`#[circuit_breaker]` on an
+//! (`steadfast::deadline::scope`), `breaker` (`#[circuit_breaker]` on an
 //! `async fn`), `breaker_blocking` (on a `fn`), `attr_traced` (`attr` with a
 //! subscriber that keeps spans).
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use resilient::Elapsed;
+use steadfast::Elapsed;
 
 #[path = "../benches/common/baseline.rs"]
 mod baseline;
 use baseline::{hand_written, rt, work, POLICY};
 
-#[resilient::retry(max = 3, backoff = "exp", initial = 100ms)]
+#[steadfast::retry(max = 3, backoff = "exp", initial = 100ms)]
 async fn annotated() -> Result<u64, Elapsed> {
     Ok(black_box(1))
 }
@@ -30,20 +30,20 @@ async fn annotated() -> Result<u64, Elapsed> {
 /// `annotated`'s twin for `attr_traced`: a second caller of `annotated`
 /// would change how it is inlined, and so `attr`'s count.
 #[cfg(feature = "tracing")]
-#[resilient::retry(max = 3, backoff = "exp", initial = 100ms)]
+#[steadfast::retry(max = 3, backoff = "exp", initial = 100ms)]
 async fn annotated_traced() -> Result<u64, Elapsed> {
     Ok(black_box(1))
 }
 
-static BREAKER: resilient::CircuitBreaker = resilient::CircuitBreaker::new();
+static BREAKER: steadfast::CircuitBreaker = steadfast::CircuitBreaker::new();
 
-#[resilient::circuit_breaker(BREAKER)]
-async fn broken() -> Result<u64, resilient::CircuitOpen> {
+#[steadfast::circuit_breaker(BREAKER)]
+async fn broken() -> Result<u64, steadfast::CircuitOpen> {
     Ok(black_box(1))
 }
 
-#[resilient::circuit_breaker(BREAKER)]
-fn broken_blocking() -> Result<u64, resilient::CircuitOpen> {
+#[steadfast::circuit_breaker(BREAKER)]
+fn broken_blocking() -> Result<u64, steadfast::CircuitOpen> {
     Ok(black_box(1))
 }
 
@@ -64,10 +64,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match variant.as_str() {
         "none" => times!(work()),
         "hand" => times!(hand_written()),
-        "retry" => times!(resilient::retry(&POLICY, work)),
+        "retry" => times!(steadfast::retry(&POLICY, work)),
         "attr" => times!(annotated()),
         "timeout" => times!(tokio::time::timeout(Duration::from_secs(2), work())),
-        "scope" => times!(resilient::deadline::scope(Duration::from_secs(2), work())),
+        "scope" => times!(steadfast::deadline::scope(Duration::from_secs(2), work())),
         "breaker" => times!(broken()),
         "breaker_blocking" => times!(async { broken_blocking() }),
         // With a subscriber that keeps every span (tracing-subscriber's

@@ -26,42 +26,40 @@ mod window;
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
-pub use resilient_grammar::{parse as parse_duration, DurationError};
-#[doc(hidden)]
-pub use resilient_macros::__rpc;
+pub use retry::{retry, retry_blocking, RatioBudget, RetryBudget, RetryPolicy, Retryable};
+pub use steadfast_grammar::{parse as parse_duration, DurationError};
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/circuit_breaker.md"))]
 #[cfg_attr(
     not(feature = "tonic"),
     doc = "Fails fast while the service behind the function keeps failing (documented with feature `tonic`)."
 )]
-pub use resilient_macros::circuit_breaker;
+pub use steadfast_macros::circuit_breaker;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/deadline.md"))]
 #[cfg_attr(
     not(feature = "tonic"),
     doc = "Runs the function inside a deadline scope (documented with feature `tonic`)."
 )]
-pub use resilient_macros::deadline;
+pub use steadfast_macros::deadline;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/hedge.md"))]
 #[cfg_attr(
     not(feature = "tonic"),
     doc = "Starts another attempt when the first is slow, and takes the first answer (documented with feature `tonic`)."
 )]
-pub use resilient_macros::hedge;
+pub use steadfast_macros::hedge;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/retry.md"))]
 #[cfg_attr(
     not(feature = "tonic"),
     doc = "Runs the function again when it fails (documented with feature `tonic`)."
 )]
-pub use resilient_macros::retry;
-pub use retry::{retry, retry_blocking, RatioBudget, RetryBudget, RetryPolicy, Retryable};
+pub use steadfast_macros::retry;
 
-/// Includes the code `resilient-build` generated for a proto package: its
+/// Includes the code `steadfast-build` generated for a proto package: its
 /// messages, tonic's `<name>_client` / `<name>_server` modules, and the
 /// `Resilient<Name>Client<T>` of each service.
 ///
 /// ```ignore
 /// pub mod user {
-///     resilient::include_proto!("user");
+///     steadfast::include_proto!("user");
 /// }
 /// let mut client = user::ResilientUserServiceClient::connect("http://127.0.0.1:50051").await?;
 /// ```

@@ -1,5 +1,10 @@
-//! What the `#[retry]` and `#[deadline]` expansions (and generated clients)
-//! name. Not public API: no stability promise.
+//! Everything that code emitted by `steadfast-macros` and `steadfast-build`
+//! names of the runtime, and nothing else does: the contract between the
+//! three crates. Not public API: no stability promise to users.
+//!
+//! Emitted code opens with `contract!(N)`, N being the version of this
+//! module it was written for ([`CONTRACT`]); any other number is a compile
+//! error that says which crates to align.
 
 use std::time::Duration;
 
@@ -10,6 +15,37 @@ pub use crate::hedge::{hedge, HedgePolicy, Latency};
 pub use crate::retry::{Nested, Next, RetryPolicy, RetryState, Verdict};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
+
+pub use crate::__steadfast_contract as contract;
+pub use crate::__steadfast_function_spans as function_spans;
+pub use crate::__steadfast_span as span;
+#[cfg(feature = "channel")]
+pub use crate::tonic::ChannelPolicy;
+#[cfg(feature = "tonic")]
+pub use crate::tonic::{propagate_deadline, request_timeout, ReplayableRequest, ResponseGuard};
+pub use crate::RetryBudget;
+pub use steadfast_macros::{__rpc as rpc, circuit_breaker, deadline, hedge, retry};
+
+/// The version of this module's contract with emitted code. The macros and
+/// `steadfast-build` write the number they were made for in `contract!`.
+pub const CONTRACT: u32 = 1;
+
+/// `contract!(N)`: nothing when N is this runtime's [`CONTRACT`], a compile
+/// error naming both versions otherwise.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_contract {
+    (1) => {};
+    ($other:literal) => {
+        ::core::compile_error!(::core::concat!(
+            "this code was generated for version ",
+            ::core::stringify!($other),
+            " of the contract between steadfast-macros/steadfast-build and the `steadfast` runtime, \
+             but the runtime in use speaks version 1: use the same release of steadfast, \
+             steadfast-macros and steadfast-build (and regenerate: `cargo clean -p <your crate>`)"
+        ));
+    };
+}
 
 #[cfg(feature = "tonic")]
 pub use crate::tonic::metrics::{AttemptStats, CallStats, Target};
@@ -69,9 +105,9 @@ pub fn clone_arg<T: AttemptArg>(value: &T) -> T {
 
 /// The error a function returns when its deadline passes.
 #[diagnostic::on_unimplemented(
-    message = "`#[deadline]` and `per_attempt` need the error type to implement `From<resilient::Elapsed>`, and `{Self}` does not",
-    label = "the error type of this `Result` must implement `From<resilient::Elapsed>`",
-    note = "`tonic::Status`, `std::io::Error`, `Box<dyn Error>` and `anyhow::Error` do; for your own type, add `impl From<resilient::Elapsed>`"
+    message = "`#[deadline]` and `per_attempt` need the error type to implement `From<steadfast::Elapsed>`, and `{Self}` does not",
+    label = "the error type of this `Result` must implement `From<steadfast::Elapsed>`",
+    note = "`tonic::Status`, `std::io::Error`, `Box<dyn Error>` and `anyhow::Error` do; for your own type, add `impl From<steadfast::Elapsed>`"
 )]
 pub trait FromElapsed {
     /// Converts the elapsed deadline.
@@ -98,12 +134,12 @@ pub struct Probe<'a, E>(pub &'a E);
 /// Picked first, when `E: Retryable`.
 pub trait ViaRetryable {
     /// What the error's `Retryable` impl says.
-    fn __resilient_verdict(&self) -> Verdict;
+    fn __steadfast_verdict(&self) -> Verdict;
 }
 
 impl<E: Retryable> ViaRetryable for Probe<'_, E> {
     #[inline]
-    fn __resilient_verdict(&self) -> Verdict {
+    fn __steadfast_verdict(&self) -> Verdict {
         Verdict::of(self.0)
     }
 }
@@ -111,12 +147,12 @@ impl<E: Retryable> ViaRetryable for Probe<'_, E> {
 /// Picked otherwise: every error is retried.
 pub trait ViaAny {
     /// Retry.
-    fn __resilient_verdict(&self) -> Verdict;
+    fn __steadfast_verdict(&self) -> Verdict;
 }
 
 impl<E> ViaAny for &Probe<'_, E> {
     #[inline]
-    fn __resilient_verdict(&self) -> Verdict {
+    fn __steadfast_verdict(&self) -> Verdict {
         Verdict::RETRY
     }
 }
@@ -134,9 +170,9 @@ pub fn when(retryable: bool, by_type: Verdict) -> Verdict {
 
 /// What a function whose breaker refused the call returns.
 #[diagnostic::on_unimplemented(
-    message = "`#[circuit_breaker]` needs the error type to implement `From<resilient::CircuitOpen>`, and `{Self}` does not",
-    label = "the error type of this `Result` must implement `From<resilient::CircuitOpen>`",
-    note = "`tonic::Status` and `std::io::Error` do; for your own type, add `impl From<resilient::CircuitOpen>`"
+    message = "`#[circuit_breaker]` needs the error type to implement `From<steadfast::CircuitOpen>`, and `{Self}` does not",
+    label = "the error type of this `Result` must implement `From<steadfast::CircuitOpen>`",
+    note = "`tonic::Status` and `std::io::Error` do; for your own type, add `impl From<steadfast::CircuitOpen>`"
 )]
 pub trait Refusable {
     /// `Err(E::from(open))`.
@@ -164,12 +200,12 @@ pub struct FaultProbe<'a, E>(pub &'a E);
 /// Picked first, when `E: Fault`.
 pub trait ViaFault {
     /// What the error's `Fault` impl says.
-    fn __resilient_is_fault(&self) -> bool;
+    fn __steadfast_is_fault(&self) -> bool;
 }
 
 impl<E: Fault> ViaFault for FaultProbe<'_, E> {
     #[inline]
-    fn __resilient_is_fault(&self) -> bool {
+    fn __steadfast_is_fault(&self) -> bool {
         self.0.is_fault()
     }
 }
@@ -177,12 +213,12 @@ impl<E: Fault> ViaFault for FaultProbe<'_, E> {
 /// Picked otherwise: every error is a failure.
 pub trait ViaAnyFault {
     /// A failure.
-    fn __resilient_is_fault(&self) -> bool;
+    fn __steadfast_is_fault(&self) -> bool;
 }
 
 impl<E> ViaAnyFault for &FaultProbe<'_, E> {
     #[inline]
-    fn __resilient_is_fault(&self) -> bool {
+    fn __steadfast_is_fault(&self) -> bool {
         true
     }
 }
@@ -214,7 +250,7 @@ pub enum Code {
 /// What `on = [..]` needs.
 #[cfg(not(feature = "tonic"))]
 #[diagnostic::on_unimplemented(
-    message = "`on = [..]` classifies `tonic::Status` errors, and needs feature `tonic` of `resilient`",
+    message = "`on = [..]` classifies `tonic::Status` errors, and needs feature `tonic` of `steadfast`",
     label = "`on = [..]` without feature `tonic`",
     note = "enable feature `tonic` (on by default), or choose errors with `when = predicate`"
 )]

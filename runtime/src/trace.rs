@@ -69,7 +69,7 @@ pub fn in_span<F: Future>(span: Span, future: F) -> InSpan<F> {
     }
 }
 
-/// Whether a subscriber may want resilient's INFO spans: tracing's maximum
+/// Whether a subscriber may want steadfast's INFO spans: tracing's maximum
 /// level, one atomic load (`false` with no subscriber, or one filtered to
 /// WARN and above; always `false` without feature `tracing`). The attributes
 /// on plain functions ask once per call and open no span when it says no.
@@ -147,7 +147,7 @@ pub fn enter(span: &Span) -> Guard<'_> {
 #[cfg(feature = "function-spans")]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __function_spans {
+macro_rules! __steadfast_function_spans {
     ({ $($on:tt)* } { $($off:tt)* }) => { $($on)* };
 }
 
@@ -156,24 +156,26 @@ macro_rules! __function_spans {
 #[cfg(not(feature = "function-spans"))]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __function_spans {
+macro_rules! __steadfast_function_spans {
     ({ $($on:tt)* } { $($off:tt)* }) => { $($off)* };
 }
 
-/// Opens a span: `__span!("name", field = value, ..)` (tracing's `info_span!`
-/// grammar), or nothing without feature `tracing`.
+/// Opens a span: `span!("name", field = value, ..)` (tracing's `info_span!`
+/// grammar) with the target `steadfast`, whatever module it is expanded in
+/// (so that one filter shows every span of the crate), or nothing without
+/// feature `tracing`.
 #[cfg(feature = "tracing")]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __span {
-    ($($args:tt)*) => { $crate::__private::tracing::info_span!($($args)*) };
+macro_rules! __steadfast_span {
+    ($($args:tt)*) => { $crate::__private::tracing::info_span!(target: "steadfast", $($args)*) };
 }
 
 /// Opens a span: nothing without feature `tracing`.
 #[cfg(not(feature = "tracing"))]
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __span {
+macro_rules! __steadfast_span {
     ($($args:tt)*) => {
         $crate::__private::Span
     };

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use resilient::{deadline, Backoff, Elapsed, RetryPolicy};
+use steadfast::{deadline, Backoff, Elapsed, RetryPolicy};
 use tokio::runtime::Runtime;
 
 fn runtime() -> Runtime {
@@ -25,12 +25,12 @@ fn allocations(
     allocation_counter::measure(|| rt.block_on(fut)).count_total
 }
 
-/// Allocations of a `resilient::retry` call under `policy` whose first
+/// Allocations of a `steadfast::retry` call under `policy` whose first
 /// attempt succeeds.
 fn retry_allocations(rt: &Runtime, policy: &'static RetryPolicy) -> u64 {
     allocations(rt, || {
         Box::pin(async {
-            let r = resilient::retry(policy, || async { Ok::<_, Elapsed>(1) }).await;
+            let r = steadfast::retry(policy, || async { Ok::<_, Elapsed>(1) }).await;
             assert_eq!(r, Ok(1));
         })
     })
@@ -71,7 +71,7 @@ fn retrying_with_a_backoff_allocates_nothing_either() {
     let n = allocations(&rt, || {
         Box::pin(async {
             let mut calls = 0;
-            let r = resilient::retry(&POLICY, || {
+            let r = steadfast::retry(&POLICY, || {
                 calls += 1;
                 let fail = calls < 3;
                 async move {
@@ -89,9 +89,9 @@ fn retrying_with_a_backoff_allocates_nothing_either() {
     assert_eq!(n, 0);
 }
 
-static BREAKER: resilient::CircuitBreaker = resilient::CircuitBreaker::new();
+static BREAKER: steadfast::CircuitBreaker = steadfast::CircuitBreaker::new();
 
-#[resilient::circuit_breaker(BREAKER)]
+#[steadfast::circuit_breaker(BREAKER)]
 async fn through_the_breaker() -> Result<u32, std::io::Error> {
     Ok(1)
 }
@@ -119,7 +119,7 @@ fn the_closed_breaker_path_allocates_nothing() {
     assert_eq!(n, 0, "through `#[circuit_breaker]`");
 }
 
-#[resilient::hedge(max = 3, delay = 5ms)]
+#[steadfast::hedge(max = 3, delay = 5ms)]
 async fn hedged(slow_first: &std::sync::atomic::AtomicBool) -> Result<u32, std::io::Error> {
     if slow_first.swap(false, std::sync::atomic::Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_secs(1)).await;

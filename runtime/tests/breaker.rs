@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use resilient::retry::Nested;
-use resilient::{circuit_breaker, retry, CircuitBreaker, CircuitState, RatioBudget};
+use steadfast::retry::Nested;
+use steadfast::{circuit_breaker, retry, CircuitBreaker, CircuitState, RatioBudget};
 use tonic::{Code, Status};
 
 mod common;
@@ -43,7 +43,7 @@ mod forms {
         assert_eq!(log.count(), 2, "b was refused without running");
         assert_eq!(refused.code(), Code::Unavailable);
         assert_eq!(
-            resilient::Retryable::retry_after(&refused),
+            steadfast::Retryable::retry_after(&refused),
             Some(CircuitBreaker::DEFAULT_OPEN_FOR)
         );
     }
@@ -104,7 +104,7 @@ mod forms {
         let _ = read(&log);
         let refused = read(&log).unwrap_err();
         assert_eq!(log.count(), 2);
-        assert!(refused.get_ref().unwrap().is::<resilient::CircuitOpen>());
+        assert!(refused.get_ref().unwrap().is::<steadfast::CircuitOpen>());
     }
 }
 
@@ -158,8 +158,8 @@ mod failures {
     async fn any_error_of_another_type_counts() {
         #[derive(Debug)]
         struct Mine;
-        impl From<resilient::CircuitOpen> for Mine {
-            fn from(_: resilient::CircuitOpen) -> Self {
+        impl From<steadfast::CircuitOpen> for Mine {
+            fn from(_: steadfast::CircuitOpen) -> Self {
                 Mine
             }
         }
@@ -213,7 +213,7 @@ mod order {
     #[tokio::test(start_paused = true)]
     async fn retry_outside_stops_at_once_when_half_open_is_past_the_deadline() {
         static GATED: CircuitBreaker = CircuitBreaker::new().failure_count(1);
-        #[resilient::deadline(1s)]
+        #[steadfast::deadline(1s)]
         #[retry(max = 5, backoff = "none")]
         #[circuit_breaker(GATED)]
         async fn call(log: &Log) -> Result<(), Status> {
@@ -290,7 +290,7 @@ mod order {
     async fn a_deadline_outside_counts_as_a_failure() {
         static TIMED: CircuitBreaker = CircuitBreaker::new().failure_count(1);
         #[circuit_breaker(TIMED)]
-        #[resilient::deadline(50ms)]
+        #[steadfast::deadline(50ms)]
         async fn call() -> Result<(), Status> {
             tokio::time::sleep(Duration::from_secs(1)).await;
             Ok(())
@@ -358,18 +358,18 @@ mod nested {
     #[tokio::test(start_paused = true)]
     async fn each_inner_attempt_is_a_first_attempt() {
         let seen = std::sync::Mutex::new(Vec::new());
-        let outer = resilient::RetryPolicy::new()
+        let outer = steadfast::RetryPolicy::new()
             .max_attempts(3)
-            .backoff(resilient::Backoff::none())
+            .backoff(steadfast::Backoff::none())
             .nested(Nested::Once);
-        let inner = resilient::RetryPolicy::new()
+        let inner = steadfast::RetryPolicy::new()
             .max_attempts(3)
-            .backoff(resilient::Backoff::none());
-        let _ = resilient::retry(&outer, || {
-            resilient::retry(&inner, || async {
+            .backoff(steadfast::Backoff::none());
+        let _ = steadfast::retry(&outer, || {
+            steadfast::retry(&inner, || async {
                 seen.lock()
                     .unwrap()
-                    .push(resilient::retry::previous_attempts());
+                    .push(steadfast::retry::previous_attempts());
                 Err::<(), _>(Status::unavailable("x"))
             })
         })

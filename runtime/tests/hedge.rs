@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use resilient::retry::previous_attempts;
-use resilient::{hedge, CircuitBreaker, CircuitState};
+use steadfast::retry::previous_attempts;
+use steadfast::{hedge, CircuitBreaker, CircuitState};
 use tokio::time::Instant;
 use tonic::{Code, Status};
 
@@ -91,7 +91,7 @@ async fn a_fatal_error_ends_the_call() {
 
 #[tokio::test(start_paused = true)]
 async fn a_deadline_above_is_one_budget_for_every_hedge() {
-    #[resilient::deadline(25ms)]
+    #[steadfast::deadline(25ms)]
     #[hedge(max = 5, delay = 10ms)]
     async fn bounded(backend: &Backend) -> Result<String, Status> {
         backend.call("b").await
@@ -117,7 +117,7 @@ async fn a_deadline_above_is_one_budget_for_every_hedge() {
 async fn each_hedge_asks_the_breaker_below() {
     static BELOW: CircuitBreaker = CircuitBreaker::new().failure_count(2);
     #[hedge(max = 3, delay = 10ms)]
-    #[resilient::circuit_breaker(BELOW)]
+    #[steadfast::circuit_breaker(BELOW)]
     async fn guarded(backend: &Backend) -> Result<String, Status> {
         backend.call("g").await
     }
@@ -137,7 +137,7 @@ async fn each_hedge_asks_the_breaker_below() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_around_a_hedged_call_and_hedges_around_retried_attempts() {
-    #[resilient::retry(max = 2, backoff = "none")]
+    #[steadfast::retry(max = 2, backoff = "none")]
     #[hedge(max = 2, delay = 10ms)]
     async fn retried(backend: &Backend) -> Result<String, Status> {
         backend.call("r").await

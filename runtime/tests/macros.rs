@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use resilient::{deadline, retry, Elapsed};
+use steadfast::{deadline, retry, Elapsed};
 use tokio::time::Instant;
 use tonic::{Code, Status};
 
@@ -182,8 +182,8 @@ async fn per_attempt_turns_a_hung_attempt_into_a_retry() {
 
 #[tokio::test(start_paused = true)]
 async fn deadline_outside_retry_is_one_budget_for_all_attempts() {
-    #[resilient::deadline(1s)]
-    #[resilient::retry(max = 10, backoff = "const", initial = 300ms, jitter = "none")]
+    #[steadfast::deadline(1s)]
+    #[steadfast::retry(max = 10, backoff = "const", initial = 300ms, jitter = "none")]
     async fn call(log: &Log) -> Result<(), Status> {
         log.hit();
         Err(Status::unavailable("down"))
@@ -200,8 +200,8 @@ async fn deadline_outside_retry_is_one_budget_for_all_attempts() {
 
 #[tokio::test(start_paused = true)]
 async fn deadline_inside_retry_is_per_attempt() {
-    #[resilient::retry(max = 3, backoff = "const", initial = 10ms, jitter = "none", on = [DeadlineExceeded])]
-    #[resilient::deadline(100ms)]
+    #[steadfast::retry(max = 3, backoff = "const", initial = 10ms, jitter = "none", on = [DeadlineExceeded])]
+    #[steadfast::deadline(100ms)]
     async fn call(log: &Log) -> Result<(), Status> {
         log.hit();
         // Every attempt sees its own fresh 100 ms.
@@ -219,7 +219,7 @@ async fn deadline_inside_retry_is_per_attempt() {
 
 #[tokio::test(start_paused = true)]
 async fn deadline_cuts_a_slow_body_short() {
-    #[resilient::deadline(2s)]
+    #[steadfast::deadline(2s)]
     async fn slow() -> Result<(), std::io::Error> {
         tokio::time::sleep(Duration::from_secs(10)).await;
         Ok(())
@@ -233,7 +233,7 @@ async fn deadline_cuts_a_slow_body_short() {
 #[tokio::test(start_paused = true)]
 async fn deadline_accepts_expressions_and_shrinks_only() {
     const BUDGET: Duration = Duration::from_millis(300);
-    #[resilient::deadline(= BUDGET)]
+    #[steadfast::deadline(= BUDGET)]
     async fn inner() -> Result<Option<Duration>, Elapsed> {
         Ok(deadline::remaining())
     }
@@ -349,7 +349,7 @@ fn assert_send<T: Send>(t: T) -> T {
 
 #[tokio::test]
 async fn annotated_futures_are_send_and_spawnable() {
-    #[resilient::deadline(1s)]
+    #[steadfast::deadline(1s)]
     #[retry(max = 2, per_attempt = 100ms)]
     async fn call(id: String) -> Result<String, Status> {
         tokio::task::yield_now().await;
@@ -363,7 +363,7 @@ async fn annotated_futures_are_send_and_spawnable() {
 async fn a_deadline_over_timed_attempts_ends_exactly_at_the_deadline() {
     // The outer deadline has no timer of its own here (every wait below is
     // bounded by it): the second attempt's scope shrinks to it and fires then.
-    #[resilient::deadline(500ms)]
+    #[steadfast::deadline(500ms)]
     #[retry(max = 5, backoff = "const", initial = 10ms, jitter = "none", per_attempt = 300ms)]
     async fn call(log: &Log) -> Result<(), Status> {
         log.hit();

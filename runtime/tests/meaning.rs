@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use resilient::{deadline, retry};
+use steadfast::{deadline, retry};
 use tokio::time::Instant;
 use tonic::{Code, Status};
 
@@ -35,7 +35,7 @@ mod coercions {
 
     #[tokio::test(start_paused = true)]
     async fn boxed_errors_coerce_at_return_and_at_the_tail() {
-        #[resilient::deadline(1s)]
+        #[steadfast::deadline(1s)]
         #[retry(max = 3, backoff = "none")]
         async fn call(log: &Log) -> Result<u32, BoxError> {
             if log.hit() == 1 {
@@ -79,7 +79,7 @@ mod async_trait_methods {
 
     #[tonic::async_trait]
     impl Api for Svc {
-        #[resilient::deadline(100ms)]
+        #[steadfast::deadline(100ms)]
         async fn slow(&self) -> Result<(), Status> {
             tokio::time::sleep(Duration::from_secs(5)).await;
             Ok(())
@@ -123,8 +123,8 @@ mod async_trait_methods {
 
 mod nested_retries {
     use super::*;
-    use resilient::retry::previous_attempts;
     use std::sync::Mutex;
+    use steadfast::retry::previous_attempts;
 
     #[tokio::test(start_paused = true)]
     async fn the_innermost_loop_numbers_its_own_attempts() {
@@ -147,12 +147,12 @@ mod nested_retries {
 
     #[tokio::test(start_paused = true)]
     async fn the_executor_numbers_its_first_attempt_too() {
-        let policy = resilient::RetryPolicy::new()
+        let policy = steadfast::RetryPolicy::new()
             .max_attempts(2)
-            .backoff(resilient::Backoff::none());
+            .backoff(steadfast::Backoff::none());
         let seen = Mutex::new(Vec::new());
-        let _ = resilient::retry(&policy, || async {
-            let inner = resilient::retry(&policy, || async {
+        let _ = steadfast::retry(&policy, || async {
+            let inner = steadfast::retry(&policy, || async {
                 seen.lock().unwrap().push(previous_attempts());
                 Err::<(), _>(Status::unavailable("down"))
             });
@@ -170,7 +170,7 @@ mod pushback {
         let mut status = Status::unavailable("busy");
         status
             .metadata_mut()
-            .insert(resilient::tonic::PUSHBACK_HEADER, ms.parse().unwrap());
+            .insert(steadfast::tonic::PUSHBACK_HEADER, ms.parse().unwrap());
         status
     }
 
@@ -199,12 +199,12 @@ mod pushback {
         }
         let log = Log::new();
         call(&log).await.unwrap();
-        assert_eq!(log.gaps(), [resilient::backoff::DEFAULT_MAX_DELAY]);
+        assert_eq!(log.gaps(), [steadfast::backoff::DEFAULT_MAX_DELAY]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn past_the_deadline_stops_at_once() {
-        #[resilient::deadline(5s)]
+        #[steadfast::deadline(5s)]
         #[retry(max = 2, max_delay = 1m)]
         async fn call(log: &Log) -> Result<(), Status> {
             log.hit();
@@ -227,7 +227,7 @@ mod attempt_timeouts {
     #[tokio::test(start_paused = true)]
     async fn deadline_below_retry_retries_a_timed_out_status() {
         #[retry(max = 3, backoff = "none")]
-        #[resilient::deadline(100ms)]
+        #[steadfast::deadline(100ms)]
         async fn call(log: &Log) -> Result<(), Status> {
             log.hit();
             std::future::pending().await
@@ -241,7 +241,7 @@ mod attempt_timeouts {
     #[tokio::test(start_paused = true)]
     async fn deadline_below_retry_retries_a_timed_out_io_error() {
         #[retry(max = 3, backoff = "none")]
-        #[resilient::deadline(100ms)]
+        #[steadfast::deadline(100ms)]
         async fn call(log: &Log) -> Result<(), std::io::Error> {
             log.hit();
             std::future::pending().await
@@ -282,7 +282,7 @@ mod attempt_timeouts {
             Err(Status::permission_denied("no"))
         }
         #[retry(max = 3, backoff = "none")]
-        #[resilient::deadline(100ms)]
+        #[steadfast::deadline(100ms)]
         async fn denied_below(log: &Log) -> Result<(), Status> {
             log.hit();
             tokio::time::sleep(MS(100)).await;
@@ -315,12 +315,12 @@ mod attempt_timeouts {
 
     #[tokio::test(start_paused = true)]
     async fn the_executor_follows_the_same_rule() {
-        let policy = resilient::RetryPolicy::new()
+        let policy = steadfast::RetryPolicy::new()
             .max_attempts(3)
-            .backoff(resilient::Backoff::none())
+            .backoff(steadfast::Backoff::none())
             .per_attempt(MS(100));
         let log = Log::new();
-        let err = resilient::retry(&policy, || async {
+        let err = steadfast::retry(&policy, || async {
             log.hit();
             tokio::time::sleep(MS(100)).await;
             Err::<(), _>(Status::permission_denied("no"))
@@ -331,11 +331,11 @@ mod attempt_timeouts {
     }
 }
 
-/// Where `#[retry]` and `resilient::retry` classify alike, and where not.
+/// Where `#[retry]` and `steadfast::retry` classify alike, and where not.
 mod classification {
     use super::*;
-    use resilient::retry::Always;
-    use resilient::{Backoff, RetryPolicy, Retryable};
+    use steadfast::retry::Always;
+    use steadfast::{Backoff, RetryPolicy, Retryable};
 
     #[tokio::test(start_paused = true)]
     async fn a_generic_error_bounded_by_retryable_is_classified_by_it() {
@@ -368,7 +368,7 @@ mod classification {
         let policy = RetryPolicy::new().backoff(Backoff::none()).classify(Always);
         let log = Log::new();
         // The executor needs `E: From<Elapsed>` (a policy may time attempts out).
-        let result: Result<(), Box<dyn std::error::Error>> = resilient::retry(&policy, || async {
+        let result: Result<(), Box<dyn std::error::Error>> = steadfast::retry(&policy, || async {
             log.hit();
             Err("any error type".into())
         })

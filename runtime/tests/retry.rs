@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use resilient::retry::{Always, RetryState};
-use resilient::tonic::{Codes, PUSHBACK_HEADER};
-use resilient::{backoff, deadline, Backoff, Elapsed, Jitter, RetryBudget, RetryPolicy};
+use steadfast::retry::{Always, RetryState};
+use steadfast::tonic::{Codes, PUSHBACK_HEADER};
+use steadfast::{backoff, deadline, Backoff, Elapsed, Jitter, RetryBudget, RetryPolicy};
 use tokio::time::Instant;
 use tonic::{Code, Status};
 
@@ -30,7 +30,7 @@ async fn retries_until_success_with_exact_delays() {
         .max_attempts(5)
         .backoff(no_jitter(Backoff::exponential(MS(100))));
     let log = Log::default();
-    let result = resilient::retry(&policy, || async {
+    let result = steadfast::retry(&policy, || async {
         if log.hit() < 4 {
             Err(unavailable())
         } else {
@@ -49,7 +49,7 @@ async fn gives_up_after_max_attempts_with_the_last_error() {
         .backoff(no_jitter(Backoff::constant(MS(10))));
     let log = Log::default();
     let start = Instant::now();
-    let err = resilient::retry(&policy, || async {
+    let err = steadfast::retry(&policy, || async {
         let n = log.hit();
         Err::<(), _>(Status::unavailable(format!("attempt {n}")))
     })
@@ -64,7 +64,7 @@ async fn gives_up_after_max_attempts_with_the_last_error() {
 async fn non_retryable_errors_return_at_once() {
     let policy = RetryPolicy::new().max_attempts(5);
     let log = Log::default();
-    let err = resilient::retry(&policy, || async {
+    let err = steadfast::retry(&policy, || async {
         log.hit();
         Err::<(), _>(Status::invalid_argument("bad id"))
     })
@@ -79,7 +79,7 @@ async fn code_lists_and_predicates_choose_what_is_retried() {
     const CODES: Codes = Codes::new(&[Code::ResourceExhausted]);
     let policy = RetryPolicy::new().backoff(Backoff::none()).classify(CODES);
     let log = Log::default();
-    let _ = resilient::retry(&policy, || async {
+    let _ = steadfast::retry(&policy, || async {
         log.hit();
         Err::<(), _>(Status::resource_exhausted("quota"))
     })
@@ -87,7 +87,7 @@ async fn code_lists_and_predicates_choose_what_is_retried() {
     assert_eq!(log.count(), 3);
 
     let log = Log::default();
-    let _ = resilient::retry(&policy, || async {
+    let _ = steadfast::retry(&policy, || async {
         log.hit();
         Err::<(), _>(unavailable())
     })
@@ -98,7 +98,7 @@ async fn code_lists_and_predicates_choose_what_is_retried() {
         .backoff(Backoff::none())
         .when(|e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound);
     let log = Log::default();
-    let _ = resilient::retry(&policy, || async {
+    let _ = steadfast::retry(&policy, || async {
         log.hit();
         Err::<(), _>(std::io::Error::from(std::io::ErrorKind::NotFound))
     })
@@ -116,7 +116,7 @@ async fn never_sleeps_past_the_deadline() {
     let log = Log::default();
     let start = Instant::now();
     let result = deadline::scope(Duration::from_secs(1), async {
-        resilient::retry(&policy, || async {
+        steadfast::retry(&policy, || async {
             let n = log.hit();
             Err::<(), _>(Status::unavailable(format!("attempt {n}")))
         })
@@ -136,7 +136,7 @@ async fn a_delay_ending_exactly_at_the_deadline_is_not_taken() {
     let policy = RetryPolicy::new().backoff(no_jitter(Backoff::constant(MS(500))));
     let log = Log::default();
     let result = deadline::scope(MS(500), async {
-        resilient::retry(&policy, || async {
+        steadfast::retry(&policy, || async {
             log.hit();
             Err::<(), _>(unavailable())
         })
@@ -153,7 +153,7 @@ async fn pushback_sets_the_next_delay() {
         .max_attempts(3)
         .backoff(no_jitter(Backoff::constant(MS(10))));
     let log = Log::default();
-    let result = resilient::retry(&policy, || async {
+    let result = steadfast::retry(&policy, || async {
         if log.hit() == 1 {
             let mut status = unavailable();
             status
@@ -174,7 +174,7 @@ async fn negative_or_malformed_pushback_stops_retries() {
     for value in ["-1", "soon", "1.5"] {
         let policy = RetryPolicy::new().max_attempts(5);
         let log = Log::default();
-        let _ = resilient::retry(&policy, || async {
+        let _ = steadfast::retry(&policy, || async {
             log.hit();
             let mut status = unavailable();
             status
@@ -195,7 +195,7 @@ async fn per_attempt_timeout_turns_a_hung_attempt_into_a_retry() {
         .backoff(no_jitter(Backoff::constant(MS(50))));
     let log = Log::default();
     let start = Instant::now();
-    let result = resilient::retry(&policy, || async {
+    let result = steadfast::retry(&policy, || async {
         if log.hit() == 1 {
             std::future::pending::<()>().await;
         }
@@ -207,7 +207,7 @@ async fn per_attempt_timeout_turns_a_hung_attempt_into_a_retry() {
     assert_eq!(start.elapsed(), MS(250));
 
     // Every attempt hangs: the error is made from `Elapsed`.
-    let err = resilient::retry(&policy, std::future::pending::<Result<(), Status>>)
+    let err = steadfast::retry(&policy, std::future::pending::<Result<(), Status>>)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
@@ -216,7 +216,7 @@ async fn per_attempt_timeout_turns_a_hung_attempt_into_a_retry() {
 #[tokio::test(start_paused = true)]
 async fn per_attempt_deadline_is_visible_inside_the_attempt() {
     let policy = RetryPolicy::new().per_attempt(MS(300));
-    let seen = resilient::retry(&policy, || async {
+    let seen = steadfast::retry(&policy, || async {
         Ok::<_, Elapsed>(deadline::remaining())
     })
     .await
@@ -233,7 +233,7 @@ async fn dropping_the_future_stops_further_attempts() {
     let task = {
         let log = log.clone();
         tokio::spawn(async move {
-            resilient::retry(&policy, || async {
+            steadfast::retry(&policy, || async {
                 log.hit();
                 Err::<(), _>(unavailable())
             })
@@ -253,7 +253,7 @@ async fn an_exhausted_schedule_ends_retrying() {
         .max_attempts(100)
         .schedule(vec![MS(5), MS(10)]);
     let log = Log::default();
-    let _ = resilient::retry(&policy, || async {
+    let _ = steadfast::retry(&policy, || async {
         log.hit();
         Err::<(), _>(unavailable())
     })
@@ -271,7 +271,7 @@ async fn backon_builders_plug_in() {
         .max_attempts(10)
         .schedule(backoff::from_fn(move || builder.build()));
     let log = Log::default();
-    let _ = resilient::retry(&policy, || async {
+    let _ = steadfast::retry(&policy, || async {
         log.hit();
         Err::<(), _>(unavailable())
     })
@@ -288,7 +288,7 @@ async fn a_spent_budget_stops_retries() {
         .classify(Always)
         .budget(budget.clone());
     let log = Log::default();
-    let _ = resilient::retry(&policy, || async {
+    let _ = steadfast::retry(&policy, || async {
         log.hit();
         Err::<(), Elapsed>(Elapsed::new())
     })
@@ -306,7 +306,7 @@ fn the_blocking_variant_sleeps_between_attempts() {
     let calls = AtomicU32::new(0);
     let start = std::time::Instant::now();
     let result: Result<u32, std::io::Error> =
-        resilient::retry_blocking(&policy, || match calls.fetch_add(1, Ordering::SeqCst) {
+        steadfast::retry_blocking(&policy, || match calls.fetch_add(1, Ordering::SeqCst) {
             0 | 1 => Err(std::io::ErrorKind::ConnectionRefused.into()),
             n => Ok(n),
         });
@@ -321,7 +321,7 @@ async fn the_blocking_variant_honours_the_current_deadline() {
     let policy = RetryPolicy::new().backoff(no_jitter(Backoff::constant(Duration::from_secs(10))));
     let calls = AtomicU32::new(0);
     let result = deadline::scope(Duration::from_secs(1), async {
-        resilient::retry_blocking(&policy, || {
+        steadfast::retry_blocking(&policy, || {
             calls.fetch_add(1, Ordering::SeqCst);
             Err::<(), _>(std::io::Error::from(std::io::ErrorKind::TimedOut))
         })
@@ -350,10 +350,10 @@ async fn attempts_are_numbered_alike_with_and_without_a_per_attempt_timeout() {
     // retry loop; what an attempt sees must not depend on that.
     async fn numbers(policy: &RetryPolicy) -> (Vec<(u32, Option<Duration>)>, Result<(), Status>) {
         let seen = Mutex::new(Vec::new());
-        let result = resilient::retry(policy, || async {
+        let result = steadfast::retry(policy, || async {
             seen.lock()
                 .unwrap()
-                .push((resilient::retry::previous_attempts(), deadline::remaining()));
+                .push((steadfast::retry::previous_attempts(), deadline::remaining()));
             Err::<(), _>(unavailable())
         })
         .await;
@@ -377,11 +377,11 @@ fn assert_send<T: Send>(t: T) -> T {
 #[tokio::test]
 async fn retry_futures_are_send_when_the_work_is() {
     let policy = RetryPolicy::new().per_attempt(MS(100));
-    let fut = assert_send(resilient::retry(&policy, || async { Ok::<_, Status>(1) }));
+    let fut = assert_send(steadfast::retry(&policy, || async { Ok::<_, Status>(1) }));
     assert_eq!(fut.await.unwrap(), 1);
     static POLICY: RetryPolicy = RetryPolicy::new();
     let spawned = tokio::spawn(deadline::scope(Duration::from_secs(1), async move {
-        resilient::retry(&POLICY, || async { Ok::<_, Status>(2) }).await
+        steadfast::retry(&POLICY, || async { Ok::<_, Status>(2) }).await
     }));
     assert_eq!(spawned.await.unwrap().unwrap().unwrap(), 2);
 }

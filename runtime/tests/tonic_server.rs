@@ -5,8 +5,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use resilient::deadline;
-use resilient::tonic::DeadlineLayer;
+use steadfast::deadline;
+use steadfast::tonic::DeadlineLayer;
 use tower::{Layer, ServiceExt};
 
 /// A handler that reports what it saw, or hangs when asked to.

@@ -1,4 +1,4 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    resilient_build::configure().compile(&["proto/hello.proto"], &["proto"])?;
+    steadfast_build::configure().compile(&["proto/hello.proto"], &["proto"])?;
     Ok(())
 }

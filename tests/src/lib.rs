@@ -1,1 +1,1 @@
-//! End-to-end and compile-time tests of `resilient`; nothing to use here.
+//! End-to-end and compile-time tests of `steadfast`; nothing to use here.

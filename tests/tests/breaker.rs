@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use resilient::tonic::effective_code;
-use resilient::CircuitState;
-use resilient_examples::faulty::{FaultyUsers, Relay};
-use resilient_examples::user::ResilientUserServiceClient;
+use steadfast::tonic::effective_code;
+use steadfast::CircuitState;
+use steadfast_examples::faulty::{FaultyUsers, Relay};
+use steadfast_examples::user::ResilientUserServiceClient;
 use tokio::time::Instant;
 use tonic::Code;
 

@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use resilient::tonic::ChannelPolicy;
-use resilient_examples::faulty::{Fault, FreezingProxy};
-use resilient_examples::user::user_service_client::UserServiceClient;
+use steadfast::tonic::ChannelPolicy;
+use steadfast_examples::faulty::{Fault, FreezingProxy};
+use steadfast_examples::user::user_service_client::UserServiceClient;
 use tonic::Code;
 
 mod common;
@@ -49,7 +49,7 @@ async fn call_behind_a_frozen_peer(
     server: std::net::SocketAddr,
 ) -> (
     tokio::task::JoinHandle<
-        Result<tonic::Response<resilient_examples::user::UserResponse>, tonic::Status>,
+        Result<tonic::Response<steadfast_examples::user::UserResponse>, tonic::Status>,
     >,
     FreezingProxy,
 ) {

@@ -1,17 +1,17 @@
 //! End-to-end: a real tonic server on 127.0.0.1 that injects faults, and
-//! clients using `resilient`'s attributes, interceptor and layer. Real
+//! clients using `steadfast`'s attributes, interceptor and layer. Real
 //! clocks, so time bounds are generous.
 #![allow(clippy::unwrap_used)] // the helpers below run only inside tests
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use resilient::deadline;
-use resilient::tonic::{PropagateDeadline, PropagateDeadlineLayer};
-use resilient_examples::faulty::{closing_proxy, serve_with_deadlines, Fault, Seen};
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
-use resilient_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
+use steadfast::deadline;
+use steadfast::tonic::{PropagateDeadline, PropagateDeadlineLayer};
+use steadfast_examples::faulty::{closing_proxy, serve_with_deadlines, Fault, Seen};
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::user_service_server::{UserService, UserServiceServer};
+use steadfast_examples::user::{ResilientUserServiceClient, UserRequest, UserResponse};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tonic::codegen::InterceptedService;
@@ -28,7 +28,7 @@ fn client(addr: SocketAddr) -> Client {
     UserServiceClient::with_interceptor(channel(addr), PropagateDeadline)
 }
 
-#[resilient::retry(max = 3, backoff = "const", initial = 20ms, jitter = "none")]
+#[steadfast::retry(max = 3, backoff = "const", initial = 20ms, jitter = "none")]
 async fn get_user(client: &mut Client) -> Result<UserResponse, Status> {
     Ok(client.get_user(request()).await?.into_inner())
 }
@@ -75,7 +75,7 @@ async fn the_remaining_deadline_travels_as_grpc_timeout() {
     .unwrap()
     .unwrap();
     let seen = s.users.seen().remove(0);
-    let sent = resilient::tonic::parse_timeout(seen.timeout.unwrap().as_bytes()).unwrap();
+    let sent = steadfast::tonic::parse_timeout(seen.timeout.unwrap().as_bytes()).unwrap();
     assert!(sent <= MS(900) && sent > MS(400), "sent {sent:?}");
     // The server's handler ran inside that deadline.
     let remaining = seen.remaining_ms.unwrap();
@@ -95,7 +95,7 @@ async fn the_methods_own_shorter_timeout_is_kept() {
     .unwrap()
     .unwrap();
     let sent = s.users.seen()[0].timeout.clone().unwrap();
-    let sent = resilient::tonic::parse_timeout(sent.as_bytes()).unwrap();
+    let sent = steadfast::tonic::parse_timeout(sent.as_bytes()).unwrap();
     assert!(sent <= MS(200), "sent {sent:?}");
 }
 
@@ -125,10 +125,10 @@ async fn the_tower_layer_does_what_the_interceptor_does() {
         .layer(PropagateDeadlineLayer)
         .service(channel(s.addr));
     let c = UserServiceClient::new(channel);
-    let policy = resilient::RetryPolicy::new().backoff(resilient::Backoff::none());
+    let policy = steadfast::RetryPolicy::new().backoff(steadfast::Backoff::none());
     deadline::scope(
         Duration::from_secs(2),
-        resilient::retry(&policy, || {
+        steadfast::retry(&policy, || {
             let mut c = c.clone();
             async move { c.get_user(request()).await }
         }),
@@ -164,7 +164,7 @@ async fn negative_or_malformed_pushback_stops_retries() {
 
 #[tokio::test]
 async fn a_hung_attempt_times_out_and_is_retried() {
-    #[resilient::retry(max = 3, initial = 10ms, per_attempt = 200ms)]
+    #[steadfast::retry(max = 3, initial = 10ms, per_attempt = 200ms)]
     async fn call(client: &mut Client) -> Result<UserResponse, Status> {
         Ok(client.get_user(request()).await?.into_inner())
     }
@@ -176,13 +176,13 @@ async fn a_hung_attempt_times_out_and_is_retried() {
     assert!(took >= MS(200) && took < Duration::from_secs(3), "{took:?}");
     // Each attempt told the server it had 200 ms at most.
     let sent = s.users.seen()[0].timeout.clone().unwrap();
-    assert!(resilient::tonic::parse_timeout(sent.as_bytes()).unwrap() <= MS(200));
+    assert!(steadfast::tonic::parse_timeout(sent.as_bytes()).unwrap() <= MS(200));
 }
 
 #[tokio::test]
 async fn total_time_never_exceeds_the_deadline_by_more_than_noise() {
-    #[resilient::deadline(500ms)]
-    #[resilient::retry(max = 10, backoff = "const", initial = 50ms, per_attempt = 200ms)]
+    #[steadfast::deadline(500ms)]
+    #[steadfast::retry(max = 10, backoff = "const", initial = 50ms, per_attempt = 200ms)]
     async fn call(client: &mut Client) -> Result<UserResponse, Status> {
         Ok(client.get_user(request()).await?.into_inner())
     }
@@ -214,7 +214,7 @@ struct Forwarder {
 
 #[tonic::async_trait]
 impl UserService for Forwarder {
-    #[resilient::deadline(300ms)]
+    #[steadfast::deadline(300ms)]
     async fn get_user(
         &self,
         request: tonic::Request<UserRequest>,
@@ -227,13 +227,13 @@ impl UserService for Forwarder {
 
 /// A (the forwarder, with `DeadlineLayer`) in front of B.
 async fn chain(b: SocketAddr) -> (SocketAddr, JoinHandle<()>) {
-    let (addr, incoming) = resilient_examples::faulty::bind().await.unwrap();
+    let (addr, incoming) = steadfast_examples::faulty::bind().await.unwrap();
     let routes = Routes::new(UserServiceServer::new(Forwarder { next: client(b) }));
     (addr, serve_with_deadlines(routes, incoming))
 }
 
 fn sent_timeout(seen: &Seen) -> Duration {
-    resilient::tonic::parse_timeout(seen.timeout.as_ref().unwrap().as_bytes()).unwrap()
+    steadfast::tonic::parse_timeout(seen.timeout.as_ref().unwrap().as_bytes()).unwrap()
 }
 
 #[tokio::test]
@@ -274,7 +274,7 @@ async fn a_retry_around_the_generated_client_numbers_each_rpc_from_zero() {
         true
     }
     // Two rounds of the generated method's own three attempts.
-    #[resilient::retry(max = 2, backoff = "none", when = always)]
+    #[steadfast::retry(max = 2, backoff = "none", when = always)]
     async fn twice(
         client: &mut ResilientUserServiceClient<Channel>,
     ) -> Result<UserResponse, Status> {

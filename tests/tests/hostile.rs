@@ -7,11 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use resilient::tonic::{
+use steadfast::tonic::{
     PropagateDeadline, PropagateDeadlineService, ResponseGuard, ServiceConfigLayer,
 };
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::ResilientUserServiceClient;
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::ResilientUserServiceClient;
 use tonic::Code;
 
 mod common;
@@ -306,7 +306,7 @@ mod random {
     use super::*;
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
-    use resilient_examples::user::ResilientUserDirectoryClient;
+    use steadfast_examples::user::ResilientUserDirectoryClient;
 
     /// A header value: numbers, near-numbers, base64-looking text, or any
     /// bytes a header can carry.
@@ -420,7 +420,7 @@ enum Outcome {
 }
 
 fn outcome(
-    result: Result<tonic::Response<resilient_examples::user::UserResponse>, tonic::Status>,
+    result: Result<tonic::Response<steadfast_examples::user::UserResponse>, tonic::Status>,
 ) -> Outcome {
     match result {
         Ok(response) => {
@@ -514,7 +514,7 @@ mod server_side {
     use super::*;
     use bytes::Bytes;
     use common::server;
-    use resilient_examples::faulty::Fault;
+    use steadfast_examples::faulty::Fault;
 
     /// An h2 connection to `addr`, its driver spawned.
     async fn connect(addr: std::net::SocketAddr) -> h2::client::SendRequest<Bytes> {

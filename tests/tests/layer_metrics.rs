@@ -3,7 +3,7 @@
 //! process of their own: the meter provider is global).
 #![allow(clippy::unwrap_used)] // test-only
 
-use resilient_examples::faulty::Fault;
+use steadfast_examples::faulty::Fault;
 use tonic::Code;
 
 mod common;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use resilient::{retry, RetryBudget};
+use steadfast::{retry, RetryBudget};
 use tonic::Status;
 
 static BUDGET: RetryBudget = RetryBudget::new(10, 0.1);
@@ -20,7 +20,7 @@ struct Client {
 }
 
 impl Client {
-    #[resilient::deadline(2s)]
+    #[steadfast::deadline(2s)]
     #[retry(max = 3, backoff = "exp", initial = 10ms, jitter = "none", per_attempt = 1s)]
     async fn get(&mut self, id: String) -> Result<String, Status> {
         self.calls += 1;
@@ -39,7 +39,7 @@ fn read(path: &str) -> std::io::Result<String> {
 }
 
 #[retry(max = 2)]
-#[resilient::deadline(= Duration::from_millis(200))]
+#[steadfast::deadline(= Duration::from_millis(200))]
 async fn nested(n: u64) -> Result<u64, std::io::Error> {
     Ok(n)
 }
@@ -51,7 +51,7 @@ trait Handler {
 
 #[tonic::async_trait]
 impl Handler for Client {
-    #[resilient::deadline(1s)]
+    #[steadfast::deadline(1s)]
     #[retry(max = 2)]
     async fn handle(&self, id: String) -> Result<String, Status> {
         #![allow(clippy::redundant_clone)]

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use resilient_examples::faulty::Fault;
-use resilient_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
+use steadfast_examples::faulty::Fault;
+use steadfast_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
 use tonic::Code;
 
 mod common;
@@ -40,7 +40,7 @@ async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
         .unwrap();
 
     // An operator takes a dependency out of service and back.
-    static OPS: resilient::CircuitBreaker = resilient::CircuitBreaker::new().name("ops");
+    static OPS: steadfast::CircuitBreaker = steadfast::CircuitBreaker::new().name("ops");
     OPS.force_open();
     OPS.reset();
 
@@ -125,7 +125,7 @@ async fn retries_hedges_durations_and_breaker_changes_are_recorded() {
         .flat_map(|r| r.scope_metrics())
         .flat_map(|s| s.metrics())
     {
-        if metric.name() == "resilient.circuit_breaker.transitions" {
+        if metric.name() == "steadfast.circuit_breaker.transitions" {
             if let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() {
                 for point in sum.data_points() {
                     transitions.push((

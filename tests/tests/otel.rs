@@ -9,10 +9,10 @@
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use resilient::tonic::ServiceConfigLayer;
-use resilient_examples::faulty::{Fault, FaultyUsers, Forward};
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::ResilientUserServiceClient;
+use steadfast::tonic::ServiceConfigLayer;
+use steadfast_examples::faulty::{Fault, FaultyUsers, Forward};
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::ResilientUserServiceClient;
 use tonic::Code;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -35,7 +35,7 @@ fn exporting() -> (
         .with_simple_exporter(exporter.clone())
         .build();
     let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("resilient-tests")));
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("steadfast-tests")));
     let guard = tracing::subscriber::set_default(subscriber);
     (exporter, provider, guard)
 }

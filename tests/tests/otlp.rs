@@ -44,13 +44,13 @@ impl TraceService for Collector {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chain_exports_one_trace_to_an_otlp_collector() {
     let collector = Collector::default();
-    let (addr, incoming) = resilient_examples::faulty::bind().await.unwrap();
+    let (addr, incoming) = steadfast_examples::faulty::bind().await.unwrap();
     let server = tonic::transport::Server::builder()
         .add_service(TraceServiceServer::new(collector.clone()))
         .serve_with_incoming(incoming);
     let server = tokio::spawn(server);
 
-    let chain = resilient_examples::chain::run(Some(&format!("http://{addr}")))
+    let chain = steadfast_examples::chain::run(Some(&format!("http://{addr}")))
         .await
         .unwrap();
     assert_eq!(chain.answer, "user 42");

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use resilient::tonic::{ServiceConfigLayer, ServiceConfigService};
-use resilient_examples::faulty::Fault;
-use resilient_examples::user::user_directory_client::UserDirectoryClient;
-use resilient_examples::user::user_service_client::UserServiceClient;
+use steadfast::tonic::{ServiceConfigLayer, ServiceConfigService};
+use steadfast_examples::faulty::Fault;
+use steadfast_examples::user::user_directory_client::UserDirectoryClient;
+use steadfast_examples::user::user_service_client::UserServiceClient;
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -130,7 +130,7 @@ async fn the_timeout_bounds_the_call_and_travels_as_grpc_timeout() {
     assert!(took >= Duration::from_millis(250), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
     let sent = server.users.seen()[0].timeout.clone().unwrap();
-    let sent = resilient::tonic::parse_timeout(sent.as_bytes()).unwrap();
+    let sent = steadfast::tonic::parse_timeout(sent.as_bytes()).unwrap();
     assert!(
         sent <= Duration::from_millis(300) && sent > Duration::from_millis(100),
         "{sent:?}"
@@ -175,7 +175,7 @@ async fn a_timeout_only_method_sends_the_callers_request_once() {
     assert_eq!(sent.previous_attempts, None);
     assert_eq!(sent.content_length, None);
     let timeout = sent.timeout.as_deref().unwrap();
-    let timeout = resilient::tonic::parse_timeout(timeout.as_bytes()).unwrap();
+    let timeout = steadfast::tonic::parse_timeout(timeout.as_bytes()).unwrap();
     assert!(
         timeout <= Duration::from_secs(5) && timeout > Duration::from_secs(4),
         "{timeout:?}"
@@ -265,7 +265,7 @@ fn a_malformed_config_is_an_error_that_says_where() {
 
 #[tokio::test]
 async fn a_server_restarted_under_a_live_client_is_reached_again() {
-    use resilient_examples::faulty::{FaultyUsers, Relay};
+    use steadfast_examples::faulty::{FaultyUsers, Relay};
     let first = server([]).await;
     let relay = Relay::start(first.addr).await.unwrap();
     // Retries spread over 0.1 + 0.2 + 0.4 + 0.4 s: long enough for the
@@ -312,7 +312,7 @@ const FIND_USER_CONFIG: &str = r#"{"methodConfig": [{
 
 #[tokio::test]
 async fn proto_options_and_the_same_service_config_behave_alike() {
-    use resilient_examples::user::ResilientUserDirectoryClient;
+    use steadfast_examples::user::ResilientUserDirectoryClient;
     let scripts = || {
         [
             // Slow, then a non-fatal failure that starts the third at once.

@@ -10,10 +10,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use resilient_examples::catalog::v1::catalog_server::{Catalog, CatalogServer};
-use resilient_examples::catalog::v1::{Entry, ResilientCatalogClient};
-use resilient_examples::faulty::serve_with_deadlines;
-use resilient_examples::user::UserResponse;
+use steadfast_examples::catalog::v1::catalog_server::{Catalog, CatalogServer};
+use steadfast_examples::catalog::v1::{Entry, ResilientCatalogClient};
+use steadfast_examples::faulty::serve_with_deadlines;
+use steadfast_examples::user::UserResponse;
 use tokio::task::JoinHandle;
 use tonic::codegen::tokio_stream::{self, Stream, StreamExt};
 use tonic::service::Routes;
@@ -162,7 +162,7 @@ impl Drop for Server {
 async fn server(acts: impl IntoIterator<Item = Act>) -> Server {
     let script = Script::default();
     script.acts.lock().unwrap().extend(acts);
-    let (addr, incoming) = resilient_examples::faulty::bind().await.unwrap();
+    let (addr, incoming) = steadfast_examples::faulty::bind().await.unwrap();
     let routes = Routes::new(CatalogServer::new(script.clone()));
     let task = serve_with_deadlines(routes, incoming);
     Server { script, addr, task }
@@ -283,7 +283,7 @@ async fn a_method_without_retries_sends_once_with_metadata_and_deadline() {
     let headers = s.script.headers.lock().unwrap().clone();
     assert_eq!(headers.len(), 1);
     assert_eq!(headers[0].0.as_deref(), Some("r-1"));
-    let sent = resilient::tonic::parse_timeout(headers[0].1.as_ref().unwrap().as_bytes()).unwrap();
+    let sent = steadfast::tonic::parse_timeout(headers[0].1.as_ref().unwrap().as_bytes()).unwrap();
     assert!(
         sent <= Duration::from_secs(1),
         "the service's 1 s deadline: {sent:?}"
@@ -305,8 +305,8 @@ async fn deprecated_and_cross_package_methods_work() {
 /// replayed when that attempt fails after the server read it all.
 mod through_the_layer {
     use super::*;
-    use resilient::tonic::{ServiceConfigLayer, ServiceConfigService};
-    use resilient_examples::catalog::v1::catalog_client::CatalogClient;
+    use steadfast::tonic::{ServiceConfigLayer, ServiceConfigService};
+    use steadfast_examples::catalog::v1::catalog_client::CatalogClient;
 
     fn layered(addr: SocketAddr) -> CatalogClient<ServiceConfigService<Channel>> {
         let layer = ServiceConfigLayer::from_json(

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use resilient_examples::faulty::Fault;
-use resilient_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
+use steadfast_examples::faulty::Fault;
+use steadfast_examples::user::{ResilientUserDirectoryClient, ResilientUserServiceClient};
 use tonic::Code;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -202,11 +202,11 @@ async fn a_call_sent_once_has_one_attempt_span() {
     let recorder = Recorder::default();
     let _guard = recorder.install();
     let mut client =
-        resilient_examples::catalog::v1::ResilientCatalogClient::new(channel(server.addr));
+        steadfast_examples::catalog::v1::ResilientCatalogClient::new(channel(server.addr));
     // `Old` has no retry policy (the users server does not serve it: UNIMPLEMENTED).
     #[allow(deprecated)]
     let error = client
-        .old(resilient_examples::catalog::v1::Entry::default())
+        .old(steadfast_examples::catalog::v1::Entry::default())
         .await
         .unwrap_err();
     assert_eq!(error.code(), Code::Unimplemented);
@@ -226,7 +226,7 @@ async fn a_call_sent_once_has_one_attempt_span() {
 #[tokio::test(start_paused = true)]
 async fn a_plain_function_has_a_call_span_and_an_attempt_span_per_attempt() {
     static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    #[resilient::retry(max = 3, backoff = "const", initial = 5ms, jitter = "none")]
+    #[steadfast::retry(max = 3, backoff = "const", initial = 5ms, jitter = "none")]
     async fn lookup_user() -> Result<u32, std::io::Error> {
         tracing::info!("looking");
         match CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
@@ -271,7 +271,7 @@ async fn a_timed_attempt_and_a_blocking_function_have_their_spans_too() {
     static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     // Each attempt timed (`per_attempt`): the span is around the attempt,
     // inside its deadline scope.
-    #[resilient::retry(max = 2, backoff = "none", per_attempt = 50ms)]
+    #[steadfast::retry(max = 2, backoff = "none", per_attempt = 50ms)]
     async fn timed() -> Result<u32, std::io::Error> {
         if CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
             std::future::pending::<()>().await;
@@ -280,7 +280,7 @@ async fn a_timed_attempt_and_a_blocking_function_have_their_spans_too() {
         Ok(1)
     }
     static BLOCKING: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    #[resilient::retry(max = 2, backoff = "none")]
+    #[steadfast::retry(max = 2, backoff = "none")]
     fn blocking() -> Result<u32, std::io::Error> {
         tracing::info!("blocking attempt");
         match BLOCKING.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
@@ -325,19 +325,19 @@ async fn a_timed_attempt_and_a_blocking_function_have_their_spans_too() {
 async fn one_attempt_policies_and_hedges_open_their_spans() {
     // A deadline or a breaker alone makes one attempt: the call span only,
     // entered while the body runs.
-    #[resilient::deadline(1s)]
-    async fn bounded() -> Result<u32, resilient::Elapsed> {
+    #[steadfast::deadline(1s)]
+    async fn bounded() -> Result<u32, steadfast::Elapsed> {
         tracing::info!("in bounded");
         Ok(1)
     }
-    #[resilient::circuit_breaker(min_calls = 5)]
-    async fn guarded() -> Result<u32, resilient::CircuitOpen> {
+    #[steadfast::circuit_breaker(min_calls = 5)]
+    async fn guarded() -> Result<u32, steadfast::CircuitOpen> {
         tracing::info!("in guarded");
         Ok(2)
     }
     static HEDGED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     // The first attempt hangs; the hedge answers.
-    #[resilient::hedge(max = 2, delay = 10ms)]
+    #[steadfast::hedge(max = 2, delay = 10ms)]
     async fn hedged() -> Result<u32, std::io::Error> {
         if HEDGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
             std::future::pending::<()>().await;
@@ -372,7 +372,7 @@ async fn one_attempt_policies_and_hedges_open_their_spans() {
 #[tokio::test(start_paused = true)]
 async fn a_subscriber_that_does_not_want_info_gets_no_spans_from_plain_functions() {
     use tracing_subscriber::filter::LevelFilter;
-    #[resilient::retry(max = 2, backoff = "none")]
+    #[steadfast::retry(max = 2, backoff = "none")]
     async fn quiet() -> Result<u32, std::io::Error> {
         Ok(1)
     }
@@ -398,16 +398,16 @@ async fn stacking_with_tracing_instrument() {
         }
     }
     // Below `#[retry]`: `instrument` wraps the whole retried call, and
-    // resilient's call span is its child.
-    #[resilient::retry(max = 3, backoff = "none")]
+    // steadfast's call span is its child.
+    #[steadfast::retry(max = 3, backoff = "none")]
     #[tracing::instrument(name = "one_span")]
     async fn one_span_per_call() -> Result<u32, std::io::Error> {
         flaky(&ONE)
     }
     // Above `#[retry]`: `instrument` expands first, and the body it wraps
-    // runs once per attempt, inside resilient's `attempt` span.
+    // runs once per attempt, inside steadfast's `attempt` span.
     #[tracing::instrument(name = "span_per_attempt")]
-    #[resilient::retry(max = 3, backoff = "none")]
+    #[steadfast::retry(max = 3, backoff = "none")]
     async fn span_per_attempt() -> Result<u32, std::io::Error> {
         flaky(&EACH)
     }
@@ -419,7 +419,7 @@ async fn stacking_with_tracing_instrument() {
     let call = recorder.spans("one_span_per_call");
     assert_eq!(call.len(), 1);
     assert_eq!(call[0].parent.as_deref(), Some("one_span"));
-    // Both named after the function: resilient's call span (no parent
+    // Both named after the function: steadfast's call span (no parent
     // here), and `instrument`'s, once per attempt inside its `attempt`.
     let named = recorder.spans("span_per_attempt");
     let parents: Vec<Option<&str>> = named.iter().map(|s| s.parent.as_deref()).collect();
@@ -479,14 +479,14 @@ async fn a_timeout_only_method_through_the_layer_has_one_attempt_span() {
     let server = server([Fault::Fail(Code::Unavailable)]).await;
     let recorder = Recorder::default();
     let _guard = recorder.install();
-    let layer = resilient::tonic::ServiceConfigLayer::from_json(
+    let layer = steadfast::tonic::ServiceConfigLayer::from_json(
         r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "5s"}]}"#,
     )
     .unwrap();
     let channel = tower::ServiceBuilder::new()
         .layer(layer)
         .service(channel(server.addr));
-    let status = resilient_examples::user::user_service_client::UserServiceClient::new(channel)
+    let status = steadfast_examples::user::user_service_client::UserServiceClient::new(channel)
         .get_user(request())
         .await
         .unwrap_err();

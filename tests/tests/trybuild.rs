@@ -1,6 +1,6 @@
 //! Compile-time behaviour of `#[retry]`, `#[deadline]` and `#[circuit_breaker]`: every supported
 //! signature compiles, and every mistake is an error on the token to change.
-//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p resilient-tests --test trybuild`.
+//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p steadfast-tests --test trybuild`.
 
 #[test]
 fn ui() {

@@ -37,7 +37,7 @@ fn err(builder: &Builder, proto: &str) -> String {
 
 const HEADER: &str = r#"syntax = "proto3";
 package shop.v1;
-import "resilient/options.proto";
+import "steadfast/options.proto";
 import "google/protobuf/empty.proto";
 message Item { string id = 1; message Price { uint64 cents = 1; } }
 "#;
@@ -51,12 +51,12 @@ fn method_option_beats_service_option_beats_file_option() {
     let code = ok(
         &configure(),
         &proto(
-            r#"option (resilient.file_policy) = { deadline: "30s" };
+            r#"option (steadfast.file_policy) = { deadline: "30s" };
 service Shop {
-  option (resilient.default_policy) = { deadline: "5s" retry: { max_attempts: 2 } };
+  option (steadfast.default_policy) = { deadline: "5s" retry: { max_attempts: 2 } };
   rpc Get (Item) returns (Item) {
     option idempotency_level = NO_SIDE_EFFECTS;
-    option (resilient.policy) = { deadline: "1s" };
+    option (steadfast.policy) = { deadline: "1s" };
   }
   rpc List (google.protobuf.Empty) returns (Item) { option idempotency_level = IDEMPOTENT; }
 }
@@ -64,14 +64,23 @@ service Other { rpc Ping (Item) returns (Item.Price); }"#,
         ),
     );
     // Get: its own deadline; the service's retry.
-    assert!(code.contains("#[::resilient::deadline(1s)]"), "{code}");
     assert!(
-        code.contains("#[::resilient::retry(max = 2, backoff = \"exp\")]"),
+        code.contains("#[::steadfast::__private::deadline(1s)]"),
+        "{code}"
+    );
+    assert!(
+        code.contains("#[::steadfast::__private::retry(max = 2, backoff = \"exp\")]"),
         "{code}"
     );
     // List: the service's deadline. Other.Ping: the file's.
-    assert!(code.contains("#[::resilient::deadline(5s)]"), "{code}");
-    assert!(code.contains("#[::resilient::deadline(30s)]"), "{code}");
+    assert!(
+        code.contains("#[::steadfast::__private::deadline(5s)]"),
+        "{code}"
+    );
+    assert!(
+        code.contains("#[::steadfast::__private::deadline(30s)]"),
+        "{code}"
+    );
     assert!(
         code.contains("request: impl tonic::IntoRequest<()>"),
         "google.protobuf.Empty is `()`: {code}"
@@ -89,7 +98,7 @@ fn retry_on_a_method_that_is_not_idempotent_is_an_error_at_its_line() {
         &proto(
             r#"service Shop {
   rpc Buy (Item) returns (Item) {
-    option (resilient.policy) = { retry: { max_attempts: 3 } };
+    option (steadfast.policy) = { retry: { max_attempts: 3 } };
   }
 }"#,
         ),
@@ -109,12 +118,15 @@ fn unsafe_retry_allows_it() {
         &proto(
             r#"service Shop {
   rpc Buy (Item) returns (Item) {
-    option (resilient.policy) = { retry: { max_attempts: 3 } unsafe_retry: true };
+    option (steadfast.policy) = { retry: { max_attempts: 3 } unsafe_retry: true };
   }
 }"#,
         ),
     );
-    assert!(code.contains("#[::resilient::retry(max = 3"), "{code}");
+    assert!(
+        code.contains("#[::steadfast::__private::retry(max = 3"),
+        "{code}"
+    );
 }
 
 #[test]
@@ -123,7 +135,7 @@ fn inherited_retries_skip_methods_that_are_not_idempotent_with_a_warning() {
         &configure(),
         &proto(
             r#"service Shop {
-  option (resilient.default_policy) = { retry: { max_attempts: 3 } };
+  option (steadfast.default_policy) = { retry: { max_attempts: 3 } };
   rpc Buy (Item) returns (Item);
   rpc Get (Item) returns (Item) { option idempotency_level = IDEMPOTENT; }
 }"#,
@@ -131,7 +143,11 @@ fn inherited_retries_skip_methods_that_are_not_idempotent_with_a_warning() {
     )
     .unwrap();
     let code: String = generated.clients.values().cloned().collect();
-    assert_eq!(code.matches("#[::resilient::retry(").count(), 1, "{code}");
+    assert_eq!(
+        code.matches("#[::steadfast::__private::retry(").count(),
+        1,
+        "{code}"
+    );
     assert!(
         code.contains("Not retried: not marked idempotent."),
         "{code}"
@@ -146,7 +162,7 @@ fn streaming_rules() {
         &configure(),
         &proto(
             r#"service Shop {
-  option (resilient.default_policy) = { deadline: "3s" retry: { max_attempts: 3 } };
+  option (steadfast.default_policy) = { deadline: "3s" retry: { max_attempts: 3 } };
   rpc Watch (Item) returns (stream Item) { option idempotency_level = NO_SIDE_EFFECTS; }
   rpc Upload (stream Item) returns (Item) { option idempotency_level = IDEMPOTENT; }
   rpc Chat (stream Item) returns (stream Item) { option idempotency_level = IDEMPOTENT; }
@@ -154,9 +170,14 @@ fn streaming_rules() {
         ),
     );
     // Server streaming: retried (until the response starts); streamed requests: deadline only.
-    assert_eq!(code.matches("#[::resilient::retry(").count(), 1, "{code}");
     assert_eq!(
-        code.matches("#[::resilient::deadline(3s)]").count(),
+        code.matches("#[::steadfast::__private::retry(").count(),
+        1,
+        "{code}"
+    );
+    assert_eq!(
+        code.matches("#[::steadfast::__private::deadline(3s)]")
+            .count(),
         3,
         "{code}"
     );
@@ -180,7 +201,7 @@ fn bad_options_are_errors_with_their_location() {
             r#"service Shop {
   rpc Get (Item) returns (Item) {
     option idempotency_level = IDEMPOTENT;
-    option (resilient.policy) = {
+    option (steadfast.policy) = {
       deadline: "2 seconds"
       retry: { max_attempts: 0, backoff: CONSTANT, multiplier: 2, on: ["BUSY"], jitter: "lots", initial: "5" }
     };
@@ -213,7 +234,7 @@ fn unknown_option_fields_are_errors_from_the_compiler_with_their_location() {
         &proto(
             r#"service Shop {
   rpc Get (Item) returns (Item) {
-    option (resilient.policy) = { deadlin: "2s" };
+    option (steadfast.policy) = { deadlin: "2s" };
   }
 }"#,
         ),
@@ -253,10 +274,16 @@ fn service_config_and_builder_fill_in_below_the_options() {
 }"#,
         ),
     );
-    assert!(code.contains("#[::resilient::deadline(4s)]"), "{code}");
+    assert!(
+        code.contains("#[::steadfast::__private::deadline(4s)]"),
+        "{code}"
+    );
     assert!(code.contains("max = 4, backoff = \"exp\", initial = 200ms, multiplier = 1.5, max_delay = 3s, jitter = \"full\", on = [Unavailable, Aborted]"), "{code}");
     // List: the config's global deadline, the builder's retry.
-    assert!(code.contains("#[::resilient::deadline(9s)]"), "{code}");
+    assert!(
+        code.contains("#[::steadfast::__private::deadline(9s)]"),
+        "{code}"
+    );
     assert!(
         code.contains("max = 2, backoff = \"exp\", on = [Unavailable]"),
         "{code}"
@@ -297,10 +324,10 @@ fn generated_client_snapshot() {
         &configure(),
         &proto(
             r#"service Shop {
-  option (resilient.default_policy) = { deadline: "2s" };
+  option (steadfast.default_policy) = { deadline: "2s" };
   rpc Get (Item) returns (Item) {
     option idempotency_level = NO_SIDE_EFFECTS;
-    option (resilient.policy) = {
+    option (steadfast.policy) = {
       retry: { max_attempts: 3, backoff: EXPONENTIAL, initial: "100ms", jitter: "0.1", per_attempt: "500ms", on: ["UNAVAILABLE", "RESOURCE_EXHAUSTED"] }
       breaker: { failures: 5, open_for: "1s", slow: "200ms" }
     };
@@ -319,7 +346,7 @@ fn breaker_options_are_checked_where_they_are_written() {
         &proto(
             r#"service Shop {
   rpc Get (Item) returns (Item) {
-    option (resilient.policy) = {
+    option (steadfast.policy) = {
       breaker: { failure_ratio: 1.5, window: "10 parsecs", slow_ratio: 0.5, half_open: 40000 }
     };
   }
@@ -346,12 +373,12 @@ fn a_breaker_needs_no_idempotency_and_the_builder_checks_its_own() {
         &configure(),
         &proto(
             r#"service Shop {
-  rpc Put (Item) returns (Item) { option (resilient.policy) = { breaker: { failures: 3 } }; }
+  rpc Put (Item) returns (Item) { option (steadfast.policy) = { breaker: { failures: 3 } }; }
 }"#,
         ),
     );
     assert!(
-        code.contains("#[::resilient::circuit_breaker(self.breakers.put)]"),
+        code.contains("#[::steadfast::__private::circuit_breaker(self.breakers.put)]"),
         "{code}"
     );
     assert!(code.contains(".failure_count(3u32)"), "{code}");
@@ -405,7 +432,7 @@ service Shop {
         code.contains("pub async fn r#type("),
         "keyword names are raw: {code}"
     );
-    assert!(code.contains("async fn __resilient_type("), "{code}");
+    assert!(code.contains("async fn __steadfast_type("), "{code}");
     assert!(code.contains("self.inner.r#type(request)"), "{code}");
     assert!(
         code.contains("tonic::Response<crate::money::Price>"),
@@ -452,12 +479,12 @@ fn tonic_settings_are_followed() {
 }
 
 #[test]
-fn unary_calls_skip_tonics_streaming_only_with_resilients_codec() {
+fn unary_calls_skip_tonics_streaming_only_with_steadfasts_codec() {
     let shop = proto(
         "service Shop { rpc Get (Item) returns (Item); rpc Watch (Item) returns (stream Item); }",
     );
     let code = ok(&configure(), &shop);
-    // The path is written out only for resilient's own unary call.
+    // The path is written out only for steadfast's own unary call.
     assert_eq!(
         code.matches("\"/shop.v1.Shop/").count(),
         1,
@@ -465,7 +492,7 @@ fn unary_calls_skip_tonics_streaming_only_with_resilients_codec() {
     );
     assert!(code.contains("\"/shop.v1.Shop/Get\""), "{code}");
 
-    // Another codec: resilient cannot encode for it, so tonic sends every call.
+    // Another codec: steadfast cannot encode for it, so tonic sends every call.
     let mut builder = configure();
     builder.tonic(|tonic| tonic.codec_path("crate::MyCodec"));
     let code = ok(&builder, &shop);
@@ -480,13 +507,15 @@ fn hedging_from_options_and_service_config() {
             r#"service Shop {
   rpc Get (Item) returns (Item) {
     option idempotency_level = IDEMPOTENT;
-    option (resilient.policy) = { deadline: "1s" hedge: { max_attempts: 3, delay: "p95", on: ["UNAVAILABLE"] } };
+    option (steadfast.policy) = { deadline: "1s" hedge: { max_attempts: 3, delay: "p95", on: ["UNAVAILABLE"] } };
   }
 }"#,
         ),
     );
     assert!(
-        code.contains(r#"#[::resilient::hedge(max = 3, delay = "p95", on = [Unavailable])]"#),
+        code.contains(
+            r#"#[::steadfast::__private::hedge(max = 3, delay = "p95", on = [Unavailable])]"#
+        ),
         "{code}"
     );
     assert!(
@@ -506,7 +535,7 @@ fn hedging_from_options_and_service_config() {
         &proto("service Shop { rpc Get (Item) returns (Item); }"),
     );
     assert!(
-        code.contains("#[::resilient::hedge(max = 2, delay = 10ms, on = [])]"),
+        code.contains("#[::steadfast::__private::hedge(max = 2, delay = 10ms, on = [])]"),
         "{code}"
     );
 }
@@ -518,15 +547,15 @@ fn hedging_mistakes_are_build_errors_at_their_line() {
         &proto(
             r#"service Shop {
   rpc Get (Item) returns (Item) {
-    option (resilient.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
+    option (steadfast.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
   }
   rpc Watch (Item) returns (stream Item) {
     option idempotency_level = IDEMPOTENT;
-    option (resilient.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
+    option (steadfast.policy) = { hedge: { max_attempts: 2, delay: "10ms" } };
   }
   rpc Both (Item) returns (Item) {
     option idempotency_level = IDEMPOTENT;
-    option (resilient.policy) = { retry: { max_attempts: 2 } hedge: { max_attempts: 9, delay: "p100" } };
+    option (steadfast.policy) = { retry: { max_attempts: 2 } hedge: { max_attempts: 9, delay: "p100" } };
   }
 }"#,
         ),
@@ -575,17 +604,17 @@ fn retry_throttling_builds_one_budget_for_the_clients_methods() {
         &proto("service Shop { rpc Get (Item) returns (Item); rpc List (Item) returns (Item); }"),
     );
     assert_eq!(
-        code.matches("static RESILIENT_SHOP_BUDGET: ::resilient::RetryBudget")
+        code.matches("static STEADFAST_SHOP_BUDGET: ::steadfast::__private::RetryBudget")
             .count(),
         1,
         "{code}"
     );
     assert!(
-        code.contains("::resilient::RetryBudget::new(\n    10u32,\n    0.1f64,\n)"),
+        code.contains("::steadfast::__private::RetryBudget::new(\n    10u32,\n    0.1f64,\n)"),
         "{code}"
     );
     assert_eq!(
-        code.matches("budget = RESILIENT_SHOP_BUDGET").count(),
+        code.matches("budget = STEADFAST_SHOP_BUDGET").count(),
         2,
         "{code}"
     );
@@ -682,7 +711,7 @@ service Publisher {
     .unwrap_or_else(|e| panic!("{e}"));
     let code: String = generated.clients.values().cloned().collect();
     assert_eq!(
-        code.matches("#[::resilient::retry(").count(),
+        code.matches("#[::steadfast::__private::retry(").count(),
         3,
         "every configured method retries: {code}"
     );
@@ -712,7 +741,7 @@ fn the_gate_still_holds_for_what_the_clients_author_writes() {
         &configure(),
         &proto(
             r#"service Shop {
-  rpc Buy (Item) returns (Item) { option (resilient.policy) = { retry: { max_attempts: 3 } }; }
+  rpc Buy (Item) returns (Item) { option (steadfast.policy) = { retry: { max_attempts: 3 } }; }
 }"#,
         ),
     );
@@ -725,7 +754,7 @@ fn build_errors_print_one_problem_a_line_also_through_debug() {
         &configure(),
         &proto(
             r#"service Shop {
-  rpc Buy (Item) returns (Item) { option (resilient.policy) = { deadline: "2" retry: { max_attempts: 0 } }; }
+  rpc Buy (Item) returns (Item) { option (steadfast.policy) = { deadline: "2" retry: { max_attempts: 0 } }; }
 }"#,
         ),
     )
@@ -746,7 +775,7 @@ fn the_channel_option_sets_the_generated_connect() {
         &configure(),
         &proto(
             r#"service Shop {
-  option (resilient.channel) = {
+  option (steadfast.channel) = {
     connect_timeout: "2s"
     keepalive_interval: "30s"
     keepalive_timeout: "10s"
@@ -758,13 +787,13 @@ fn the_channel_option_sets_the_generated_connect() {
     );
     assert!(
         code.contains(
-            "/// `(resilient.channel)`: connect within 2s, ping every 30s, answered within 10s, TCP keepalive after 60s idle"
+            "/// `(steadfast.channel)`: connect within 2s, ping every 30s, answered within 10s, TCP keepalive after 60s idle"
         ),
         "{code}"
     );
     let apply = code
         .lines()
-        .skip_while(|l| !l.contains("::resilient::tonic::ChannelPolicy::new()"))
+        .skip_while(|l| !l.contains("::steadfast::__private::ChannelPolicy::new()"))
         .take_while(|l| !l.contains("connect().await"))
         .collect::<String>();
     for call in [
@@ -793,11 +822,11 @@ fn bad_channel_options_are_errors_at_their_line() {
         &configure(),
         &proto(
             r#"service Shop {
-  option (resilient.channel) = { connect_timeout: "soon", keepalive_interval: "30s" };
+  option (steadfast.channel) = { connect_timeout: "soon", keepalive_interval: "30s" };
   rpc Get (Item) returns (Item);
 }
 service Other {
-  option (resilient.channel) = { keepalive_while_idle: true };
+  option (steadfast.channel) = { keepalive_while_idle: true };
   rpc Get (Item) returns (Item);
 }"#,
         ),
@@ -821,4 +850,58 @@ service Other {
             "missing {at}{expected:?} in\n{message}"
         );
     }
+}
+
+#[test]
+fn generated_code_opens_with_the_contract_the_runtime_speaks() {
+    assert_eq!(crate::CONTRACT, steadfast::__private::CONTRACT);
+    let code = ok(
+        &configure(),
+        &proto("service Shop { rpc Put (Item) returns (Item); }"),
+    );
+    assert!(
+        code.contains(&format!(
+            "::steadfast::__private::contract!({});",
+            crate::CONTRACT
+        )),
+        "{code}"
+    );
+}
+
+#[test]
+fn crate_path_names_the_runtime_everywhere_and_bad_paths_are_errors() {
+    let mut builder = configure();
+    builder.crate_path("::platform::steadfast");
+    let code = ok(
+        &builder,
+        &proto(
+            r#"service Shop {
+  rpc Put (Item) returns (Item) {
+    option idempotency_level = IDEMPOTENT;
+    option (steadfast.policy) = { deadline: "1s" retry: { max_attempts: 2 } };
+  }
+}"#,
+        ),
+    );
+    assert!(!code.contains(" ::steadfast::"), "{code}");
+    assert!(
+        code.contains("::platform::steadfast::__private::contract!"),
+        "{code}"
+    );
+    assert!(
+        code.contains("#[::platform::steadfast::__private::rpc("),
+        "{code}"
+    );
+    assert!(code.contains("crate = \"::platform::steadfast\""), "{code}");
+    builder.crate_path("not a path");
+    let error = err(
+        &builder,
+        &proto("service Shop { rpc Put (Item) returns (Item); }"),
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("crate_path `not a path` is not a path"),
+        "{error}"
+    );
 }

@@ -177,6 +177,6 @@ fn unknown_fields_are_errors_and_unapplied_grpc_fields_are_noted() {
     let config = load(PUBLISHED).unwrap();
     assert_eq!(
         config.not_applied,
-        ["service_config.json: methodConfig[1].waitForReady: accepted, not applied by resilient"]
+        ["service_config.json: methodConfig[1].waitForReady: accepted, not applied by steadfast"]
     );
 }

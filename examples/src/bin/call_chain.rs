@@ -3,16 +3,16 @@
 //! left of the caller's budget; when the gateway's deadline is spent, B
 //! gives up instead of working for nobody.
 //!
-//! `cargo run -p resilient-examples --bin call_chain`
+//! `cargo run -p steadfast-examples --bin call_chain`
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use resilient::deadline;
-use resilient::tonic::{DeadlineLayer, PropagateDeadline};
-use resilient_examples::user::user_service_client::UserServiceClient;
-use resilient_examples::user::user_service_server::{UserService, UserServiceServer};
-use resilient_examples::user::{UserRequest, UserResponse};
+use steadfast::deadline;
+use steadfast::tonic::{DeadlineLayer, PropagateDeadline};
+use steadfast_examples::user::user_service_client::UserServiceClient;
+use steadfast_examples::user::user_service_server::{UserService, UserServiceServer};
+use steadfast_examples::user::{UserRequest, UserResponse};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
@@ -69,7 +69,7 @@ impl UserService for Hop {
 }
 
 /// The client's side: one budget for the whole chain.
-#[resilient::deadline(= budget)]
+#[steadfast::deadline(= budget)]
 async fn get_user(entry: &mut Client, budget: Duration) -> Result<UserResponse, Status> {
     let request = UserRequest {
         user_id: "42".into(),
@@ -78,7 +78,7 @@ async fn get_user(entry: &mut Client, budget: Duration) -> Result<UserResponse, 
 }
 
 async fn serve(hop: Hop) -> Result<SocketAddr, Box<dyn std::error::Error>> {
-    let (addr, incoming) = resilient_examples::faulty::bind().await?;
+    let (addr, incoming) = steadfast_examples::faulty::bind().await?;
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .layer(DeadlineLayer::new())

@@ -8,16 +8,16 @@
 //! Jaeger or an OpenTelemetry Collector), the spans are also exported there
 //! over OTLP/gRPC.
 //!
-//! `cargo run -p resilient-examples --bin traced_chain`
+//! `cargo run -p steadfast-examples --bin traced_chain`
 
 #[tokio::main]
-async fn main() -> Result<(), resilient_examples::chain::Error> {
+async fn main() -> Result<(), steadfast_examples::chain::Error> {
     let otlp = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
         .ok()
         .filter(|endpoint| !endpoint.is_empty());
-    let chain = resilient_examples::chain::run(otlp.as_deref()).await?;
+    let chain = steadfast_examples::chain::run(otlp.as_deref()).await?;
     println!("gateway -> A -> B answered: {}\n", chain.answer);
-    resilient_examples::chain::print(&chain.spans);
+    steadfast_examples::chain::print(&chain.spans);
     println!(
         "\nSent: a client's call; Attempt: each try (here A's first attempt at B fails and is retried);\n\
          Recv: a server's handling, child of the attempt that reached it through the traceparent header."

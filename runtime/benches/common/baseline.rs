@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use resilient::{Backoff, Elapsed, RetryPolicy};
+use steadfast::{Backoff, Elapsed, RetryPolicy};
 
 /// A current-thread runtime with timers, as every measurement uses.
 pub(crate) fn rt() -> tokio::runtime::Runtime {

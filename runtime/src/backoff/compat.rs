@@ -13,7 +13,7 @@ use super::Schedule;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::backoff::{from_backoff, Schedule};
+/// use steadfast::backoff::{from_backoff, Schedule};
 ///
 /// let schedule = from_backoff(|| backoff::backoff::Constant::new(Duration::from_millis(20)));
 /// assert_eq!(schedule.delays().next(), Some(Duration::from_millis(20)));
@@ -29,8 +29,8 @@ where
 /// The [`Schedule`] made by [`from_backoff`].
 ///
 /// ```
-/// let s: resilient::backoff::FromBackoff<_> =
-///     resilient::backoff::from_backoff(backoff::ExponentialBackoff::default);
+/// let s: steadfast::backoff::FromBackoff<_> =
+///     steadfast::backoff::from_backoff(backoff::ExponentialBackoff::default);
 /// # let _ = s;
 /// ```
 #[derive(Clone, Copy)]
@@ -60,7 +60,7 @@ where
 /// The delays of one call under a [`FromBackoff`] schedule.
 ///
 /// ```
-/// use resilient::backoff::{from_backoff, Schedule};
+/// use steadfast::backoff::{from_backoff, Schedule};
 ///
 /// let mut delays = from_backoff(|| backoff::backoff::Stop {}).delays();
 /// assert_eq!(delays.next(), None);

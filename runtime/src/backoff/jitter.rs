@@ -11,7 +11,7 @@ use super::rng::Rng;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{Backoff, Jitter};
+/// use steadfast::{Backoff, Jitter};
 ///
 /// let backoff = Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::Full).seed(7);
 /// for (n, delay) in backoff.delays().take(5).enumerate() {

@@ -22,7 +22,7 @@ pub use schedule::{from_fn, FromFn, Schedule};
 /// Default first delay: 100 ms.
 ///
 /// ```
-/// use resilient::{backoff::DEFAULT_INITIAL, Backoff};
+/// use steadfast::{backoff::DEFAULT_INITIAL, Backoff};
 /// assert_eq!(Backoff::default().initial(), DEFAULT_INITIAL);
 /// ```
 pub const DEFAULT_INITIAL: Duration = Duration::from_millis(100);
@@ -30,7 +30,7 @@ pub const DEFAULT_INITIAL: Duration = Duration::from_millis(100);
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{backoff::DEFAULT_MULTIPLIER, Backoff, Jitter};
+/// use steadfast::{backoff::DEFAULT_MULTIPLIER, Backoff, Jitter};
 ///
 /// let b = Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::None);
 /// let second = b.delays().nth(1).unwrap();
@@ -41,7 +41,7 @@ pub const DEFAULT_MULTIPLIER: f64 = 2.0;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{backoff::DEFAULT_MAX_DELAY, Backoff, Jitter};
+/// use steadfast::{backoff::DEFAULT_MAX_DELAY, Backoff, Jitter};
 ///
 /// let b = Backoff::exponential(Duration::from_secs(1)).jitter(Jitter::None);
 /// assert_eq!(b.delays().nth(20), Some(DEFAULT_MAX_DELAY));
@@ -65,7 +65,7 @@ pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{Backoff, Jitter};
+/// use steadfast::{Backoff, Jitter};
 ///
 /// const BACKOFF: Backoff = Backoff::exponential(Duration::from_millis(100))
 ///     .multiplier(3.0)
@@ -121,7 +121,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::{Backoff, Jitter};
+    /// use steadfast::{Backoff, Jitter};
     ///
     /// let b = Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::None);
     /// assert_eq!(b.base(3), Duration::from_millis(400));
@@ -139,7 +139,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     ///
     /// assert_eq!(Backoff::constant(Duration::from_secs(1)).base(9), Duration::from_secs(1));
     /// ```
@@ -151,7 +151,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     ///
     /// assert_eq!(Backoff::linear(Duration::from_millis(50)).base(3), Duration::from_millis(150));
     /// ```
@@ -163,7 +163,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     ///
     /// assert_eq!(Backoff::fibonacci(Duration::from_millis(10)).base(6), Duration::from_millis(80));
     /// ```
@@ -175,7 +175,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     ///
     /// assert_eq!(Backoff::none().base(1), Duration::ZERO);
     /// ```
@@ -191,7 +191,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     ///
     /// let b = Backoff::exponential(Duration::from_millis(10)).multiplier(10.0);
     /// assert_eq!(b.base(3), Duration::from_millis(1000));
@@ -207,7 +207,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     ///
     /// let b = Backoff::exponential(Duration::from_secs(1)).max_delay(Duration::from_secs(5));
     /// assert_eq!(b.base(100), Duration::from_secs(5));
@@ -221,7 +221,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::{Backoff, Jitter};
+    /// use steadfast::{Backoff, Jitter};
     ///
     /// let b = Backoff::constant(Duration::from_secs(1)).jitter(Jitter::None);
     /// assert_eq!(b.delays().next(), Some(Duration::from_secs(1)));
@@ -236,7 +236,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::{Backoff, Jitter};
+    /// use steadfast::{Backoff, Jitter};
     ///
     /// let b = Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::Full).seed(42);
     /// assert!(b.delays().take(8).eq(b.delays().take(8)));
@@ -250,7 +250,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     /// assert_eq!(Backoff::default().initial(), Duration::from_millis(100));
     /// ```
     pub const fn initial(&self) -> Duration {
@@ -261,7 +261,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     /// assert_eq!(Backoff::default().cap(), Duration::from_secs(10));
     /// ```
     pub const fn cap(&self) -> Duration {
@@ -271,7 +271,7 @@ impl Backoff {
     /// The configured jitter.
     ///
     /// ```
-    /// use resilient::{Backoff, Jitter};
+    /// use steadfast::{Backoff, Jitter};
     /// assert_eq!(Backoff::default().jitter_kind(), Jitter::Proportional(0.2));
     /// ```
     pub const fn jitter_kind(&self) -> Jitter {
@@ -284,7 +284,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::Backoff;
+    /// use steadfast::Backoff;
     ///
     /// let b = Backoff::exponential(Duration::from_millis(100));
     /// assert_eq!(b.base(1), Duration::from_millis(100));
@@ -318,7 +318,7 @@ impl Backoff {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::{Backoff, Jitter};
+    /// use steadfast::{Backoff, Jitter};
     ///
     /// let b = Backoff::linear(Duration::from_secs(1)).jitter(Jitter::None);
     /// let first: Vec<_> = b.delays().take(3).collect();
@@ -360,7 +360,7 @@ fn fibonacci(n: u32) -> u64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{Backoff, Jitter};
+/// use steadfast::{Backoff, Jitter};
 ///
 /// let backoff = Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None);
 /// let mut delays = backoff.delays();

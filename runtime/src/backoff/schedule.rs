@@ -13,7 +13,7 @@ use super::{Backoff, Delays};
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::backoff::Schedule;
+/// use steadfast::backoff::Schedule;
 ///
 /// let fixed = [Duration::from_millis(10), Duration::from_millis(50)];
 /// assert_eq!(fixed.delays().count(), 2);
@@ -35,8 +35,8 @@ pub trait Schedule {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::backoff::{Schedule, DEFAULT_MAX_DELAY};
-    /// use resilient::Backoff;
+    /// use steadfast::backoff::{Schedule, DEFAULT_MAX_DELAY};
+    /// use steadfast::Backoff;
     ///
     /// let b = Backoff::constant(Duration::from_millis(10)).max_delay(Duration::from_secs(3));
     /// assert_eq!(Schedule::max_delay(&b), Duration::from_secs(3));
@@ -79,7 +79,7 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{backoff, RetryPolicy};
+/// use steadfast::{backoff, RetryPolicy};
 ///
 /// # fn main() {
 /// let policy = RetryPolicy::new()
@@ -100,7 +100,7 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::backoff::{from_fn, Schedule};
+/// use steadfast::backoff::{from_fn, Schedule};
 ///
 /// let schedule = from_fn(|| std::iter::repeat(Duration::from_millis(1)).take(2));
 /// assert_eq!(schedule.delays().count(), 2);

@@ -79,7 +79,7 @@ pub type OnChange = fn(&CircuitBreaker, CircuitState, CircuitState);
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{CircuitBreaker, CircuitOpen, CircuitState};
+/// use steadfast::{CircuitBreaker, CircuitOpen, CircuitState};
 ///
 /// static USERS: CircuitBreaker = CircuitBreaker::new()
 ///     .failure_ratio(0.5)
@@ -142,8 +142,8 @@ impl CircuitBreaker {
     /// were seen, stays open 5 s, then lets 3 probes through.
     ///
     /// ```
-    /// static BREAKER: resilient::CircuitBreaker = resilient::CircuitBreaker::new();
-    /// assert_eq!(BREAKER.state(), resilient::CircuitState::Closed);
+    /// static BREAKER: steadfast::CircuitBreaker = steadfast::CircuitBreaker::new();
+    /// assert_eq!(BREAKER.state(), steadfast::CircuitState::Closed);
     /// ```
     pub const fn new() -> Self {
         Self {
@@ -165,7 +165,7 @@ impl CircuitBreaker {
     /// A name, for hooks and logs.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().name("users");
+    /// let b = steadfast::CircuitBreaker::new().name("users");
     /// assert_eq!(b.label(), "users");
     /// ```
     pub const fn name(mut self, name: &'static str) -> Self {
@@ -176,7 +176,7 @@ impl CircuitBreaker {
     /// The breaker's name (`""` unless [`name`](Self::name) set one).
     ///
     /// ```
-    /// assert_eq!(resilient::CircuitBreaker::new().label(), "");
+    /// assert_eq!(steadfast::CircuitBreaker::new().label(), "");
     /// ```
     pub const fn label(&self) -> &'static str {
         self.name
@@ -186,7 +186,7 @@ impl CircuitBreaker {
     /// (clamped to `0.0..=1.0`; Sentinel's error ratio). Default 0.5.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().failure_ratio(0.25);
+    /// let b = steadfast::CircuitBreaker::new().failure_ratio(0.25);
     /// # let _ = b;
     /// ```
     pub const fn failure_ratio(mut self, ratio: f64) -> Self {
@@ -199,7 +199,7 @@ impl CircuitBreaker {
     /// `minimumNumberOfCalls`). Default 20; 0 counts as 1.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().min_calls(100);
+    /// let b = steadfast::CircuitBreaker::new().min_calls(100);
     /// # let _ = b;
     /// ```
     pub const fn min_calls(mut self, calls: u32) -> Self {
@@ -211,7 +211,7 @@ impl CircuitBreaker {
     /// Default 10 s, cut into 10 slices.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().window(std::time::Duration::from_secs(60));
+    /// let b = steadfast::CircuitBreaker::new().window(std::time::Duration::from_secs(60));
     /// assert_eq!(b.window_length(), std::time::Duration::from_secs(60));
     /// ```
     pub const fn window(mut self, length: Duration) -> Self {
@@ -225,7 +225,7 @@ impl CircuitBreaker {
     /// slice's outcomes leave the window together.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().buckets(5);
+    /// let b = steadfast::CircuitBreaker::new().buckets(5);
     /// # let _ = b;
     /// ```
     pub const fn buckets(mut self, buckets: usize) -> Self {
@@ -238,8 +238,8 @@ impl CircuitBreaker {
     /// The window's length.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new();
-    /// assert_eq!(b.window_length(), resilient::CircuitBreaker::DEFAULT_WINDOW);
+    /// let b = steadfast::CircuitBreaker::new();
+    /// assert_eq!(b.window_length(), steadfast::CircuitBreaker::DEFAULT_WINDOW);
     /// ```
     pub const fn window_length(&self) -> Duration {
         self.calls.length()
@@ -249,7 +249,7 @@ impl CircuitBreaker {
     /// Default 5 s.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().open_for(std::time::Duration::from_secs(30));
+    /// let b = steadfast::CircuitBreaker::new().open_for(std::time::Duration::from_secs(30));
     /// # let _ = b;
     /// ```
     pub const fn open_for(mut self, duration: Duration) -> Self {
@@ -261,7 +261,7 @@ impl CircuitBreaker {
     /// [`MAX_HALF_OPEN_CALLS`]). Default 3.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().half_open_calls(1);
+    /// let b = steadfast::CircuitBreaker::new().half_open_calls(1);
     /// # let _ = b;
     /// ```
     pub const fn half_open_calls(mut self, calls: u32) -> Self {
@@ -282,7 +282,7 @@ impl CircuitBreaker {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = resilient::CircuitBreaker::new().slow_calls(Duration::from_secs(1), 0.8);
+    /// let b = steadfast::CircuitBreaker::new().slow_calls(Duration::from_secs(1), 0.8);
     /// # let _ = b;
     /// ```
     pub const fn slow_calls(mut self, threshold: Duration, ratio: f64) -> Self {
@@ -294,7 +294,7 @@ impl CircuitBreaker {
     /// calls it holds (Sentinel's error count; `min_calls` does not apply).
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new().failure_count(5);
+    /// let b = steadfast::CircuitBreaker::new().failure_count(5);
     /// # let _ = b;
     /// ```
     pub const fn failure_count(mut self, failures: u32) -> Self {
@@ -305,10 +305,10 @@ impl CircuitBreaker {
     /// Calls `hook` on every change of state (from the thread that made
     /// it): for logs and metrics. With feature `tracing`, every change is
     /// also an `INFO` event (`breaker`, `from`, `to`); with feature
-    /// `opentelemetry`, a count on `resilient.circuit_breaker.transitions`.
+    /// `opentelemetry`, a count on `steadfast.circuit_breaker.transitions`.
     ///
     /// ```
-    /// use resilient::{CircuitBreaker, CircuitState};
+    /// use steadfast::{CircuitBreaker, CircuitState};
     ///
     /// fn log(b: &CircuitBreaker, from: CircuitState, to: CircuitState) {
     ///     eprintln!("breaker {}: {from} -> {to}", b.label());
@@ -325,8 +325,8 @@ impl CircuitBreaker {
     /// over reads `Open` until the next call makes it half-open.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new();
-    /// assert_eq!(b.state(), resilient::CircuitState::Closed);
+    /// let b = steadfast::CircuitBreaker::new();
+    /// assert_eq!(b.state(), steadfast::CircuitState::Closed);
     /// ```
     pub fn state(&self) -> CircuitState {
         state_of(self.state.load(Ordering::Acquire))
@@ -336,7 +336,7 @@ impl CircuitBreaker {
     /// a dependency out of service.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new();
+    /// let b = steadfast::CircuitBreaker::new();
     /// b.force_open();
     /// assert!(b.acquire().is_err());
     /// b.reset();
@@ -349,9 +349,9 @@ impl CircuitBreaker {
     /// Closes the breaker and forgets the window.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new();
+    /// let b = steadfast::CircuitBreaker::new();
     /// b.reset();
-    /// assert_eq!(b.state(), resilient::CircuitState::Closed);
+    /// assert_eq!(b.state(), steadfast::CircuitState::Closed);
     /// ```
     pub fn reset(&self) {
         self.transition(|w| Some(word(CLOSED, next_epoch(w))));
@@ -361,7 +361,7 @@ impl CircuitBreaker {
     /// [`CircuitOpen`] when the call must fail fast.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new();
+    /// let b = steadfast::CircuitBreaker::new();
     /// let permit = b.acquire().expect("closed");
     /// permit.success();
     /// ```
@@ -564,7 +564,7 @@ const fn state_of(w: u64) -> CircuitState {
 /// the next call.
 ///
 /// ```
-/// let b = resilient::CircuitBreaker::new();
+/// let b = steadfast::CircuitBreaker::new();
 /// let permit = b.acquire().unwrap();
 /// permit.record(false);
 /// ```
@@ -583,7 +583,7 @@ impl Permit<'_> {
     /// Whether this call is a probe of a half-open breaker.
     ///
     /// ```
-    /// let b = resilient::CircuitBreaker::new();
+    /// let b = steadfast::CircuitBreaker::new();
     /// assert!(!b.acquire().unwrap().is_probe());
     /// ```
     pub const fn is_probe(&self) -> bool {
@@ -593,7 +593,7 @@ impl Permit<'_> {
     /// The call succeeded.
     ///
     /// ```
-    /// resilient::CircuitBreaker::new().acquire().unwrap().success();
+    /// steadfast::CircuitBreaker::new().acquire().unwrap().success();
     /// ```
     #[inline]
     pub fn success(self) {
@@ -603,7 +603,7 @@ impl Permit<'_> {
     /// The call failed in a way that counts against the service.
     ///
     /// ```
-    /// resilient::CircuitBreaker::new().acquire().unwrap().failure();
+    /// steadfast::CircuitBreaker::new().acquire().unwrap().failure();
     /// ```
     #[inline]
     pub fn failure(self) {
@@ -613,7 +613,7 @@ impl Permit<'_> {
     /// The call ended, failed or not.
     ///
     /// ```
-    /// resilient::CircuitBreaker::new().acquire().unwrap().record(true);
+    /// steadfast::CircuitBreaker::new().acquire().unwrap().record(true);
     /// ```
     #[inline]
     pub fn record(mut self, failed: bool) {

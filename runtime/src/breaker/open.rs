@@ -4,7 +4,7 @@ use std::time::Duration;
 /// Where a [`CircuitBreaker`](crate::CircuitBreaker) stands.
 ///
 /// ```
-/// use resilient::{CircuitBreaker, CircuitState};
+/// use steadfast::{CircuitBreaker, CircuitState};
 ///
 /// static BREAKER: CircuitBreaker = CircuitBreaker::new();
 /// assert_eq!(BREAKER.state(), CircuitState::Closed);
@@ -23,7 +23,7 @@ impl CircuitState {
     /// `"closed"`, `"open"` or `"half-open"`.
     ///
     /// ```
-    /// assert_eq!(resilient::CircuitState::HalfOpen.as_str(), "half-open");
+    /// assert_eq!(steadfast::CircuitState::HalfOpen.as_str(), "half-open");
     /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -52,7 +52,7 @@ impl fmt::Display for CircuitState {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{CircuitOpen, Retryable};
+/// use steadfast::{CircuitOpen, Retryable};
 ///
 /// let open = CircuitOpen::new(Duration::from_millis(1500));
 /// assert_eq!(open.retry_after(), Duration::from_millis(1500));
@@ -70,7 +70,7 @@ impl CircuitOpen {
     /// A refusal that ends in `retry_after`.
     ///
     /// ```
-    /// let open = resilient::CircuitOpen::new(std::time::Duration::from_secs(1));
+    /// let open = steadfast::CircuitOpen::new(std::time::Duration::from_secs(1));
     /// assert_eq!(open.retry_after().as_secs(), 1);
     /// ```
     pub const fn new(retry_after: Duration) -> Self {
@@ -82,7 +82,7 @@ impl CircuitOpen {
     /// it is forced open, its whole open period (the most it can take).
     ///
     /// ```
-    /// let open = resilient::CircuitOpen::new(std::time::Duration::ZERO);
+    /// let open = steadfast::CircuitOpen::new(std::time::Duration::ZERO);
     /// assert!(open.retry_after().is_zero());
     /// ```
     pub const fn retry_after(&self) -> Duration {
@@ -132,7 +132,7 @@ impl crate::Retryable for CircuitOpen {
 /// [`Elapsed`](crate::Elapsed) and [`CircuitOpen`] (always).
 ///
 /// ```
-/// use resilient::breaker::Fault;
+/// use steadfast::breaker::Fault;
 ///
 /// enum ApiError { Overloaded, NotFound }
 ///

@@ -9,7 +9,7 @@ use std::fmt;
 /// [`std::error::Error`], into `Box<dyn Error>` and `anyhow::Error`.
 ///
 /// ```
-/// use resilient::Elapsed;
+/// use steadfast::Elapsed;
 ///
 /// let io: std::io::Error = Elapsed::new().into();
 /// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
@@ -22,7 +22,7 @@ impl Elapsed {
     /// A new `Elapsed`. Mostly for tests and for classifiers.
     ///
     /// ```
-    /// assert_eq!(resilient::Elapsed::new(), resilient::Elapsed::default());
+    /// assert_eq!(steadfast::Elapsed::new(), steadfast::Elapsed::default());
     /// ```
     pub const fn new() -> Self {
         Self(())

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use resilient::deadline;
+//! use steadfast::deadline;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -53,7 +53,7 @@ pub use scope::{Propagate, Scope, Timed};
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::deadline;
+/// use steadfast::deadline;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -75,7 +75,7 @@ pub fn current() -> Option<Instant> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::deadline;
+/// use steadfast::deadline;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -96,7 +96,7 @@ pub fn remaining() -> Option<Duration> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{deadline, Elapsed};
+/// use steadfast::{deadline, Elapsed};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -118,7 +118,7 @@ pub fn scope<F: Future>(timeout: Duration, future: F) -> Scope<F> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::deadline;
+/// use steadfast::deadline;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -154,7 +154,7 @@ pub fn carried<F: Future>(timeout: Duration, future: F) -> Carried<F> {
 /// ```
 /// use std::time::Duration;
 /// use tokio::time::Instant;
-/// use resilient::deadline;
+/// use steadfast::deadline;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -189,7 +189,7 @@ fn scope_from<F: Future>(now: Instant, deadline: Instant, future: F) -> Scope<F>
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::deadline;
+/// use steadfast::deadline;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

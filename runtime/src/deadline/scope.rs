@@ -14,7 +14,7 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::deadline::{self, Scope};
+    /// use steadfast::deadline::{self, Scope};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -53,7 +53,7 @@ impl<F: Future> Scope<F> {
     /// ```
     /// use std::time::Duration;
     /// use tokio::time::Instant;
-    /// use resilient::deadline;
+    /// use steadfast::deadline;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -109,7 +109,7 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::deadline::{self, Timed};
+    /// use steadfast::deadline::{self, Timed};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -195,7 +195,7 @@ pin_project! {
     /// The future of [`deadline::propagate`](super::propagate).
     ///
     /// ```
-    /// use resilient::deadline::{self, Propagate};
+    /// use steadfast::deadline::{self, Propagate};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {

@@ -25,7 +25,7 @@ const SAMPLES_PER_UPDATE: u32 = 32;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::hedge::Latency;
+/// use steadfast::hedge::Latency;
 ///
 /// static P95: Latency = Latency::new(95.0);
 /// assert_eq!(P95.delay(), Latency::DEFAULT_FALLBACK);
@@ -70,7 +70,7 @@ impl Latency {
     /// recorded, with the defaults above.
     ///
     /// ```
-    /// static P99: resilient::hedge::Latency = resilient::hedge::Latency::new(99.0);
+    /// static P99: steadfast::hedge::Latency = steadfast::hedge::Latency::new(99.0);
     /// # let _ = &P99;
     /// ```
     pub const fn new(percentile: f64) -> Self {
@@ -100,7 +100,7 @@ impl Latency {
     /// Samples to see before the percentile replaces the fallback.
     ///
     /// ```
-    /// let l = resilient::hedge::Latency::new(95.0).warmup(20);
+    /// let l = steadfast::hedge::Latency::new(95.0).warmup(20);
     /// # let _ = l;
     /// ```
     pub const fn warmup(mut self, samples: u64) -> Self {
@@ -111,7 +111,7 @@ impl Latency {
     /// The delay before warm-up.
     ///
     /// ```
-    /// let l = resilient::hedge::Latency::new(95.0).fallback(std::time::Duration::from_millis(50));
+    /// let l = steadfast::hedge::Latency::new(95.0).fallback(std::time::Duration::from_millis(50));
     /// assert_eq!(l.delay(), std::time::Duration::from_millis(50));
     /// ```
     pub const fn fallback(mut self, delay: Duration) -> Self {
@@ -122,7 +122,7 @@ impl Latency {
     /// How long each half of the histogram takes samples.
     ///
     /// ```
-    /// let l = resilient::hedge::Latency::new(95.0).window(std::time::Duration::from_secs(60));
+    /// let l = steadfast::hedge::Latency::new(95.0).window(std::time::Duration::from_secs(60));
     /// # let _ = l;
     /// ```
     pub const fn window(mut self, window: Duration) -> Self {
@@ -133,7 +133,7 @@ impl Latency {
     /// The percentile this tracks.
     ///
     /// ```
-    /// assert_eq!(resilient::hedge::Latency::new(95.0).percentile(), 95.0);
+    /// assert_eq!(steadfast::hedge::Latency::new(95.0).percentile(), 95.0);
     /// ```
     pub const fn percentile(&self) -> f64 {
         self.percentile
@@ -143,8 +143,8 @@ impl Latency {
     /// [`MIN_DELAY`](Self::MIN_DELAY)), or the fallback before warm-up.
     ///
     /// ```
-    /// let l = resilient::hedge::Latency::new(95.0);
-    /// assert_eq!(l.delay(), resilient::hedge::Latency::DEFAULT_FALLBACK);
+    /// let l = steadfast::hedge::Latency::new(95.0);
+    /// assert_eq!(l.delay(), steadfast::hedge::Latency::DEFAULT_FALLBACK);
     /// ```
     #[inline]
     pub fn delay(&self) -> Duration {
@@ -157,7 +157,7 @@ impl Latency {
     /// Adds the latency of a successful attempt.
     ///
     /// ```
-    /// let l = resilient::hedge::Latency::new(50.0).warmup(1);
+    /// let l = steadfast::hedge::Latency::new(50.0).warmup(1);
     /// l.record(std::time::Duration::from_millis(3));
     /// assert!(l.delay() <= std::time::Duration::from_millis(4));
     /// ```

@@ -12,7 +12,7 @@ pub const MAX_HEDGED_ATTEMPTS: u32 = 5;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::hedge::HedgePolicy;
+/// use steadfast::hedge::HedgePolicy;
 ///
 /// const POLICY: HedgePolicy = HedgePolicy::new(3, Duration::from_millis(50));
 /// assert_eq!(POLICY.attempt_limit(), 3);
@@ -31,7 +31,7 @@ impl HedgePolicy {
     /// `delay` without an answer.
     ///
     /// ```
-    /// let p = resilient::hedge::HedgePolicy::new(9, std::time::Duration::ZERO);
+    /// let p = steadfast::hedge::HedgePolicy::new(9, std::time::Duration::ZERO);
     /// assert_eq!(p.attempt_limit(), 5);
     /// ```
     pub const fn new(max_attempts: u32, delay: Duration) -> Self {
@@ -57,7 +57,7 @@ impl<B> HedgePolicy<B> {
     /// feeds it the latency of every winning attempt.
     ///
     /// ```
-    /// use resilient::hedge::{HedgePolicy, Latency};
+    /// use steadfast::hedge::{HedgePolicy, Latency};
     ///
     /// static P95: Latency = Latency::new(95.0);
     /// let p = HedgePolicy::new(2, std::time::Duration::ZERO).adaptive(&P95);
@@ -72,7 +72,7 @@ impl<B> HedgePolicy<B> {
     /// once retries are throttled, no more hedges are sent).
     ///
     /// ```
-    /// use resilient::{hedge::HedgePolicy, RetryBudget};
+    /// use steadfast::{hedge::HedgePolicy, RetryBudget};
     ///
     /// static BUDGET: RetryBudget = RetryBudget::new(10, 0.1);
     /// let p = HedgePolicy::new(2, std::time::Duration::from_millis(10)).budget(&BUDGET);
@@ -90,7 +90,7 @@ impl<B> HedgePolicy<B> {
     /// Attempts in all, the first included.
     ///
     /// ```
-    /// assert_eq!(resilient::hedge::HedgePolicy::new(3, std::time::Duration::ZERO).attempt_limit(), 3);
+    /// assert_eq!(steadfast::hedge::HedgePolicy::new(3, std::time::Duration::ZERO).attempt_limit(), 3);
     /// ```
     pub const fn attempt_limit(&self) -> u32 {
         self.max_attempts
@@ -100,7 +100,7 @@ impl<B> HedgePolicy<B> {
     /// running percentile.
     ///
     /// ```
-    /// let p = resilient::hedge::HedgePolicy::new(2, std::time::Duration::from_millis(7));
+    /// let p = steadfast::hedge::HedgePolicy::new(2, std::time::Duration::from_millis(7));
     /// assert_eq!(p.delay(), std::time::Duration::from_millis(7));
     /// ```
     pub fn delay(&self) -> Duration {
@@ -113,7 +113,7 @@ impl<B> HedgePolicy<B> {
     /// The running percentile, when the delay is adaptive.
     ///
     /// ```
-    /// assert!(resilient::hedge::HedgePolicy::new(2, std::time::Duration::ZERO).latency().is_none());
+    /// assert!(steadfast::hedge::HedgePolicy::new(2, std::time::Duration::ZERO).latency().is_none());
     /// ```
     pub const fn latency(&self) -> Option<&'static Latency> {
         self.latency
@@ -122,7 +122,7 @@ impl<B> HedgePolicy<B> {
     /// The budget.
     ///
     /// ```
-    /// use resilient::{hedge::HedgePolicy, retry::NoBudget};
+    /// use steadfast::{hedge::HedgePolicy, retry::NoBudget};
     /// assert_eq!(*HedgePolicy::new(2, std::time::Duration::ZERO).budget_ref(), NoBudget);
     /// ```
     pub const fn budget_ref(&self) -> &B {

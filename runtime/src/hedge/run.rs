@@ -55,8 +55,8 @@ impl<M, F, V, B, E> std::fmt::Debug for Hedged<'_, M, F, V, B, E> {
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
-/// use resilient::hedge::{hedge, HedgePolicy};
-/// use resilient::retry::Verdict;
+/// use steadfast::hedge::{hedge, HedgePolicy};
+/// use steadfast::retry::Verdict;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {

@@ -10,7 +10,7 @@ use crate::retry::{Budget, Verdict};
 /// ([`HedgeState::after_error`]).
 ///
 /// ```
-/// use resilient::hedge::AfterError;
+/// use steadfast::hedge::AfterError;
 /// assert_ne!(AfterError::StartNext, AfterError::Return);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +46,8 @@ pub enum AfterError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::hedge::{AfterError, HedgePolicy, HedgeState};
-/// use resilient::retry::Verdict;
+/// use steadfast::hedge::{AfterError, HedgePolicy, HedgeState};
+/// use steadfast::retry::Verdict;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -73,8 +73,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     /// Before the first attempt.
     ///
     /// ```
-    /// let p = resilient::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
-    /// let s = resilient::hedge::HedgeState::new(&p);
+    /// let p = steadfast::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
+    /// let s = steadfast::hedge::HedgeState::new(&p);
     /// assert_eq!(s.started(), 0);
     /// ```
     pub const fn new(policy: &'p HedgePolicy<B>) -> Self {
@@ -90,8 +90,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     /// Attempts started so far.
     ///
     /// ```
-    /// let p = resilient::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
-    /// assert_eq!(resilient::hedge::HedgeState::new(&p).started(), 0);
+    /// let p = steadfast::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
+    /// assert_eq!(steadfast::hedge::HedgeState::new(&p).started(), 0);
     /// ```
     pub const fn started(&self) -> u32 {
         self.started
@@ -101,8 +101,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     /// start.
     ///
     /// ```
-    /// let p = resilient::hedge::HedgePolicy::new(1, std::time::Duration::ZERO);
-    /// assert_eq!(resilient::hedge::HedgeState::new(&p).next_due(), None);
+    /// let p = steadfast::hedge::HedgePolicy::new(1, std::time::Duration::ZERO);
+    /// assert_eq!(steadfast::hedge::HedgeState::new(&p).next_due(), None);
     /// ```
     pub const fn next_due(&self) -> Option<Instant> {
         self.next_due
@@ -112,8 +112,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     /// attempts before it, as `grpc-previous-rpc-attempts`), or `None`.
     ///
     /// ```
-    /// let p = resilient::hedge::HedgePolicy::new(1, std::time::Duration::ZERO);
-    /// let mut s = resilient::hedge::HedgeState::new(&p);
+    /// let p = steadfast::hedge::HedgePolicy::new(1, std::time::Duration::ZERO);
+    /// let mut s = steadfast::hedge::HedgeState::new(&p);
     /// assert_eq!(s.start(), Some(0));
     /// assert_eq!(s.start(), None);
     /// ```
@@ -150,8 +150,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     /// An attempt failed and was classified: what to do.
     ///
     /// ```
-    /// use resilient::hedge::{AfterError, HedgePolicy, HedgeState};
-    /// use resilient::retry::Verdict;
+    /// use steadfast::hedge::{AfterError, HedgePolicy, HedgeState};
+    /// use steadfast::retry::Verdict;
     ///
     /// let p = HedgePolicy::new(3, std::time::Duration::from_secs(1));
     /// let mut s = HedgeState::new(&p);
@@ -205,8 +205,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     /// fed to an adaptive delay.
     ///
     /// ```
-    /// let p = resilient::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
-    /// let mut s = resilient::hedge::HedgeState::new(&p);
+    /// let p = steadfast::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
+    /// let mut s = steadfast::hedge::HedgeState::new(&p);
     /// s.start();
     /// s.after_success(std::time::Duration::from_millis(3));
     /// ```

@@ -24,13 +24,13 @@ thread_local! {
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use resilient::{retry::previous_attempts, Backoff, Elapsed, RetryPolicy};
+/// use steadfast::{retry::previous_attempts, Backoff, Elapsed, RetryPolicy};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let policy = RetryPolicy::new().max_attempts(3).backoff(Backoff::none());
 /// let seen = std::sync::Mutex::new(Vec::new());
-/// let _ = resilient::retry(&policy, || async {
+/// let _ = steadfast::retry(&policy, || async {
 ///     seen.lock().unwrap().push(previous_attempts());
 ///     Err::<(), _>(Elapsed::new())
 /// })

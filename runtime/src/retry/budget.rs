@@ -10,7 +10,7 @@ use std::sync::Arc;
 /// every retry at once. Lock-free, and `const` so it can be a `static`.
 ///
 /// ```
-/// use resilient::RetryBudget;
+/// use steadfast::RetryBudget;
 ///
 /// static BUDGET: RetryBudget = RetryBudget::new(10, 0.1);
 ///
@@ -37,7 +37,7 @@ impl RetryBudget {
     /// clamped to `0.001..=max_tokens`).
     ///
     /// ```
-    /// let budget = resilient::RetryBudget::new(100, 0.5);
+    /// let budget = steadfast::RetryBudget::new(100, 0.5);
     /// assert_eq!(budget.tokens(), 100.0);
     /// ```
     pub const fn new(max_tokens: u32, token_ratio: f64) -> Self {
@@ -68,7 +68,7 @@ impl RetryBudget {
     /// Tokens left.
     ///
     /// ```
-    /// let budget = resilient::RetryBudget::new(10, 1.0);
+    /// let budget = steadfast::RetryBudget::new(10, 1.0);
     /// budget.record_failure();
     /// assert_eq!(budget.tokens(), 9.0);
     /// ```
@@ -79,7 +79,7 @@ impl RetryBudget {
     /// Whether a retry is allowed now: more than half the tokens remain.
     ///
     /// ```
-    /// assert!(resilient::RetryBudget::new(10, 1.0).can_retry());
+    /// assert!(steadfast::RetryBudget::new(10, 1.0).can_retry());
     /// ```
     pub fn can_retry(&self) -> bool {
         self.tokens_milli.load(Ordering::Relaxed) > self.max_milli / 2
@@ -88,7 +88,7 @@ impl RetryBudget {
     /// Takes one token for a failed attempt.
     ///
     /// ```
-    /// let budget = resilient::RetryBudget::new(2, 1.0);
+    /// let budget = steadfast::RetryBudget::new(2, 1.0);
     /// budget.record_failure();
     /// budget.record_failure();
     /// budget.record_failure(); // never below zero
@@ -105,7 +105,7 @@ impl RetryBudget {
     /// Gives back `token_ratio` tokens for a success, up to the maximum.
     ///
     /// ```
-    /// let budget = resilient::RetryBudget::new(2, 0.5);
+    /// let budget = steadfast::RetryBudget::new(2, 0.5);
     /// budget.record_failure();
     /// budget.record_success();
     /// assert_eq!(budget.tokens(), 1.5);
@@ -133,7 +133,7 @@ impl RetryBudget {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use resilient::{RetryBudget, RetryPolicy};
+/// use steadfast::{RetryBudget, RetryPolicy};
 ///
 /// let budget = Arc::new(RetryBudget::new(10, 0.1));
 /// let policy = RetryPolicy::new().budget(budget.clone());
@@ -155,7 +155,7 @@ pub trait Budget {
 /// No budget: retries limited only by the policy's attempts.
 ///
 /// ```
-/// use resilient::retry::{Budget, NoBudget};
+/// use steadfast::retry::{Budget, NoBudget};
 /// assert!(NoBudget.try_retry());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use crate::Elapsed;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::Retryable;
+/// use steadfast::Retryable;
 ///
 /// #[derive(Debug)]
 /// enum ApiError { Busy { retry_in_ms: u64 }, NotFound }
@@ -32,9 +32,9 @@ use crate::Elapsed;
 /// assert!(!ApiError::NotFound.is_retryable());
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` does not implement `resilient::Retryable`, so the default policy cannot tell which of its errors to retry",
+    message = "`{Self}` does not implement `steadfast::Retryable`, so the default policy cannot tell which of its errors to retry",
     label = "classified by `Retryable` by default",
-    note = "choose with `RetryPolicy::when(|e| ..)`, retry every error with `.classify(resilient::retry::Always)`, or implement `Retryable` for `{Self}`"
+    note = "choose with `RetryPolicy::when(|e| ..)`, retry every error with `.classify(steadfast::retry::Always)`, or implement `Retryable` for `{Self}`"
 )]
 pub trait Retryable {
     /// Whether another attempt may succeed.
@@ -60,7 +60,7 @@ pub trait Retryable {
 /// retry loop asks ([`Classify::verdict`]).
 ///
 /// ```
-/// use resilient::retry::{ByRetryable, Classify, Verdict};
+/// use steadfast::retry::{ByRetryable, Classify, Verdict};
 ///
 /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
 /// assert_eq!(ByRetryable.verdict(&reset), Verdict { retryable: true, pushback: None, timeout: false });
@@ -79,7 +79,7 @@ impl Verdict {
     /// The verdict of an error type that knows nothing of retries: retry it.
     ///
     /// ```
-    /// assert!(resilient::retry::Verdict::RETRY.retryable);
+    /// assert!(steadfast::retry::Verdict::RETRY.retryable);
     /// ```
     pub const RETRY: Self = Self {
         retryable: true,
@@ -90,7 +90,7 @@ impl Verdict {
     /// What `error`'s [`Retryable`] impl says.
     ///
     /// ```
-    /// use resilient::{retry::Verdict, Elapsed};
+    /// use steadfast::{retry::Verdict, Elapsed};
     /// assert!(Verdict::of(&Elapsed::new()).timeout);
     /// ```
     pub fn of<E: Retryable + ?Sized>(error: &E) -> Self {
@@ -153,7 +153,7 @@ impl Retryable for Elapsed {
 /// [`When`] takes a predicate; [`Always`] retries every error.
 ///
 /// ```
-/// use resilient::retry::{Always, Classify};
+/// use steadfast::retry::{Always, Classify};
 ///
 /// assert!(Classify::<String>::is_retryable(&Always, &"boom".to_string()));
 /// ```
@@ -175,7 +175,7 @@ pub trait Classify<E> {
     /// The three answers at once.
     ///
     /// ```
-    /// use resilient::retry::{Always, Classify};
+    /// use steadfast::retry::{Always, Classify};
     /// assert!(Classify::<()>::verdict(&Always, &()).retryable);
     /// ```
     fn verdict(&self, error: &E) -> Verdict {
@@ -190,7 +190,7 @@ pub trait Classify<E> {
 /// Classifies errors by their [`Retryable`] impl: the default.
 ///
 /// ```
-/// use resilient::retry::{ByRetryable, Classify};
+/// use steadfast::retry::{ByRetryable, Classify};
 ///
 /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
 /// assert!(ByRetryable.is_retryable(&refused));
@@ -215,7 +215,7 @@ impl<E: Retryable> Classify<E> for ByRetryable {
 /// Retries every error.
 ///
 /// ```
-/// use resilient::retry::{Always, Classify};
+/// use steadfast::retry::{Always, Classify};
 /// assert!(Always.is_retryable(&()));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -231,7 +231,7 @@ impl<E> Classify<E> for Always {
 /// [`RetryPolicy::when`](crate::RetryPolicy::when).
 ///
 /// ```
-/// use resilient::retry::{Classify, When};
+/// use steadfast::retry::{Classify, When};
 ///
 /// let only_short = When::new(|e: &String| e.len() < 5);
 /// assert!(only_short.is_retryable(&"busy".to_string()));
@@ -244,7 +244,7 @@ impl<F> When<F> {
     /// Wraps `predicate`.
     ///
     /// ```
-    /// let _ = resilient::retry::When::new(|_: &std::io::Error| true);
+    /// let _ = steadfast::retry::When::new(|_: &std::io::Error| true);
     /// ```
     pub const fn new(predicate: F) -> Self {
         Self(predicate)

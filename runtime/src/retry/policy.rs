@@ -6,7 +6,7 @@ use crate::backoff::{Backoff, Schedule};
 /// Default number of attempts, the first included: 3.
 ///
 /// ```
-/// use resilient::{retry::DEFAULT_MAX_ATTEMPTS, RetryPolicy};
+/// use steadfast::{retry::DEFAULT_MAX_ATTEMPTS, RetryPolicy};
 /// assert_eq!(RetryPolicy::new().attempt_limit(), DEFAULT_MAX_ATTEMPTS);
 /// ```
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{Backoff, RetryPolicy};
+/// use steadfast::{Backoff, RetryPolicy};
 ///
 /// let policy = RetryPolicy::new()
 ///     .max_attempts(5)
@@ -58,15 +58,15 @@ pub struct RetryPolicy<S = Backoff, C = ByRetryable, B = NoBudget> {
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use resilient::{retry::Nested, Backoff, Elapsed, RetryPolicy};
+/// use steadfast::{retry::Nested, Backoff, Elapsed, RetryPolicy};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let outer = RetryPolicy::new().max_attempts(3).backoff(Backoff::none()).nested(Nested::Once);
 /// let inner = RetryPolicy::new().max_attempts(3).backoff(Backoff::none());
 /// let sent = AtomicU32::new(0);
-/// let _ = resilient::retry(&outer, || {
-///     resilient::retry(&inner, || async {
+/// let _ = steadfast::retry(&outer, || {
+///     steadfast::retry(&inner, || async {
 ///         sent.fetch_add(1, Ordering::Relaxed);
 ///         Err::<(), _>(Elapsed::new())
 ///     })
@@ -96,7 +96,7 @@ impl RetryPolicy {
     /// their [`Retryable`](crate::Retryable) impl.
     ///
     /// ```
-    /// let policy = resilient::RetryPolicy::new();
+    /// let policy = steadfast::RetryPolicy::new();
     /// assert_eq!(policy.attempt_limit(), 3);
     /// ```
     pub const fn new() -> Self {
@@ -116,7 +116,7 @@ impl<C, B> RetryPolicy<Backoff, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::{Backoff, RetryPolicy};
+    /// use steadfast::{Backoff, RetryPolicy};
     ///
     /// let p = RetryPolicy::new().backoff(Backoff::constant(Duration::from_secs(1)));
     /// assert_eq!(p.schedule_ref().initial(), Duration::from_secs(1));
@@ -132,7 +132,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// runs once).
     ///
     /// ```
-    /// assert_eq!(resilient::RetryPolicy::new().max_attempts(0).attempt_limit(), 1);
+    /// assert_eq!(steadfast::RetryPolicy::new().max_attempts(0).attempt_limit(), 1);
     /// ```
     pub const fn max_attempts(mut self, max_attempts: u32) -> Self {
         self.max_attempts = if max_attempts == 0 { 1 } else { max_attempts };
@@ -146,7 +146,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let p = resilient::RetryPolicy::new().per_attempt(Duration::from_millis(200));
+    /// let p = steadfast::RetryPolicy::new().per_attempt(Duration::from_millis(200));
     /// assert_eq!(p.attempt_timeout(), Some(Duration::from_millis(200)));
     /// ```
     pub const fn per_attempt(mut self, timeout: Duration) -> Self {
@@ -160,7 +160,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::RetryPolicy;
+    /// use steadfast::RetryPolicy;
     ///
     /// let p = RetryPolicy::new()
     ///     .max_attempts(10)
@@ -181,7 +181,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// Retries only the errors for which `predicate` returns `true`.
     ///
     /// ```
-    /// let p = resilient::RetryPolicy::new().when(|e: &String| e.starts_with("busy"));
+    /// let p = steadfast::RetryPolicy::new().when(|e: &String| e.starts_with("busy"));
     /// # let _ = p;
     /// ```
     pub fn when<E, F>(self, predicate: F) -> RetryPolicy<S, When<F>, B>
@@ -194,7 +194,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// Uses any [`Classify`](super::Classify) implementation to pick the errors to retry.
     ///
     /// ```
-    /// use resilient::{retry::Always, RetryPolicy};
+    /// use steadfast::{retry::Always, RetryPolicy};
     /// let p = RetryPolicy::new().classify(Always);
     /// # let _ = p;
     /// ```
@@ -213,7 +213,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// (`&RetryBudget`, `&'static RetryBudget` or `Arc<RetryBudget>`).
     ///
     /// ```
-    /// use resilient::{RetryBudget, RetryPolicy};
+    /// use steadfast::{RetryBudget, RetryPolicy};
     ///
     /// static BUDGET: RetryBudget = RetryBudget::new(10, 0.1);
     /// let p = RetryPolicy::new().budget(&BUDGET);
@@ -233,7 +233,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// What retry loops inside this one's attempts do: see [`Nested`].
     ///
     /// ```
-    /// use resilient::{retry::Nested, RetryPolicy};
+    /// use steadfast::{retry::Nested, RetryPolicy};
     /// let outer = RetryPolicy::new().nested(Nested::Once);
     /// assert_eq!(outer.nested_loops(), Nested::Once);
     /// ```
@@ -245,7 +245,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// What retry loops inside this one's attempts do.
     ///
     /// ```
-    /// use resilient::{retry::Nested, RetryPolicy};
+    /// use steadfast::{retry::Nested, RetryPolicy};
     /// assert_eq!(RetryPolicy::new().nested_loops(), Nested::Retry);
     /// ```
     pub const fn nested_loops(&self) -> Nested {
@@ -255,7 +255,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// Attempts in total, the first included.
     ///
     /// ```
-    /// assert_eq!(resilient::RetryPolicy::new().attempt_limit(), 3);
+    /// assert_eq!(steadfast::RetryPolicy::new().attempt_limit(), 3);
     /// ```
     pub const fn attempt_limit(&self) -> u32 {
         self.max_attempts
@@ -264,7 +264,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// The per-attempt timeout, if any.
     ///
     /// ```
-    /// assert_eq!(resilient::RetryPolicy::new().attempt_timeout(), None);
+    /// assert_eq!(steadfast::RetryPolicy::new().attempt_timeout(), None);
     /// ```
     pub const fn attempt_timeout(&self) -> Option<Duration> {
         self.per_attempt
@@ -273,7 +273,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// The delay schedule.
     ///
     /// ```
-    /// use resilient::{Backoff, RetryPolicy};
+    /// use steadfast::{Backoff, RetryPolicy};
     /// assert_eq!(*RetryPolicy::new().schedule_ref(), Backoff::default());
     /// ```
     pub const fn schedule_ref(&self) -> &S {
@@ -283,7 +283,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// The classifier.
     ///
     /// ```
-    /// use resilient::{retry::ByRetryable, RetryPolicy};
+    /// use steadfast::{retry::ByRetryable, RetryPolicy};
     /// assert_eq!(*RetryPolicy::new().classifier(), ByRetryable);
     /// ```
     pub const fn classifier(&self) -> &C {
@@ -293,7 +293,7 @@ impl<S, C, B> RetryPolicy<S, C, B> {
     /// The retry budget.
     ///
     /// ```
-    /// use resilient::{retry::NoBudget, RetryPolicy};
+    /// use steadfast::{retry::NoBudget, RetryPolicy};
     /// assert_eq!(*RetryPolicy::new().budget_ref(), NoBudget);
     /// ```
     pub const fn budget_ref(&self) -> &B {

@@ -26,7 +26,7 @@ use crate::window::Window;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::retry::{Budget, RatioBudget};
+/// use steadfast::retry::{Budget, RatioBudget};
 ///
 /// static BUDGET: RatioBudget = RatioBudget::new(0.1).min_per_second(0);
 ///
@@ -59,7 +59,7 @@ impl RatioBudget {
     /// to three decimals) over 10 s, plus 10 a second.
     ///
     /// ```
-    /// let budget = resilient::retry::RatioBudget::new(0.2);
+    /// let budget = steadfast::retry::RatioBudget::new(0.2);
     /// # let _ = budget;
     /// ```
     pub const fn new(ratio: f64) -> Self {
@@ -80,7 +80,7 @@ impl RatioBudget {
     /// The floor: retries allowed each second whatever the calls.
     ///
     /// ```
-    /// let budget = resilient::retry::RatioBudget::new(0.2).min_per_second(0);
+    /// let budget = steadfast::retry::RatioBudget::new(0.2).min_per_second(0);
     /// # let _ = budget;
     /// ```
     pub const fn min_per_second(mut self, retries: u32) -> Self {
@@ -92,7 +92,7 @@ impl RatioBudget {
     /// cut into 10 slices).
     ///
     /// ```
-    /// let budget = resilient::retry::RatioBudget::new(0.2).window(std::time::Duration::from_secs(60));
+    /// let budget = steadfast::retry::RatioBudget::new(0.2).window(std::time::Duration::from_secs(60));
     /// # let _ = budget;
     /// ```
     pub const fn window(mut self, length: Duration) -> Self {
@@ -103,7 +103,7 @@ impl RatioBudget {
     /// Retries the budget would allow now.
     ///
     /// ```
-    /// use resilient::retry::{Budget, RatioBudget};
+    /// use steadfast::retry::{Budget, RatioBudget};
     /// let budget = RatioBudget::new(0.5).min_per_second(0);
     /// budget.record_call();
     /// budget.record_call();

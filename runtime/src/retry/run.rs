@@ -21,7 +21,7 @@ use crate::{deadline, Elapsed};
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
-/// use resilient::{Backoff, RetryPolicy};
+/// use steadfast::{Backoff, RetryPolicy};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -30,7 +30,7 @@ use crate::{deadline, Elapsed};
 ///     .backoff(Backoff::exponential(Duration::from_millis(10)));
 /// let calls = AtomicU32::new(0);
 ///
-/// let result = resilient::retry(&policy, || async {
+/// let result = steadfast::retry(&policy, || async {
 ///     if calls.fetch_add(1, Ordering::SeqCst) < 2 {
 ///         Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
 ///     } else {
@@ -131,11 +131,11 @@ where
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{Backoff, RetryPolicy};
+/// use steadfast::{Backoff, RetryPolicy};
 ///
 /// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(1)));
 /// let mut calls = 0;
-/// let result: Result<u32, std::io::Error> = resilient::retry_blocking(&policy, || {
+/// let result: Result<u32, std::io::Error> = steadfast::retry_blocking(&policy, || {
 ///     calls += 1;
 ///     if calls == 1 {
 ///         Err(std::io::ErrorKind::Interrupted.into())

@@ -11,7 +11,7 @@ use crate::{deadline, Elapsed};
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::retry::Decision;
+/// use steadfast::retry::Decision;
 ///
 /// let d = Decision::Retry(Duration::from_millis(100));
 /// assert_eq!(d.delay(), Some(Duration::from_millis(100)));
@@ -29,7 +29,7 @@ impl Decision {
     /// The delay before the next attempt, if there is one.
     ///
     /// ```
-    /// assert_eq!(resilient::retry::Decision::Return.delay(), None);
+    /// assert_eq!(steadfast::retry::Decision::Return.delay(), None);
     /// ```
     pub const fn delay(self) -> Option<Duration> {
         match self {
@@ -44,8 +44,8 @@ impl Decision {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::retry::{Next, RetryState, Verdict};
-/// use resilient::{Backoff, Jitter, RetryPolicy};
+/// use steadfast::retry::{Next, RetryState, Verdict};
+/// use steadfast::{Backoff, Jitter, RetryPolicy};
 ///
 /// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None));
 /// let mut state = RetryState::new(&policy);
@@ -99,8 +99,8 @@ pub enum Next<T, E> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{Backoff, Jitter, RetryPolicy};
-/// use resilient::retry::{Decision, RetryState};
+/// use steadfast::{Backoff, Jitter, RetryPolicy};
+/// use steadfast::retry::{Decision, RetryState};
 ///
 /// let policy = RetryPolicy::new()
 ///     .max_attempts(3)
@@ -132,8 +132,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// The state before the first attempt.
     ///
     /// ```
-    /// let policy = resilient::RetryPolicy::new();
-    /// let state = resilient::retry::RetryState::new(&policy);
+    /// let policy = steadfast::RetryPolicy::new();
+    /// let state = steadfast::retry::RetryState::new(&policy);
     /// assert_eq!(state.attempt(), 1);
     /// ```
     #[inline]
@@ -148,8 +148,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// The number of the attempt about to run (or running), from 1.
     ///
     /// ```
-    /// let policy = resilient::RetryPolicy::new();
-    /// assert_eq!(resilient::retry::RetryState::new(&policy).attempt(), 1);
+    /// let policy = steadfast::RetryPolicy::new();
+    /// assert_eq!(steadfast::retry::RetryState::new(&policy).attempt(), 1);
     /// ```
     #[inline]
     pub const fn attempt(&self) -> u32 {
@@ -160,9 +160,9 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// `grpc-previous-rpc-attempts`, and `attempt() - 1`.
     ///
     /// ```
-    /// use resilient::retry::RetryState;
+    /// use steadfast::retry::RetryState;
     ///
-    /// let policy = resilient::RetryPolicy::new();
+    /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
     /// assert_eq!(state.previous_attempts(), 0);
     /// state.after_timeout();
@@ -176,8 +176,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// The policy's per-attempt timeout.
     ///
     /// ```
-    /// let policy = resilient::RetryPolicy::new();
-    /// assert_eq!(resilient::retry::RetryState::new(&policy).attempt_timeout(), None);
+    /// let policy = steadfast::RetryPolicy::new();
+    /// assert_eq!(steadfast::retry::RetryState::new(&policy).attempt_timeout(), None);
     /// ```
     #[inline]
     pub const fn attempt_timeout(&self) -> Option<std::time::Duration> {
@@ -187,8 +187,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// Records a success (it refills a retry budget).
     ///
     /// ```
-    /// let policy = resilient::RetryPolicy::new();
-    /// resilient::retry::RetryState::new(&policy).on_success();
+    /// let policy = steadfast::RetryPolicy::new();
+    /// steadfast::retry::RetryState::new(&policy).on_success();
     /// ```
     #[inline]
     pub fn on_success(&self) {
@@ -204,11 +204,11 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// (the gRPC glue sends it as `grpc-previous-rpc-attempts`).
     ///
     /// ```
-    /// use resilient::retry::{previous_attempts, RetryState};
+    /// use steadfast::retry::{previous_attempts, RetryState};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let policy = resilient::RetryPolicy::new();
+    /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
     /// state.after_timeout();
     /// assert_eq!(state.begin(async { previous_attempts() }).await, 1);
@@ -233,9 +233,9 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// budget), a failure is classified by `verdict` and decided on.
     ///
     /// ```
-    /// use resilient::retry::{Next, RetryState, Verdict};
+    /// use steadfast::retry::{Next, RetryState, Verdict};
     ///
-    /// let policy = resilient::RetryPolicy::new();
+    /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
     /// let fatal = |_: &&str| Verdict { retryable: false, ..Verdict::RETRY };
     /// assert!(matches!(state.end(Err::<(), _>("no"), fatal), Next::Return(Err("no"))));
@@ -274,14 +274,14 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::retry::{Next, RetryState, Verdict};
-    /// use resilient::{Backoff, Elapsed, RetryPolicy};
+    /// use steadfast::retry::{Next, RetryState, Verdict};
+    /// use steadfast::{Backoff, Elapsed, RetryPolicy};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
     /// let policy = RetryPolicy::new().max_attempts(2).backoff(Backoff::none());
     /// let mut state = RetryState::new(&policy);
-    /// let scope = resilient::deadline::scope(Duration::from_millis(10), std::future::pending::<Result<(), Elapsed>>());
+    /// let scope = steadfast::deadline::scope(Duration::from_millis(10), std::future::pending::<Result<(), Elapsed>>());
     /// let until = scope.deadline();
     /// let never_retried = |_: &Elapsed| Verdict { retryable: false, ..Verdict::RETRY };
     /// let next = state.end_timed(scope.await, until, never_retried, |e| e);
@@ -321,9 +321,9 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// Decides after an attempt that failed with `error`.
     ///
     /// ```
-    /// use resilient::retry::{Decision, RetryState};
+    /// use steadfast::retry::{Decision, RetryState};
     ///
-    /// let policy = resilient::RetryPolicy::new();
+    /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
     /// let not_found = std::io::Error::from(std::io::ErrorKind::NotFound);
     /// assert_eq!(state.after_error(&not_found), Decision::Return);
@@ -343,9 +343,9 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::retry::{Decision, RetryState};
+    /// use steadfast::retry::{Decision, RetryState};
     ///
-    /// let policy = resilient::RetryPolicy::new();
+    /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
     /// let pushback = Some(Duration::from_millis(300));
     /// assert_eq!(state.after_classified(true, pushback), Decision::Retry(Duration::from_millis(300)));
@@ -364,8 +364,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use resilient::{Backoff, Jitter, RetryPolicy};
-    /// use resilient::retry::{Decision, RetryState};
+    /// use steadfast::{Backoff, Jitter, RetryPolicy};
+    /// use steadfast::retry::{Decision, RetryState};
     ///
     /// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None));
     /// let mut state = RetryState::new(&policy);

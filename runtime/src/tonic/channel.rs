@@ -1,4 +1,4 @@
-//! Connection settings in one place: what `(resilient.channel)` sets on a
+//! Connection settings in one place: what `(steadfast.channel)` sets on a
 //! generated client's `connect`, for hand-made channels too.
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use tonic::transport::{Channel, Endpoint, Error};
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::tonic::ChannelPolicy;
+/// use steadfast::tonic::ChannelPolicy;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tonic::transport::Error> {
@@ -43,7 +43,7 @@ impl ChannelPolicy {
     /// Nothing set: tonic's defaults.
     ///
     /// ```
-    /// assert_eq!(resilient::tonic::ChannelPolicy::new(), Default::default());
+    /// assert_eq!(steadfast::tonic::ChannelPolicy::new(), Default::default());
     /// ```
     pub const fn new() -> Self {
         Self {
@@ -60,7 +60,7 @@ impl ChannelPolicy {
     /// found by the call's deadline, and no server is provoked).
     ///
     /// ```
-    /// let _ = resilient::tonic::ChannelPolicy::SHORT_CALLS;
+    /// let _ = steadfast::tonic::ChannelPolicy::SHORT_CALLS;
     /// ```
     pub const SHORT_CALLS: Self = Self::new()
         .connect_timeout(Duration::from_secs(5))
@@ -72,7 +72,7 @@ impl ChannelPolicy {
     /// more), TCP keepalive every 60 s.
     ///
     /// ```
-    /// let _ = resilient::tonic::ChannelPolicy::LONG_STREAMS;
+    /// let _ = steadfast::tonic::ChannelPolicy::LONG_STREAMS;
     /// ```
     pub const LONG_STREAMS: Self = Self::new()
         .connect_timeout(Duration::from_secs(5))
@@ -82,7 +82,7 @@ impl ChannelPolicy {
     /// How long connecting may take.
     ///
     /// ```
-    /// let _ = resilient::tonic::ChannelPolicy::new().connect_timeout(std::time::Duration::from_secs(1));
+    /// let _ = steadfast::tonic::ChannelPolicy::new().connect_timeout(std::time::Duration::from_secs(1));
     /// ```
     #[must_use]
     pub const fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -95,7 +95,7 @@ impl ChannelPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let _ = resilient::tonic::ChannelPolicy::new().keepalive(Duration::from_secs(60), Duration::from_secs(20));
+    /// let _ = steadfast::tonic::ChannelPolicy::new().keepalive(Duration::from_secs(60), Duration::from_secs(20));
     /// ```
     #[must_use]
     pub const fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
@@ -108,7 +108,7 @@ impl ChannelPolicy {
     /// default: `PermitWithoutStream`).
     ///
     /// ```
-    /// let _ = resilient::tonic::ChannelPolicy::new().keepalive_while_idle(true);
+    /// let _ = steadfast::tonic::ChannelPolicy::new().keepalive_while_idle(true);
     /// ```
     #[must_use]
     pub const fn keepalive_while_idle(mut self, enabled: bool) -> Self {
@@ -119,7 +119,7 @@ impl ChannelPolicy {
     /// TCP keepalive probes after `idle` without traffic.
     ///
     /// ```
-    /// let _ = resilient::tonic::ChannelPolicy::new().tcp_keepalive(std::time::Duration::from_secs(60));
+    /// let _ = steadfast::tonic::ChannelPolicy::new().tcp_keepalive(std::time::Duration::from_secs(60));
     /// ```
     #[must_use]
     pub const fn tcp_keepalive(mut self, idle: Duration) -> Self {
@@ -130,7 +130,7 @@ impl ChannelPolicy {
     /// `endpoint` with these settings.
     ///
     /// ```
-    /// use resilient::tonic::ChannelPolicy;
+    /// use steadfast::tonic::ChannelPolicy;
     /// let endpoint = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051");
     /// let _ = ChannelPolicy::SHORT_CALLS.apply(endpoint);
     /// ```
@@ -155,7 +155,7 @@ impl ChannelPolicy {
     /// An endpoint for `dst` with these settings.
     ///
     /// ```
-    /// let endpoint = resilient::tonic::ChannelPolicy::new().endpoint("http://127.0.0.1:50051").unwrap();
+    /// let endpoint = steadfast::tonic::ChannelPolicy::new().endpoint("http://127.0.0.1:50051").unwrap();
     /// assert_eq!(endpoint.uri(), "http://127.0.0.1:50051/");
     /// ```
     pub fn endpoint<D>(&self, dst: D) -> Result<Endpoint, Error>
@@ -170,7 +170,7 @@ impl ChannelPolicy {
     ///
     /// ```no_run
     /// # async fn f() -> Result<(), tonic::transport::Error> {
-    /// let channel = resilient::tonic::ChannelPolicy::SHORT_CALLS.connect("http://127.0.0.1:50051").await?;
+    /// let channel = steadfast::tonic::ChannelPolicy::SHORT_CALLS.connect("http://127.0.0.1:50051").await?;
     /// # let _ = channel; Ok(()) }
     /// ```
     pub async fn connect<D>(&self, dst: D) -> Result<Channel, Error>
@@ -186,7 +186,7 @@ impl ChannelPolicy {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let _ = resilient::tonic::ChannelPolicy::LONG_STREAMS.connect_lazy("http://127.0.0.1:50051").unwrap();
+    /// let _ = steadfast::tonic::ChannelPolicy::LONG_STREAMS.connect_lazy("http://127.0.0.1:50051").unwrap();
     /// # }
     /// ```
     pub fn connect_lazy<D>(&self, dst: D) -> Result<Channel, Error>

@@ -18,7 +18,7 @@ use crate::{deadline, retry};
 /// [`PropagateDeadline`] from the second attempt on.
 ///
 /// ```
-/// use resilient::tonic::PREVIOUS_ATTEMPTS_HEADER;
+/// use steadfast::tonic::PREVIOUS_ATTEMPTS_HEADER;
 ///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert(PREVIOUS_ATTEMPTS_HEADER, http::HeaderValue::from(2u32));
@@ -73,7 +73,7 @@ pub(in crate::tonic) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{deadline, tonic::PropagateDeadline};
+/// use steadfast::{deadline, tonic::PropagateDeadline};
 /// use tonic::service::Interceptor;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -102,7 +102,7 @@ impl ::tonic::service::Interceptor for PropagateDeadline {
 /// under any generated client.
 ///
 /// ```
-/// use resilient::tonic::PropagateDeadlineLayer;
+/// use steadfast::tonic::PropagateDeadlineLayer;
 ///
 /// # async fn connect() -> Result<(), Box<dyn std::error::Error>> {
 /// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
@@ -126,7 +126,7 @@ impl<S> tower_layer::Layer<S> for PropagateDeadlineLayer {
 /// The service made by [`PropagateDeadlineLayer`].
 ///
 /// ```
-/// use resilient::tonic::PropagateDeadlineService;
+/// use steadfast::tonic::PropagateDeadlineService;
 /// let svc = PropagateDeadlineService::new(());
 /// assert_eq!(svc.into_inner(), ());
 /// ```
@@ -139,7 +139,7 @@ impl<S> PropagateDeadlineService<S> {
     /// Wraps `inner`.
     ///
     /// ```
-    /// let _ = resilient::tonic::PropagateDeadlineService::new(());
+    /// let _ = steadfast::tonic::PropagateDeadlineService::new(());
     /// ```
     pub const fn new(inner: S) -> Self {
         Self { inner }
@@ -148,7 +148,7 @@ impl<S> PropagateDeadlineService<S> {
     /// The wrapped service.
     ///
     /// ```
-    /// assert_eq!(*resilient::tonic::PropagateDeadlineService::new(3).get_ref(), 3);
+    /// assert_eq!(*steadfast::tonic::PropagateDeadlineService::new(3).get_ref(), 3);
     /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -157,7 +157,7 @@ impl<S> PropagateDeadlineService<S> {
     /// The wrapped service, mutably.
     ///
     /// ```
-    /// let mut svc = resilient::tonic::PropagateDeadlineService::new(3);
+    /// let mut svc = steadfast::tonic::PropagateDeadlineService::new(3);
     /// *svc.get_mut() += 1;
     /// assert_eq!(svc.into_inner(), 4);
     /// ```
@@ -168,7 +168,7 @@ impl<S> PropagateDeadlineService<S> {
     /// Unwraps the service.
     ///
     /// ```
-    /// assert_eq!(resilient::tonic::PropagateDeadlineService::new(3).into_inner(), 3);
+    /// assert_eq!(steadfast::tonic::PropagateDeadlineService::new(3).into_inner(), 3);
     /// ```
     pub fn into_inner(self) -> S {
         self.inner
@@ -205,7 +205,7 @@ pin_project! {
     ///
     /// ```
     /// use std::convert::Infallible;
-    /// use resilient::tonic::{GuardFuture, PropagateDeadlineLayer, ResponseFuture};
+    /// use steadfast::tonic::{GuardFuture, PropagateDeadlineLayer, ResponseFuture};
     /// use tower::{service_fn, Layer, Service};
     ///
     /// # #[tokio::main(flavor = "current_thread")]

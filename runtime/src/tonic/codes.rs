@@ -9,8 +9,8 @@ use crate::retry::Classify;
 /// what gRPC's `retryableStatusCodes` and the `on = [..]` key of `#[retry]` do.
 ///
 /// ```
-/// use resilient::retry::Classify;
-/// use resilient::tonic::Codes;
+/// use steadfast::retry::Classify;
+/// use steadfast::tonic::Codes;
 /// use tonic::{Code, Status};
 ///
 /// const TRANSIENT: Codes = Codes::new(&[Code::Unavailable, Code::ResourceExhausted]);
@@ -24,7 +24,7 @@ impl Codes {
     /// Retries the given codes.
     ///
     /// ```
-    /// let _ = resilient::tonic::Codes::new(&[tonic::Code::Aborted]);
+    /// let _ = steadfast::tonic::Codes::new(&[tonic::Code::Aborted]);
     /// ```
     pub const fn new(codes: &'static [Code]) -> Self {
         Self(codes)
@@ -34,7 +34,7 @@ impl Codes {
     ///
     /// ```
     /// use tonic::Code;
-    /// assert_eq!(resilient::tonic::Codes::new(&[Code::Aborted]).codes(), &[Code::Aborted]);
+    /// assert_eq!(steadfast::tonic::Codes::new(&[Code::Aborted]).codes(), &[Code::Aborted]);
     /// ```
     pub const fn codes(&self) -> &'static [Code] {
         self.0

@@ -39,7 +39,7 @@ const TONIC_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// let mut headers = HeaderMap::new();
 /// headers.insert("grpc-status", HeaderValue::from_static("14"));
 /// headers.insert("grpc-status-details-bin", HeaderValue::from_static("*not base64*"));
-/// resilient::tonic::guard_status_headers(&mut headers);
+/// steadfast::tonic::guard_status_headers(&mut headers);
 /// assert_eq!(headers["grpc-status"], "13");
 /// assert!(headers.get("grpc-status-details-bin").is_none());
 /// let status = tonic::Status::from_header_map(&headers).unwrap();
@@ -108,7 +108,7 @@ pin_project! {
     ///
     /// ```
     /// use http_body::Body as _;
-    /// assert!(resilient::tonic::Guarded::<tonic::body::Body>::default().is_end_stream());
+    /// assert!(steadfast::tonic::Guarded::<tonic::body::Body>::default().is_end_stream());
     /// ```
     #[derive(Debug)]
     pub struct Guarded<B> {
@@ -162,7 +162,7 @@ impl<B: Body> Body for Guarded<B> {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
-/// let guarded = resilient::tonic::ResponseGuard::new(channel);
+/// let guarded = steadfast::tonic::ResponseGuard::new(channel);
 /// // let client = UserServiceClient::new(guarded);
 /// # let _ = guarded;
 /// # }
@@ -176,7 +176,7 @@ impl<S> ResponseGuard<S> {
     /// Guards the responses of `inner`.
     ///
     /// ```
-    /// let _ = resilient::tonic::ResponseGuard::new(());
+    /// let _ = steadfast::tonic::ResponseGuard::new(());
     /// ```
     pub const fn new(inner: S) -> Self {
         Self { inner }
@@ -187,7 +187,7 @@ impl<S> ResponseGuard<S> {
 ///
 /// ```
 /// use tower_layer::Layer;
-/// let _guarded = resilient::tonic::ResponseGuardLayer.layer(());
+/// let _guarded = steadfast::tonic::ResponseGuardLayer.layer(());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ResponseGuardLayer;

@@ -70,7 +70,7 @@ mod record {
     fn instruments() -> &'static Instruments {
         static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
         INSTRUMENTS.get_or_init(|| {
-            let meter = opentelemetry::global::meter("resilient");
+            let meter = opentelemetry::global::meter("steadfast");
             let latency = |name: &'static str, description: &'static str| {
                 meter
                     .f64_histogram(name)
@@ -118,7 +118,7 @@ mod record {
                     .with_boundaries(LATENCY_BUCKETS.to_vec())
                     .build(),
                 breaker_transitions: meter
-                    .u64_counter("resilient.circuit_breaker.transitions")
+                    .u64_counter("steadfast.circuit_breaker.transitions")
                     .with_unit("{transition}")
                     .with_description("Changes of state of circuit breakers, by breaker, from and to.")
                     .build(),
@@ -156,7 +156,7 @@ mod record {
     }
 
     /// A circuit breaker changed state (any breaker, not only generated
-    /// clients'): `resilient.circuit_breaker.transitions`, with
+    /// clients'): `steadfast.circuit_breaker.transitions`, with
     /// `breaker`, `from` and `to`.
     pub(crate) fn breaker_changed(name: &'static str, from: &'static str, to: &'static str) {
         instruments().breaker_transitions.add(

@@ -14,12 +14,12 @@
 //! `Resilient<Name>Client` methods do.
 //!
 //! ```
-//! use resilient::Retryable;
+//! use steadfast::Retryable;
 //! use tonic::Status;
 //!
 //! assert!(Status::unavailable("try again").is_retryable());
 //! assert!(!Status::invalid_argument("bad id").is_retryable());
-//! let status: Status = resilient::Elapsed::new().into();
+//! let status: Status = steadfast::Elapsed::new().into();
 //! assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
 //! ```
 
@@ -88,7 +88,7 @@ pub(crate) fn service_and_method(path: &str) -> (&str, &str) {
 /// Every other status keeps its code.
 ///
 /// ```
-/// use resilient::tonic::effective_code;
+/// use steadfast::tonic::effective_code;
 /// use tonic::{Code, Status};
 ///
 /// let broken = Status::from_error(Box::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe)));
@@ -174,7 +174,7 @@ impl Fault for Status {
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::{CircuitOpen, Retryable};
+/// use steadfast::{CircuitOpen, Retryable};
 ///
 /// let status: tonic::Status = CircuitOpen::new(Duration::from_millis(250)).into();
 /// assert_eq!(status.code(), tonic::Code::Unavailable);

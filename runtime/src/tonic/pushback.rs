@@ -6,8 +6,8 @@ use ::tonic::Status;
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::tonic::PUSHBACK_HEADER;
-/// use resilient::Retryable;
+/// use steadfast::tonic::PUSHBACK_HEADER;
+/// use steadfast::Retryable;
 ///
 /// let mut status = tonic::Status::unavailable("busy");
 /// status.metadata_mut().insert(PUSHBACK_HEADER, "250".parse().unwrap());
@@ -21,7 +21,7 @@ pub const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
 ///
 /// ```
 /// use std::time::Duration;
-/// use resilient::tonic::Pushback;
+/// use steadfast::tonic::Pushback;
 ///
 /// assert_eq!(Pushback::parse(b"250"), Pushback::Delay(Duration::from_millis(250)));
 /// assert_eq!(Pushback::parse(b"-1"), Pushback::Stop);
@@ -41,7 +41,7 @@ impl Pushback {
     /// Parses a header value.
     ///
     /// ```
-    /// use resilient::tonic::Pushback;
+    /// use steadfast::tonic::Pushback;
     /// assert_eq!(Pushback::parse(b"+5"), Pushback::Stop);
     /// ```
     pub fn parse(value: &[u8]) -> Self {
@@ -59,7 +59,7 @@ impl Pushback {
     /// The pushback carried by `status`.
     ///
     /// ```
-    /// use resilient::tonic::{Pushback, PUSHBACK_HEADER};
+    /// use steadfast::tonic::{Pushback, PUSHBACK_HEADER};
     /// use tonic::Status;
     ///
     /// let mut status = Status::unavailable("overloaded");
@@ -77,7 +77,7 @@ impl Pushback {
     /// The delay, when there is one.
     ///
     /// ```
-    /// use resilient::tonic::Pushback;
+    /// use steadfast::tonic::Pushback;
     /// assert_eq!(Pushback::Stop.delay(), None);
     /// ```
     pub const fn delay(self) -> Option<Duration> {

@@ -18,7 +18,7 @@ use crate::deadline::{self, Scope};
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(resilient::tonic::DEFAULT_MAX_DEADLINE, Duration::from_secs(300));
+/// assert_eq!(steadfast::tonic::DEFAULT_MAX_DEADLINE, Duration::from_secs(300));
 /// ```
 pub const DEFAULT_MAX_DEADLINE: Duration = Duration::from_secs(300);
 
@@ -41,7 +41,7 @@ pub const DEFAULT_MAX_DEADLINE: Duration = Duration::from_secs(300);
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use resilient::tonic::DeadlineLayer;
+/// use steadfast::tonic::DeadlineLayer;
 ///
 /// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 /// tonic::transport::Server::builder()
@@ -68,8 +68,8 @@ impl DeadlineLayer {
     /// Caps deadlines at [`DEFAULT_MAX_DEADLINE`].
     ///
     /// ```
-    /// let layer = resilient::tonic::DeadlineLayer::new();
-    /// assert_eq!(layer.max(), resilient::tonic::DEFAULT_MAX_DEADLINE);
+    /// let layer = steadfast::tonic::DeadlineLayer::new();
+    /// assert_eq!(layer.max(), steadfast::tonic::DEFAULT_MAX_DEADLINE);
     /// ```
     pub const fn new() -> Self {
         Self {
@@ -81,7 +81,7 @@ impl DeadlineLayer {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let layer = resilient::tonic::DeadlineLayer::new().with_max(Duration::from_secs(10));
+    /// let layer = steadfast::tonic::DeadlineLayer::new().with_max(Duration::from_secs(10));
     /// assert_eq!(layer.max(), Duration::from_secs(10));
     /// ```
     pub const fn with_max(mut self, max: Duration) -> Self {
@@ -92,7 +92,7 @@ impl DeadlineLayer {
     /// The cap.
     ///
     /// ```
-    /// # let layer = resilient::tonic::DeadlineLayer::new();
+    /// # let layer = steadfast::tonic::DeadlineLayer::new();
     /// let _ = layer.max();
     /// ```
     pub const fn max(&self) -> Duration {
@@ -115,7 +115,7 @@ impl<S> tower_layer::Layer<S> for DeadlineLayer {
 ///
 /// ```
 /// use tower_layer::Layer;
-/// let svc = resilient::tonic::DeadlineLayer::new().layer(());
+/// let svc = steadfast::tonic::DeadlineLayer::new().layer(());
 /// assert_eq!(svc.into_inner(), ());
 /// ```
 #[derive(Debug, Clone)]
@@ -129,7 +129,7 @@ impl<S> DeadlineService<S> {
     ///
     /// ```
     /// use tower_layer::Layer;
-    /// assert_eq!(*resilient::tonic::DeadlineLayer::new().layer(1).get_ref(), 1);
+    /// assert_eq!(*steadfast::tonic::DeadlineLayer::new().layer(1).get_ref(), 1);
     /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -139,7 +139,7 @@ impl<S> DeadlineService<S> {
     ///
     /// ```
     /// use tower_layer::Layer;
-    /// let mut svc = resilient::tonic::DeadlineLayer::new().layer(1);
+    /// let mut svc = steadfast::tonic::DeadlineLayer::new().layer(1);
     /// *svc.get_mut() = 2;
     /// assert_eq!(svc.into_inner(), 2);
     /// ```
@@ -151,7 +151,7 @@ impl<S> DeadlineService<S> {
     ///
     /// ```
     /// use tower_layer::Layer;
-    /// assert_eq!(resilient::tonic::DeadlineLayer::new().layer(1).into_inner(), 1);
+    /// assert_eq!(steadfast::tonic::DeadlineLayer::new().layer(1).into_inner(), 1);
     /// ```
     pub fn into_inner(self) -> S {
         self.inner
@@ -197,7 +197,7 @@ pin_project! {
     /// ```
     /// use std::convert::Infallible;
     /// use std::time::Duration;
-    /// use resilient::tonic::{DeadlineLayer, ResponseFuture, ScopedResponse};
+    /// use steadfast::tonic::{DeadlineLayer, ResponseFuture, ScopedResponse};
     /// use tower::{service_fn, Layer, Service};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]

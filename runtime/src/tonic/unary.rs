@@ -58,7 +58,7 @@ const PREFIX: usize = 5;
 /// tonic's path altogether).
 ///
 /// ```
-/// use resilient::__private::UnaryClient;
+/// use steadfast::__private::UnaryClient;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -84,7 +84,7 @@ impl<T> UnaryClient<T> {
     /// Sends to the transport's own address, as tonic's `Client::new`.
     ///
     /// ```
-    /// let _ = resilient::__private::UnaryClient::new(());
+    /// let _ = steadfast::__private::UnaryClient::new(());
     /// ```
     pub const fn new(transport: T) -> Self {
         Self {
@@ -99,7 +99,7 @@ impl<T> UnaryClient<T> {
     ///
     /// ```
     /// let origin = http::Uri::from_static("http://example.com/prefix");
-    /// let _ = resilient::__private::UnaryClient::with_origin((), origin);
+    /// let _ = steadfast::__private::UnaryClient::with_origin((), origin);
     /// ```
     pub fn with_origin(transport: T, origin: Uri) -> Self {
         Self {
@@ -111,7 +111,7 @@ impl<T> UnaryClient<T> {
     /// tonic's `max_decoding_message_size` (default 4 MiB).
     ///
     /// ```
-    /// let _ = resilient::__private::UnaryClient::new(()).max_decoding_message_size(1024);
+    /// let _ = steadfast::__private::UnaryClient::new(()).max_decoding_message_size(1024);
     /// ```
     #[must_use]
     pub const fn max_decoding_message_size(mut self, limit: usize) -> Self {
@@ -122,7 +122,7 @@ impl<T> UnaryClient<T> {
     /// tonic's `max_encoding_message_size` (default: none).
     ///
     /// ```
-    /// let _ = resilient::__private::UnaryClient::new(()).max_encoding_message_size(1024);
+    /// let _ = steadfast::__private::UnaryClient::new(()).max_encoding_message_size(1024);
     /// ```
     #[must_use]
     pub const fn max_encoding_message_size(mut self, limit: usize) -> Self {
@@ -139,7 +139,7 @@ impl<T> UnaryClient<T> {
     /// The request, untouched, when declined.
     ///
     /// ```
-    /// use resilient::__private::UnaryClient;
+    /// use steadfast::__private::UnaryClient;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {

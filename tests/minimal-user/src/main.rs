@@ -1,7 +1,7 @@
 //! A greeter server and its generated resilient client, on 127.0.0.1.
 
 pub mod hello {
-    resilient::include_proto!("hello");
+    steadfast::include_proto!("hello");
 }
 
 use hello::greeter_server::{Greeter, GreeterServer};
@@ -12,7 +12,7 @@ struct Hello;
 
 #[tonic::async_trait]
 impl Greeter for Hello {
-    #[resilient::deadline(1s)]
+    #[steadfast::deadline(1s)]
     async fn say_hello(
         &self,
         request: Request<HelloRequest>,
@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     let server = tokio::spawn(
         tonic::transport::Server::builder()
-            .layer(resilient::tonic::DeadlineLayer::new())
+            .layer(steadfast::tonic::DeadlineLayer::new())
             .add_service(GreeterServer::new(Hello))
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );

@@ -8,8 +8,8 @@ pub(crate) mod otel_metrics;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use resilient_examples::faulty::{Fault, FaultyUsers};
-use resilient_examples::user::UserRequest;
+use steadfast_examples::faulty::{Fault, FaultyUsers};
+use steadfast_examples::user::UserRequest;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
@@ -63,10 +63,10 @@ pub(crate) fn request() -> UserRequest {
 /// retried 3 times, 10 ms apart, on `UNAVAILABLE`.
 pub(crate) fn layered_users(
     addr: SocketAddr,
-) -> resilient_examples::user::user_service_client::UserServiceClient<
-    resilient::tonic::ServiceConfigService<Channel>,
+) -> steadfast_examples::user::user_service_client::UserServiceClient<
+    steadfast::tonic::ServiceConfigService<Channel>,
 > {
-    let layer = resilient::tonic::ServiceConfigLayer::from_json(
+    let layer = steadfast::tonic::ServiceConfigLayer::from_json(
         r#"{"methodConfig": [{"name": [{"service": "user.UserService"}],
             "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
                             "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
@@ -75,5 +75,5 @@ pub(crate) fn layered_users(
     let channel = tower::ServiceBuilder::new()
         .layer(layer)
         .service(channel(addr));
-    resilient_examples::user::user_service_client::UserServiceClient::new(channel)
+    steadfast_examples::user::user_service_client::UserServiceClient::new(channel)
 }

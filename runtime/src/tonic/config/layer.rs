@@ -42,7 +42,7 @@ pub const DEFAULT_BUFFER_LIMIT: usize = 256 * 1024;
 /// budget for all of them (one per layer: make one per channel).
 ///
 /// ```
-/// use resilient::tonic::ServiceConfigLayer;
+/// use steadfast::tonic::ServiceConfigLayer;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -78,7 +78,7 @@ impl ServiceConfigLayer {
     /// that lists each problem and where it is.
     ///
     /// ```
-    /// let error = resilient::tonic::ServiceConfigLayer::from_json(
+    /// let error = steadfast::tonic::ServiceConfigLayer::from_json(
     ///     r#"{"methodConfig": [{"name": [{}], "timeout": "soon"}]}"#,
     /// )
     /// .unwrap_err();
@@ -91,7 +91,7 @@ impl ServiceConfigLayer {
     /// The layer of `config`.
     ///
     /// ```
-    /// use resilient::tonic::{ServiceConfig, ServiceConfigLayer};
+    /// use steadfast::tonic::{ServiceConfig, ServiceConfigLayer};
     /// let config = ServiceConfig::from_json(r#"{"methodConfig": []}"#).unwrap();
     /// let _layer = ServiceConfigLayer::new(config);
     /// ```
@@ -106,7 +106,7 @@ impl ServiceConfigLayer {
     /// (default [`DEFAULT_BUFFER_LIMIT`]); a larger request is sent once.
     ///
     /// ```
-    /// use resilient::tonic::ServiceConfigLayer;
+    /// use steadfast::tonic::ServiceConfigLayer;
     /// let layer = ServiceConfigLayer::from_json("{}").unwrap().buffer_limit(1 << 20);
     /// # let _ = layer;
     /// ```
@@ -133,7 +133,7 @@ impl<S> tower_layer::Layer<S> for ServiceConfigLayer {
 /// its retry budget.
 ///
 /// ```
-/// use resilient::tonic::ServiceConfigLayer;
+/// use steadfast::tonic::ServiceConfigLayer;
 /// use tower_layer::Layer;
 ///
 /// let layer = ServiceConfigLayer::from_json("{}").unwrap();
@@ -152,7 +152,7 @@ impl<S> ServiceConfigService<S> {
     ///
     /// ```
     /// use tower_layer::Layer;
-    /// let service = resilient::tonic::ServiceConfigLayer::from_json("{}").unwrap().layer(7);
+    /// let service = steadfast::tonic::ServiceConfigLayer::from_json("{}").unwrap().layer(7);
     /// assert_eq!(*service.get_ref(), 7);
     /// ```
     pub fn get_ref(&self) -> &S {

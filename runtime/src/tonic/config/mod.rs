@@ -1,7 +1,7 @@
 //! gRPC service configs applied under any tonic client: a `tower::Layer`
 //! that gives a channel the `timeout`, `retryPolicy`, `hedgingPolicy` and
 //! `retryThrottling` of a service config, as grpc-go and grpc-java do. The
-//! config is read by resilient-grammar (the reader resilient-build uses);
+//! config is read by steadfast-grammar (the reader steadfast-build uses);
 //! the rules are the runtime's `RetryState` and `HedgeState`.
 
 mod body;
@@ -12,7 +12,7 @@ mod spans;
 use std::sync::Arc;
 use std::time::Duration;
 
-use resilient_grammar::service_config::{self as grammar, Name};
+use steadfast_grammar::service_config::{self as grammar, Name};
 use tonic::Code;
 
 use crate::hedge::HedgePolicy;
@@ -26,10 +26,10 @@ pub use layer::{ServiceConfigLayer, ServiceConfigService, DEFAULT_BUFFER_LIMIT};
 pub(super) type Throttle = Option<Arc<RetryBudget>>;
 
 /// A gRPC service config, read, checked, and turned into policies: the
-/// same reader and the same errors as `resilient-build`'s.
+/// same reader and the same errors as `steadfast-build`'s.
 ///
 /// ```
-/// use resilient::tonic::ServiceConfig;
+/// use steadfast::tonic::ServiceConfig;
 ///
 /// let config = ServiceConfig::from_json(r#"{
 ///   "methodConfig": [{
@@ -41,7 +41,7 @@ pub(super) type Throttle = Option<Arc<RetryBudget>>;
 /// }"#)?;
 /// assert!(config.applies_to("/user.UserService/GetUser"));
 /// assert!(!config.applies_to("/other.Service/Call"));
-/// # Ok::<(), resilient::tonic::ServiceConfigError>(())
+/// # Ok::<(), steadfast::tonic::ServiceConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -54,7 +54,7 @@ impl ServiceConfig {
     /// every problem with where it is (`service config: methodConfig[0].retryPolicy.maxBackoff: ..`).
     ///
     /// ```
-    /// let error = resilient::tonic::ServiceConfig::from_json(r#"{"methodConfig": 3}"#).unwrap_err();
+    /// let error = steadfast::tonic::ServiceConfig::from_json(r#"{"methodConfig": 3}"#).unwrap_err();
     /// assert_eq!(error.to_string(), "service config: methodConfig: expected a list");
     /// ```
     pub fn from_json(text: &str) -> Result<Self, ServiceConfigError> {
@@ -85,12 +85,12 @@ impl ServiceConfig {
     /// Any other unknown field is an error.
     ///
     /// ```
-    /// let config = resilient::tonic::ServiceConfig::from_json(
+    /// let config = steadfast::tonic::ServiceConfig::from_json(
     ///     r#"{"methodConfig": [{"name": [{}], "timeout": "1s", "waitForReady": true}]}"#,
     /// )
     /// .unwrap();
     /// assert_eq!(config.not_applied().len(), 1);
-    /// let typo = resilient::tonic::ServiceConfig::from_json(
+    /// let typo = steadfast::tonic::ServiceConfig::from_json(
     ///     r#"{"methodConfig": [{"name": [{}], "timeot": "1s"}]}"#,
     /// );
     /// assert!(typo.unwrap_err().to_string().contains("unknown field `timeot`"));
@@ -103,7 +103,7 @@ impl ServiceConfig {
     /// (`/package.Service/Method`): its own, its service's, or a global one.
     ///
     /// ```
-    /// let config = resilient::tonic::ServiceConfig::from_json(
+    /// let config = steadfast::tonic::ServiceConfig::from_json(
     ///     r#"{"methodConfig": [{"name": [{}], "timeout": "1s"}]}"#,
     /// ).unwrap();
     /// assert!(config.applies_to("/any.Service/Any"));
@@ -124,7 +124,7 @@ impl ServiceConfig {
 /// A service config that cannot be used: every problem, one a line.
 ///
 /// ```
-/// let error = resilient::tonic::ServiceConfig::from_json("{").unwrap_err();
+/// let error = steadfast::tonic::ServiceConfig::from_json("{").unwrap_err();
 /// assert!(error.problems()[0].starts_with("service config:1:1:"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +136,7 @@ impl ServiceConfigError {
     /// The problems, each saying where it is.
     ///
     /// ```
-    /// let error = resilient::tonic::ServiceConfig::from_json("[]").unwrap_err();
+    /// let error = steadfast::tonic::ServiceConfig::from_json("[]").unwrap_err();
     /// assert_eq!(error.problems().len(), 1);
     /// ```
     pub fn problems(&self) -> &[String] {
@@ -207,9 +207,9 @@ pub(super) struct CodeSet(u32);
 
 impl CodeSet {
     fn of(written: &[String]) -> Self {
-        let known = resilient_grammar::policy::CODES;
+        let known = steadfast_grammar::policy::CODES;
         let bits = written.iter().filter_map(|code| {
-            let variant = resilient_grammar::policy::code_variant(code)?;
+            let variant = steadfast_grammar::policy::code_variant(code)?;
             let number = known.iter().position(|(_, v)| *v == variant)?;
             1u32.checked_shl(u32::try_from(number).ok()?)
         });

@@ -1,5 +1,5 @@
 use tonic::Status;
 
-#[resilient::circuit_breaker(failure_rate = 0.5, open_for = 5s)]
+#[steadfast::circuit_breaker(failure_rate = 0.5, open_for = 5s)]
 async fn call() -> Result<(), Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::circuit_breaker]
+#[steadfast::circuit_breaker]
 fn call() -> u32 { 1 }
 fn main() {}

@@ -1,8 +1,8 @@
-use resilient::CircuitBreaker;
+use steadfast::CircuitBreaker;
 use tonic::Status;
 
 static USERS: CircuitBreaker = CircuitBreaker::new();
 
-#[resilient::circuit_breaker(USERS, min_calls = 5)]
+#[steadfast::circuit_breaker(USERS, min_calls = 5)]
 async fn call() -> Result<(), Status> { Ok(()) }
 fn main() {}

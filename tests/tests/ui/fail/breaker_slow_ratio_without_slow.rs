@@ -1,5 +1,5 @@
 use tonic::Status;
 
-#[resilient::circuit_breaker(slow_ratio = 0.5)]
+#[steadfast::circuit_breaker(slow_ratio = 0.5)]
 async fn call() -> Result<(), Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::deadline]
+#[steadfast::deadline]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,6 +1,6 @@
 #[derive(Debug)]
 struct MyError;
 
-#[resilient::deadline(2s)]
+#[steadfast::deadline(2s)]
 async fn call() -> Result<(), MyError> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::deadline(2s)]
+#[steadfast::deadline(2s)]
 async fn call() -> u32 { 1 }
 fn main() {}

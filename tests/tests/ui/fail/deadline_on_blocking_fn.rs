@@ -1,3 +1,3 @@
-#[resilient::deadline(2s)]
+#[steadfast::deadline(2s)]
 fn call() -> Result<(), std::io::Error> { Ok(()) }
 fn main() {}

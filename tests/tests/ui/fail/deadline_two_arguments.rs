@@ -1,3 +1,3 @@
-#[resilient::deadline(2s, 3s)]
+#[steadfast::deadline(2s, 3s)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::deadline(2sec)]
+#[steadfast::deadline(2sec)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::deadline(2)]
+#[steadfast::deadline(2)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,5 +1,5 @@
 const TIMEOUT: u64 = 2;
 
-#[resilient::deadline(TIMEOUT)]
+#[steadfast::deadline(TIMEOUT)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(on = [UNAVAILABLE])]
+#[steadfast::retry(on = [UNAVAILABLE])]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,11 +1,11 @@
 use tonic::Status;
 
-#[resilient::hedge(max = 6, delay = "p100")]
+#[steadfast::hedge(max = 6, delay = "p100")]
 async fn a() -> Result<(), Status> { Ok(()) }
 
-#[resilient::hedge(max = 2)]
+#[steadfast::hedge(max = 2)]
 async fn b() -> Result<(), Status> { Ok(()) }
 
-#[resilient::hedge(max = 2, dealy = 10ms)]
+#[steadfast::hedge(max = 2, dealy = 10ms)]
 async fn c() -> Result<(), Status> { Ok(()) }
 fn main() {}

@@ -3,7 +3,7 @@ use tonic::Status;
 struct Client;
 
 impl Client {
-    #[resilient::hedge(max = 2, delay = 10ms)]
+    #[steadfast::hedge(max = 2, delay = 10ms)]
     async fn get(&mut self, out: &mut Vec<u8>) -> Result<(), Status> {
         out.push(1);
         Ok(())

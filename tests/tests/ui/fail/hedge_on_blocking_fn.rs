@@ -1,3 +1,3 @@
-#[resilient::hedge(max = 2, delay = 10ms)]
+#[steadfast::hedge(max = 2, delay = 10ms)]
 fn call() -> Result<(), std::io::Error> { Ok(()) }
 fn main() {}

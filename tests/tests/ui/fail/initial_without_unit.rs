@@ -1,3 +1,3 @@
-#[resilient::retry(initial = 100)]
+#[steadfast::retry(initial = 100)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(jitter = 1.5)]
+#[steadfast::retry(jitter = 1.5)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(max = -1)]
+#[steadfast::retry(max = -1)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(max = "3")]
+#[steadfast::retry(max = "3")]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(max = 0)]
+#[steadfast::retry(max = 0)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(backof = "exp")]
+#[steadfast::retry(backof = "exp")]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

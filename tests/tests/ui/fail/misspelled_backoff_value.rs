@@ -1,3 +1,3 @@
-#[resilient::retry(backoff = "expo")]
+#[steadfast::retry(backoff = "expo")]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(jitter = "fulll")]
+#[steadfast::retry(jitter = "fulll")]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

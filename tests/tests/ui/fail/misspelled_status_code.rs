@@ -1,3 +1,3 @@
-#[resilient::retry(on = [Unavailble])]
+#[steadfast::retry(on = [Unavailble])]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(multiplier = 0.5)]
+#[steadfast::retry(multiplier = 0.5)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

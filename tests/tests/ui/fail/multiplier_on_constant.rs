@@ -1,3 +1,3 @@
-#[resilient::retry(backoff = "const", multiplier = 2.0)]
+#[steadfast::retry(backoff = "const", multiplier = 2.0)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

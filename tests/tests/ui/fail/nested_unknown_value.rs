@@ -1,5 +1,5 @@
 use tonic::Status;
 
-#[resilient::retry(nested = "never")]
+#[steadfast::retry(nested = "never")]
 async fn call() -> Result<(), Status> { Ok(()) }
 fn main() {}

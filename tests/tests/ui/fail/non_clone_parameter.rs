@@ -1,5 +1,5 @@
 struct Ticket;
 
-#[resilient::retry(max = 3)]
+#[steadfast::retry(max = 3)]
 async fn call(ticket: Ticket) -> Result<(), tonic::Status> { let _ = ticket; Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(max = 3)]
+#[steadfast::retry(max = 3)]
 struct Client;
 fn main() {}

@@ -1,4 +1,4 @@
-#[resilient::retry(max = 3, per_attempt = 1s)]
-#[resilient::deadline(2s)]
+#[steadfast::retry(max = 3, per_attempt = 1s)]
+#[steadfast::deadline(2s)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

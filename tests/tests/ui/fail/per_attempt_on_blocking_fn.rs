@@ -1,3 +1,3 @@
-#[resilient::retry(per_attempt = 2s)]
+#[steadfast::retry(per_attempt = 2s)]
 fn call() -> Result<(), std::io::Error> { Ok(()) }
 fn main() {}

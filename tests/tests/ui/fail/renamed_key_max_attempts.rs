@@ -1,3 +1,3 @@
-#[resilient::retry(max_attempts = 3)]
+#[steadfast::retry(max_attempts = 3)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

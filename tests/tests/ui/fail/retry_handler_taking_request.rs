@@ -10,7 +10,7 @@ struct Svc;
 
 #[tonic::async_trait]
 impl Users for Svc {
-    #[resilient::retry(max = 2)]
+    #[steadfast::retry(max = 2)]
     async fn get(&self, request: Request<String>) -> Result<Response<String>, Status> {
         Ok(Response::new(request.into_inner()))
     }

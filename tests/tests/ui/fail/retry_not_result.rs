@@ -1,3 +1,3 @@
-#[resilient::retry(max = 3)]
+#[steadfast::retry(max = 3)]
 async fn call() -> Option<u32> { None }
 fn main() {}

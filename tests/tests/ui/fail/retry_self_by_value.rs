@@ -1,7 +1,7 @@
 struct Client;
 
 impl Client {
-    #[resilient::retry(max = 3)]
+    #[steadfast::retry(max = 3)]
     async fn call(self) -> Result<(), tonic::Status> { Ok(()) }
 }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(max = 0, backoff = "sideways", jitter = "lots")]
+#[steadfast::retry(max = 0, backoff = "sideways", jitter = "lots")]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

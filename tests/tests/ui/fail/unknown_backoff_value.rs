@@ -1,3 +1,3 @@
-#[resilient::retry(backoff = "quadratic")]
+#[steadfast::retry(backoff = "quadratic")]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,3 +1,3 @@
-#[resilient::retry(maxx = 3)]
+#[steadfast::retry(maxx = 3)]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -1,5 +1,5 @@
 fn all(_: &tonic::Status) -> bool { true }
 
-#[resilient::retry(when = all, on = [Unavailable])]
+#[steadfast::retry(when = all, on = [Unavailable])]
 async fn call() -> Result<(), tonic::Status> { Ok(()) }
 fn main() {}

@@ -16,20 +16,20 @@ struct Svc {
 #[tonic::async_trait]
 impl Users for Svc {
     /// Answers inside a second.
-    #[resilient::deadline(1s)]
+    #[steadfast::deadline(1s)]
     async fn get(&self, request: Request<String>) -> Result<Response<String>, Status> {
         #![allow(unused_variables)]
         let unused = ();
         Ok(Response::new(request.into_inner()))
     }
 
-    #[resilient::deadline(2s)]
-    #[resilient::retry(max = 3, backoff = "none")]
+    #[steadfast::deadline(2s)]
+    #[steadfast::retry(max = 3, backoff = "none")]
     async fn count(&self, page: u32) -> Result<u32, Status> {
         Ok(page + self.n)
     }
 
-    #[resilient::retry(max = 2, backoff = "none")]
+    #[steadfast::retry(max = 2, backoff = "none")]
     async fn bump(&mut self, by: u32, mut label: String) -> Result<u32, Status> {
         label.push('!');
         self.n += by;

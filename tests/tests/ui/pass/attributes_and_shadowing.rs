@@ -1,6 +1,6 @@
 #![deny(unused_qualifications, unused_variables)]
 
-use resilient::retry;
+use steadfast::retry;
 use tonic::Status;
 
 /// Docs pass through.
@@ -23,15 +23,15 @@ fn sleep() {}
 
 #[retry(max = 3, initial = 10ms)]
 async fn shadowing(policy: u32, state: u32) -> Result<u32, Status> {
-    let __resilient_state = 1;
-    Ok(policy + state + __resilient_state)
+    let __steadfast_state = 1;
+    Ok(policy + state + __steadfast_state)
 }
 
 mod errors {
     pub type Result<T> = std::result::Result<T, tonic::Status>;
 }
 
-#[resilient::deadline(2s)]
+#[steadfast::deadline(2s)]
 async fn alias() -> errors::Result<()> { Ok(()) }
 
 fn main() {

@@ -3,7 +3,7 @@
 //! futures stay `Send`.
 use std::sync::Arc;
 
-use resilient::CircuitBreaker;
+use steadfast::CircuitBreaker;
 use tonic::{Request, Response, Status};
 
 static DOWNSTREAM: CircuitBreaker = CircuitBreaker::new().failure_count(5);
@@ -21,19 +21,19 @@ struct Svc {
 
 #[tonic::async_trait]
 impl Users for Svc {
-    #[resilient::deadline(1s)]
-    #[resilient::circuit_breaker(DOWNSTREAM)]
+    #[steadfast::deadline(1s)]
+    #[steadfast::circuit_breaker(DOWNSTREAM)]
     async fn get(&self, request: Request<String>) -> Result<Response<String>, Status> {
         Ok(Response::new(request.into_inner()))
     }
 
-    #[resilient::retry(max = 3, backoff = "none")]
-    #[resilient::circuit_breaker(self.breaker)]
+    #[steadfast::retry(max = 3, backoff = "none")]
+    #[steadfast::circuit_breaker(self.breaker)]
     async fn count(&self, page: u32) -> Result<u32, Status> {
         Ok(page)
     }
 
-    #[resilient::circuit_breaker(failure_ratio = 0.5, min_calls = 10, open_for = 1s)]
+    #[steadfast::circuit_breaker(failure_ratio = 0.5, min_calls = 10, open_for = 1s)]
     async fn own(&self) -> Result<u32, Status> {
         Ok(1)
     }

@@ -16,7 +16,7 @@ impl Error for MyError {}
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-#[resilient::retry(max = 2, backoff = "none")]
+#[steadfast::retry(max = 2, backoff = "none")]
 async fn tail(fail: bool) -> Result<(), BoxError> {
     if fail {
         return Err(Box::new(MyError));
@@ -24,7 +24,7 @@ async fn tail(fail: bool) -> Result<(), BoxError> {
     Err(Box::new(MyError))
 }
 
-#[resilient::deadline(1s)]
+#[steadfast::deadline(1s)]
 async fn tail_deadline(fail: bool) -> Result<u32, Box<dyn Error + Send + Sync>> {
     if fail {
         return Err(Box::new(MyError));
@@ -32,19 +32,19 @@ async fn tail_deadline(fail: bool) -> Result<u32, Box<dyn Error + Send + Sync>> 
     Err(Box::new(MyError))
 }
 
-#[resilient::deadline(1s)]
-#[resilient::retry(max = 2, backoff = "none")]
+#[steadfast::deadline(1s)]
+#[steadfast::retry(max = 2, backoff = "none")]
 async fn question_mark(text: &str) -> Result<u32, BoxError> {
     let n: u32 = text.parse()?;
     Ok(n)
 }
 
-#[resilient::retry(max = 2, backoff = "none")]
+#[steadfast::retry(max = 2, backoff = "none")]
 async fn impl_trait_output() -> Result<impl fmt::Display, BoxError> {
     Ok(3)
 }
 
-#[resilient::retry(max = 2, backoff = "none")]
+#[steadfast::retry(max = 2, backoff = "none")]
 fn blocking(fail: bool) -> Result<(), Box<dyn Error>> {
     if fail {
         return Err(Box::new(MyError));

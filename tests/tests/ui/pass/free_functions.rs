@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use resilient::{deadline, retry};
+use steadfast::{deadline, retry};
 use tonic::Status;
 
 const BUDGET: Duration = Duration::from_secs(2);
@@ -23,7 +23,7 @@ async fn stacked() -> Result<(), Box<dyn std::error::Error + Send + Sync>> { Ok(
 
 #[retry(max = 5, backoff = "constant", initial = 500us, jitter = "equal")]
 #[deadline(150ms)]
-async fn stacked_per_attempt() -> Result<(), resilient::Elapsed> { Ok(()) }
+async fn stacked_per_attempt() -> Result<(), steadfast::Elapsed> { Ok(()) }
 
 #[retry(max = 3)]
 fn blocking(path: &str) -> std::io::Result<String> { Ok(path.to_owned()) }

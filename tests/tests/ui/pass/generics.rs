@@ -1,6 +1,6 @@
 use std::fmt::Display;
 
-use resilient::retry;
+use steadfast::retry;
 use tonic::Status;
 
 #[retry(max = 2)]

@@ -3,19 +3,19 @@
 //! methods and `#[tonic::async_trait]` handlers; the futures stay `Send`.
 use tonic::{Request, Response, Status};
 
-#[resilient::hedge(max = 3, delay = 10ms, on = [Unavailable, ResourceExhausted])]
+#[steadfast::hedge(max = 3, delay = 10ms, on = [Unavailable, ResourceExhausted])]
 async fn by_value(name: String, (a, b): (u32, u32), tags: Vec<String>) -> Result<usize, Status> {
     Ok(name.len() + (a + b) as usize + tags.len())
 }
 
-#[resilient::hedge(max = 2, delay = "p99.9")]
+#[steadfast::hedge(max = 2, delay = "p99.9")]
 async fn generic<T: Clone + Send + Sync + std::fmt::Debug>(value: T, label: impl AsRef<str> + Clone + Send + Sync) -> Result<String, std::io::Error> {
     Ok(format!("{}{value:?}", label.as_ref()))
 }
 
-#[resilient::deadline(1s)]
-#[resilient::hedge(max = 2, delay = std::time::Duration::from_millis(5))]
-#[resilient::retry(max = 2, backoff = "none")]
+#[steadfast::deadline(1s)]
+#[steadfast::hedge(max = 2, delay = std::time::Duration::from_millis(5))]
+#[steadfast::retry(max = 2, backoff = "none")]
 async fn stacked(id: u64) -> Result<u64, Status> {
     Ok(id)
 }
@@ -28,7 +28,7 @@ trait Users: Send + Sync + 'static {
 struct Svc;
 
 impl Svc {
-    #[resilient::hedge(max = 2, delay = 20ms)]
+    #[steadfast::hedge(max = 2, delay = 20ms)]
     async fn lookup(&self, id: &str) -> Result<String, Status> {
         Ok(id.to_owned())
     }

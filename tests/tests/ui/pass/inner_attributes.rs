@@ -2,22 +2,22 @@
 //! stay at the top of the body.
 #![deny(unused_variables)]
 
-#[resilient::retry(max = 2)]
+#[steadfast::retry(max = 2)]
 async fn retried() -> Result<(), std::io::Error> {
     #![allow(unused_variables)]
     let unused = 1;
     Ok(())
 }
 
-#[resilient::deadline(1s)]
-#[resilient::retry(max = 2)]
+#[steadfast::deadline(1s)]
+#[steadfast::retry(max = 2)]
 async fn both() -> Result<(), std::io::Error> {
     #![allow(unused_variables)]
     let unused = 1;
     Ok(())
 }
 
-#[resilient::retry(max = 2)]
+#[steadfast::retry(max = 2)]
 fn blocking() -> Result<(), std::io::Error> {
     #![allow(unused_variables)]
     let unused = 1;

@@ -1,4 +1,4 @@
-use resilient::retry;
+use steadfast::retry;
 use tonic::Status;
 
 struct Client { calls: u32 }
@@ -10,7 +10,7 @@ impl Client {
     #[retry(max = 3)]
     async fn by_mut(&mut self) -> Result<u32, Status> { self.calls += 1; Ok(self.calls) }
 
-    #[resilient::deadline(1s)]
+    #[steadfast::deadline(1s)]
     async fn deadline_by_value(self) -> Result<u32, Status> { Ok(self.calls) }
 
     #[retry(max = 3)]
@@ -23,7 +23,7 @@ trait Api {
 
 impl Api for Client {
     #[retry(max = 2)]
-    #[resilient::deadline(500ms)]
+    #[steadfast::deadline(500ms)]
     async fn get(&mut self, id: String) -> Result<String, Status> { self.calls += 1; Ok(id) }
 }
 

@@ -1,0 +1,3 @@
+//! Re-exports `steadfast`, so that its users need no dependency of their own.
+
+pub use steadfast;
