@@ -21,6 +21,49 @@ pub use crate::__steadfast_function_spans as function_spans;
 pub use crate::__steadfast_span as span;
 #[cfg(feature = "channel")]
 pub use crate::tonic::ChannelPolicy;
+#[cfg(all(feature = "tonic", not(feature = "channel")))]
+pub use without_channel::ChannelPolicy;
+
+/// What a generated `connect` with `(steadfast.channel)` names when the
+/// runtime has `tonic` but not `channel`: its settings compile, and
+/// applying them is an error that names the feature.
+#[cfg(all(feature = "tonic", not(feature = "channel")))]
+mod without_channel {
+    use std::time::Duration;
+
+    /// Stands in for `steadfast::tonic::ChannelPolicy`.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct ChannelPolicy;
+
+    /// What applying channel settings needs.
+    #[diagnostic::on_unimplemented(
+        message = "`(steadfast.channel)` options need feature `channel` of `steadfast`, which is off",
+        label = "a generated `connect` applies `(steadfast.channel)` here",
+        note = "enable feature `channel` (on by default), or remove the `(steadfast.channel)` option"
+    )]
+    pub trait ChannelNeedsFeature {}
+
+    impl ChannelPolicy {
+        pub const fn new() -> Self {
+            Self
+        }
+        pub const fn connect_timeout(self, _: Duration) -> Self {
+            self
+        }
+        pub const fn keepalive(self, _: Duration, _: Duration) -> Self {
+            self
+        }
+        pub const fn keepalive_while_idle(self, _: bool) -> Self {
+            self
+        }
+        pub const fn tcp_keepalive(self, _: Duration) -> Self {
+            self
+        }
+        pub fn apply<E: ChannelNeedsFeature>(&self, endpoint: E) -> E {
+            endpoint
+        }
+    }
+}
 #[cfg(feature = "tonic")]
 pub use crate::tonic::{propagate_deadline, request_timeout, ReplayableRequest, ResponseGuard};
 pub use crate::RetryBudget;
@@ -50,10 +93,10 @@ macro_rules! __steadfast_contract {
 #[cfg(feature = "tonic")]
 pub use crate::tonic::metrics::{AttemptStats, CallStats, Target};
 #[cfg(feature = "tonic")]
+pub use crate::tonic::span_status::{record_status, record_status_here};
+#[cfg(feature = "tonic")]
 pub use crate::tonic::unary::UnaryClient;
 pub use crate::trace::{enter, enter_if, in_span, no_span, traced, Entered, Guard, InSpan, Span};
-#[cfg(feature = "tonic")]
-pub use crate::trace::{record_status, record_status_here};
 #[cfg(feature = "tracing")]
 pub use ::tracing;
 

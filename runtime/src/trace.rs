@@ -190,35 +190,3 @@ macro_rules! event {
 }
 
 pub(crate) use event;
-
-/// Records the status of `result` on the span being polled (an attempt's).
-#[cfg(feature = "tonic")]
-#[inline]
-pub fn record_status_here<T>(result: &Result<T, ::tonic::Status>) {
-    #[cfg(feature = "tracing")]
-    record_status(&::tracing::Span::current(), result);
-    #[cfg(not(feature = "tracing"))]
-    let _ = result;
-}
-
-/// Records the gRPC status code of `result` on `span`
-/// (`rpc.grpc.status_code`, 0 for a success).
-#[cfg(feature = "tonic")]
-#[inline]
-pub fn record_status<T>(span: &Span, result: &Result<T, ::tonic::Status>) {
-    #[cfg(feature = "tracing")]
-    {
-        if span.is_disabled() {
-            return;
-        }
-        let code = match result {
-            Ok(_) => 0,
-            Err(status) => crate::tonic::effective_code(status) as i32,
-        };
-        span.record("rpc.grpc.status_code", code);
-    }
-    #[cfg(not(feature = "tracing"))]
-    {
-        let _ = (span, result);
-    }
-}

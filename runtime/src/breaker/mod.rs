@@ -22,6 +22,8 @@
 //! notes in [`CircuitBreaker::window`]), on failures, and with a slow-call
 //! rule. Time is tokio's clock, so a paused clock drives it in tests.
 
+#[cfg(feature = "opentelemetry")]
+mod metrics;
 mod open;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -455,7 +457,7 @@ impl CircuitBreaker {
         if from != to {
             crate::trace::event!(breaker = self.name, %from, %to, "circuit breaker changed state");
             #[cfg(feature = "opentelemetry")]
-            crate::tonic::metrics::breaker_changed(self.name, from.as_str(), to.as_str());
+            metrics::changed(self.name, from.as_str(), to.as_str());
             if let Some(hook) = self.on_change {
                 hook(self, from, to);
             }

@@ -62,7 +62,6 @@ mod record {
         call_retries: Histogram<u64>,
         call_hedges: Histogram<u64>,
         retry_delay: Histogram<f64>,
-        breaker_transitions: Counter<u64>,
     }
 
     /// Made on first use from opentelemetry's global meter provider: set it
@@ -117,11 +116,6 @@ mod record {
                     .with_description("Total time of delay while there is no active attempt during the client call.")
                     .with_boundaries(LATENCY_BUCKETS.to_vec())
                     .build(),
-                breaker_transitions: meter
-                    .u64_counter("steadfast.circuit_breaker.transitions")
-                    .with_unit("{transition}")
-                    .with_description("Changes of state of circuit breakers, by breaker, from and to.")
-                    .build(),
             }
         })
     }
@@ -153,20 +147,6 @@ mod record {
             Code::DataLoss => "DATA_LOSS",
             Code::Unauthenticated => "UNAUTHENTICATED",
         }
-    }
-
-    /// A circuit breaker changed state (any breaker, not only generated
-    /// clients'): `steadfast.circuit_breaker.transitions`, with
-    /// `breaker`, `from` and `to`.
-    pub(crate) fn breaker_changed(name: &'static str, from: &'static str, to: &'static str) {
-        instruments().breaker_transitions.add(
-            1,
-            &[
-                KeyValue::new("breaker", name),
-                KeyValue::new("from", from),
-                KeyValue::new("to", to),
-            ],
-        );
     }
 
     /// What one call records.
@@ -303,8 +283,6 @@ mod record {
     }
 }
 
-#[cfg(feature = "opentelemetry")]
-pub(crate) use record::breaker_changed;
 #[cfg(feature = "opentelemetry")]
 pub use record::{AttemptStats, CallStats, COUNT_BUCKETS, LATENCY_BUCKETS};
 

@@ -38,6 +38,7 @@ mod prefixed;
 mod pushback;
 mod request;
 mod server;
+pub(crate) mod span_status;
 mod timeout;
 pub(crate) mod unary;
 
@@ -120,7 +121,8 @@ pub fn effective_code(status: &Status) -> Code {
         }
         // hyper cancels the requests it had not sent yet when their
         // connection closes ("connection closed"): nothing reached the peer.
-        #[cfg(feature = "channel")]
+        // (Read with feature `tonic` alone too: classification must not
+        // change with a feature.)
         if error
             .downcast_ref::<hyper::Error>()
             .is_some_and(hyper::Error::is_canceled)

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, dead_code)] // test-only; not every file uses every helper
 
 pub(crate) mod hostile;
+#[cfg(feature = "otel")]
 pub(crate) mod otel_metrics;
 
 use std::net::SocketAddr;
