@@ -153,7 +153,7 @@ impl FaultyUsers {
                 if let Ok(value) = ms.parse() {
                     status
                         .metadata_mut()
-                        .insert(steadfast::tonic::PUSHBACK_HEADER, value);
+                        .insert("grpc-retry-pushback-ms", value);
                 }
                 return Err(status);
             }

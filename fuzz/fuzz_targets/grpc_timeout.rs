@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use steadfast::tonic::{encode_timeout, parse_timeout};
+// The wire codec is not public API: it is reached as emitted code reaches it.
+use steadfast::__private::{encode_timeout, parse_timeout};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(timeout) = parse_timeout(data) {

@@ -8,11 +8,15 @@
 
 use std::time::Duration;
 
-pub use crate::backoff::{Backoff, Jitter, DEFAULT_INITIAL};
+pub use crate::backoff::defaults::DEFAULT_INITIAL;
+pub use crate::backoff::{Backoff, Jitter};
 pub use crate::breaker::{CircuitBreaker, CircuitOpen, Fault};
-pub use crate::deadline::{carried, scope, timed};
+pub use crate::deadline::emitted::{carried, timed};
+pub use crate::deadline::scope;
 pub use crate::hedge::{hedge, HedgePolicy, Latency};
-pub use crate::retry::{Nested, Next, RetryPolicy, RetryState, Verdict};
+pub use crate::retry::classify::Verdict;
+pub use crate::retry::state::{Next, RetryState};
+pub use crate::retry::{Nested, RetryPolicy};
 pub use crate::{Elapsed, Retryable};
 pub use tokio::time::sleep;
 
@@ -65,9 +69,29 @@ mod without_channel {
     }
 }
 #[cfg(feature = "tonic")]
-pub use crate::tonic::{propagate_deadline, request_timeout, ReplayableRequest, ResponseGuard};
+pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
+#[cfg(feature = "tonic")]
+pub use crate::tonic::timeout::{encode_timeout, parse_timeout, InvalidTimeout};
+#[cfg(feature = "tonic")]
+pub use crate::tonic::ResponseGuard;
 pub use crate::RetryBudget;
 pub use steadfast_macros::{__rpc as rpc, circuit_breaker, deadline, hedge, retry};
+
+/// Not named by emitted code: the rules' own doctests and the crate's tests
+/// reach the state machines and wire constants here, as emitted code
+/// reaches the rest.
+pub use crate::backoff::defaults::DEFAULT_MAX_DELAY;
+pub use crate::deadline::scope::Timed;
+pub use crate::hedge::state::{AfterError, HedgeState};
+pub use crate::retry::state::Decision;
+#[cfg(feature = "tonic")]
+pub use crate::tonic::client::PREVIOUS_ATTEMPTS_HEADER;
+#[cfg(feature = "tonic")]
+pub use crate::tonic::guard::guard_status_headers;
+#[cfg(feature = "tonic")]
+pub use crate::tonic::pushback::PUSHBACK_HEADER;
+#[cfg(feature = "tonic")]
+pub use crate::tonic::timeout::TIMEOUT_HEADER;
 
 /// The version of this module's contract with emitted code. The macros and
 /// `steadfast-build` write the number they were made for in `contract!`.

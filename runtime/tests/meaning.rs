@@ -170,7 +170,7 @@ mod pushback {
         let mut status = Status::unavailable("busy");
         status
             .metadata_mut()
-            .insert(steadfast::tonic::PUSHBACK_HEADER, ms.parse().unwrap());
+            .insert("grpc-retry-pushback-ms", ms.parse().unwrap());
         status
     }
 
@@ -199,7 +199,8 @@ mod pushback {
         }
         let log = Log::new();
         call(&log).await.unwrap();
-        assert_eq!(log.gaps(), [steadfast::backoff::DEFAULT_MAX_DELAY]);
+        // The default cap on one delay: 10 s.
+        assert_eq!(log.gaps(), [Duration::from_secs(10)]);
     }
 
     #[tokio::test(start_paused = true)]

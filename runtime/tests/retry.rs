@@ -5,9 +5,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use steadfast::retry::{Always, RetryState};
-use steadfast::tonic::{Codes, PUSHBACK_HEADER};
+use steadfast::__private::RetryState;
+use steadfast::retry::Always;
+use steadfast::tonic::Codes;
 use steadfast::{backoff, deadline, Backoff, Elapsed, Jitter, RetryBudget, RetryPolicy};
+
+const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
 use tokio::time::Instant;
 use tonic::{Code, Status};
 

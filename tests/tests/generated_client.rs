@@ -37,7 +37,8 @@ async fn connect_gives_the_client_of_a_channel_and_the_options_policy_applies() 
         [None, Some("1".into()), Some("2".into())]
     );
     for s in &s.users.seen() {
-        let sent = steadfast::tonic::parse_timeout(s.timeout.as_ref().unwrap().as_bytes()).unwrap();
+        let sent =
+            steadfast::__private::parse_timeout(s.timeout.as_ref().unwrap().as_bytes()).unwrap();
         assert!(
             sent <= MS(300),
             "each attempt has 300 ms at most, sent {sent:?}"
@@ -100,7 +101,7 @@ async fn set_timeout_shortens_the_calls_deadline() {
     assert_eq!(err.code(), Code::DeadlineExceeded);
     assert_eq!(s.users.calls(), 1, "no retry past the caller's own timeout");
     let sent = s.users.seen()[0].timeout.clone().unwrap();
-    assert!(steadfast::tonic::parse_timeout(sent.as_bytes()).unwrap() <= MS(150));
+    assert!(steadfast::__private::parse_timeout(sent.as_bytes()).unwrap() <= MS(150));
 }
 
 #[tokio::test]

@@ -75,7 +75,7 @@ async fn the_remaining_deadline_travels_as_grpc_timeout() {
     .unwrap()
     .unwrap();
     let seen = s.users.seen().remove(0);
-    let sent = steadfast::tonic::parse_timeout(seen.timeout.unwrap().as_bytes()).unwrap();
+    let sent = steadfast::__private::parse_timeout(seen.timeout.unwrap().as_bytes()).unwrap();
     assert!(sent <= MS(900) && sent > MS(400), "sent {sent:?}");
     // The server's handler ran inside that deadline.
     let remaining = seen.remaining_ms.unwrap();
@@ -95,7 +95,7 @@ async fn the_methods_own_shorter_timeout_is_kept() {
     .unwrap()
     .unwrap();
     let sent = s.users.seen()[0].timeout.clone().unwrap();
-    let sent = steadfast::tonic::parse_timeout(sent.as_bytes()).unwrap();
+    let sent = steadfast::__private::parse_timeout(sent.as_bytes()).unwrap();
     assert!(sent <= MS(200), "sent {sent:?}");
 }
 
@@ -176,7 +176,7 @@ async fn a_hung_attempt_times_out_and_is_retried() {
     assert!(took >= MS(200) && took < Duration::from_secs(3), "{took:?}");
     // Each attempt told the server it had 200 ms at most.
     let sent = s.users.seen()[0].timeout.clone().unwrap();
-    assert!(steadfast::tonic::parse_timeout(sent.as_bytes()).unwrap() <= MS(200));
+    assert!(steadfast::__private::parse_timeout(sent.as_bytes()).unwrap() <= MS(200));
 }
 
 #[tokio::test]
@@ -233,7 +233,7 @@ async fn chain(b: SocketAddr) -> (SocketAddr, JoinHandle<()>) {
 }
 
 fn sent_timeout(seen: &Seen) -> Duration {
-    steadfast::tonic::parse_timeout(seen.timeout.as_ref().unwrap().as_bytes()).unwrap()
+    steadfast::__private::parse_timeout(seen.timeout.as_ref().unwrap().as_bytes()).unwrap()
 }
 
 #[tokio::test]

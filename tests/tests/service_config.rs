@@ -130,7 +130,7 @@ async fn the_timeout_bounds_the_call_and_travels_as_grpc_timeout() {
     assert!(took >= Duration::from_millis(250), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
     let sent = server.users.seen()[0].timeout.clone().unwrap();
-    let sent = steadfast::tonic::parse_timeout(sent.as_bytes()).unwrap();
+    let sent = steadfast::__private::parse_timeout(sent.as_bytes()).unwrap();
     assert!(
         sent <= Duration::from_millis(300) && sent > Duration::from_millis(100),
         "{sent:?}"
@@ -175,7 +175,7 @@ async fn a_timeout_only_method_sends_the_callers_request_once() {
     assert_eq!(sent.previous_attempts, None);
     assert_eq!(sent.content_length, None);
     let timeout = sent.timeout.as_deref().unwrap();
-    let timeout = steadfast::tonic::parse_timeout(timeout.as_bytes()).unwrap();
+    let timeout = steadfast::__private::parse_timeout(timeout.as_bytes()).unwrap();
     assert!(
         timeout <= Duration::from_secs(5) && timeout > Duration::from_secs(4),
         "{timeout:?}"

@@ -283,7 +283,8 @@ async fn a_method_without_retries_sends_once_with_metadata_and_deadline() {
     let headers = s.script.headers.lock().unwrap().clone();
     assert_eq!(headers.len(), 1);
     assert_eq!(headers[0].0.as_deref(), Some("r-1"));
-    let sent = steadfast::tonic::parse_timeout(headers[0].1.as_ref().unwrap().as_bytes()).unwrap();
+    let sent =
+        steadfast::__private::parse_timeout(headers[0].1.as_ref().unwrap().as_bytes()).unwrap();
     assert!(
         sent <= Duration::from_secs(1),
         "the service's 1 s deadline: {sent:?}"

@@ -19,34 +19,20 @@ pub use jitter::Jitter;
 use rng::Rng;
 pub use schedule::{from_fn, FromFn, Schedule};
 
-/// Default first delay: 100 ms.
-///
-/// ```
-/// use steadfast::{backoff::DEFAULT_INITIAL, Backoff};
-/// assert_eq!(Backoff::default().initial(), DEFAULT_INITIAL);
-/// ```
-pub const DEFAULT_INITIAL: Duration = Duration::from_millis(100);
-/// Default growth of an exponential schedule: 2.0.
-///
-/// ```
-/// use std::time::Duration;
-/// use steadfast::{backoff::DEFAULT_MULTIPLIER, Backoff, Jitter};
-///
-/// let b = Backoff::exponential(Duration::from_millis(100)).jitter(Jitter::None);
-/// let second = b.delays().nth(1).unwrap();
-/// assert_eq!(second, Duration::from_millis(100).mul_f64(DEFAULT_MULTIPLIER));
-/// ```
-pub const DEFAULT_MULTIPLIER: f64 = 2.0;
-/// Default cap on one delay: 10 s (raised to the first delay when that is longer).
-///
-/// ```
-/// use std::time::Duration;
-/// use steadfast::{backoff::DEFAULT_MAX_DELAY, Backoff, Jitter};
-///
-/// let b = Backoff::exponential(Duration::from_secs(1)).jitter(Jitter::None);
-/// assert_eq!(b.delays().nth(20), Some(DEFAULT_MAX_DELAY));
-/// ```
-pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
+pub(crate) use defaults::{DEFAULT_INITIAL, DEFAULT_MAX_DELAY, DEFAULT_MULTIPLIER};
+
+/// The schedule's defaults (100 ms first, growth 2.0, at most 10 s), named
+/// by expanded code as well.
+pub(crate) mod defaults {
+    use std::time::Duration;
+
+    /// Default first delay: 100 ms.
+    pub const DEFAULT_INITIAL: Duration = Duration::from_millis(100);
+    /// Default growth of an exponential schedule: 2.0.
+    pub(crate) const DEFAULT_MULTIPLIER: f64 = 2.0;
+    /// Default cap on one delay: 10 s (raised to the first delay when that is longer).
+    pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
+}
 
 /// A delay schedule: how long to wait before each retry.
 ///

@@ -30,12 +30,13 @@ pub trait Schedule {
     /// The longest delay a retry waits, whatever asked for it: a server's
     /// pushback (`grpc-retry-pushback-ms`) is capped here, so that no server
     /// can park a client for hours. A [`Backoff`]'s own
-    /// [`cap`](Backoff::cap); [`DEFAULT_MAX_DELAY`](super::DEFAULT_MAX_DELAY)
-    /// (10 s) for other schedules.
+    /// [`cap`](Backoff::cap); 10 s for other
+    /// schedules.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use steadfast::backoff::{Schedule, DEFAULT_MAX_DELAY};
+    /// use steadfast::backoff::Schedule;
+    /// use steadfast::__private::DEFAULT_MAX_DELAY;
     /// use steadfast::Backoff;
     ///
     /// let b = Backoff::constant(Duration::from_millis(10)).max_delay(Duration::from_secs(3));

@@ -66,7 +66,7 @@ const fn succeeded(word: u64) -> u64 {
 }
 
 /// The most probe calls a half-open breaker lets through.
-pub const MAX_HALF_OPEN_CALLS: u32 = FIELD as u32;
+pub(crate) const MAX_HALF_OPEN_CALLS: u32 = FIELD as u32;
 
 /// A hook called on every change of state, with the breaker, the state it
 /// left and the state it entered.
@@ -260,7 +260,7 @@ impl CircuitBreaker {
     }
 
     /// How many probe calls a half-open breaker lets through (1 to
-    /// [`MAX_HALF_OPEN_CALLS`]). Default 3.
+    /// 32,767; more is taken as that). Default 3.
     ///
     /// ```
     /// let b = steadfast::CircuitBreaker::new().half_open_calls(1);

@@ -32,8 +32,9 @@
 //! [`propagate`] to hand the current one over.
 
 mod elapsed;
+pub(crate) mod emitted;
 mod local;
-mod scope;
+pub(crate) mod scope;
 
 use std::future::Future;
 use std::time::Duration;
@@ -41,9 +42,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use elapsed::Elapsed;
-#[doc(hidden)]
-pub use scope::Carried;
-pub use scope::{Propagate, Scope, Timed};
+pub(crate) use emitted::timed;
+pub(crate) use scope::{Carried, Timed};
+pub use scope::{Propagate, Scope};
 
 /// The deadline of the current scope, if the code runs inside one.
 ///
@@ -109,42 +110,6 @@ pub fn scope<F: Future>(timeout: Duration, future: F) -> Scope<F> {
     let now = Instant::now();
     let deadline = now.checked_add(timeout).unwrap_or_else(far_future);
     scope_from(now, deadline, future)
-}
-
-/// [`scope`], whose output also says which deadline the scope enforced:
-/// `(result, deadline)`. A retry loop needs both to tell a failure at the
-/// deadline from any other, and awaiting one future for both keeps a single
-/// copy of the work in the caller's state.
-///
-/// ```
-/// use std::time::Duration;
-/// use steadfast::deadline;
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let start = tokio::time::Instant::now();
-/// let (result, until) = deadline::timed(Duration::from_secs(1), async { 7 }).await;
-/// assert_eq!(result, Ok(7));
-/// assert_eq!(until, start + Duration::from_secs(1));
-/// # }
-/// ```
-#[inline]
-pub fn timed<F: Future>(timeout: Duration, future: F) -> Timed<F> {
-    Timed::new(scope(timeout, future))
-}
-
-/// [`timed`] without a timer of its own: see [`Carried`]. What
-/// `#[deadline]` expands to directly above `#[retry(per_attempt = ..)]`.
-#[doc(hidden)]
-#[inline]
-pub fn carried<F: Future>(timeout: Duration, future: F) -> Carried<F> {
-    let now = Instant::now();
-    let deadline = now.checked_add(timeout).unwrap_or_else(far_future);
-    let deadline = match current() {
-        Some(outer) if outer < deadline => outer,
-        _ => deadline,
-    };
-    Carried::new(deadline, deadline <= now, future)
 }
 
 /// [`scope`] with an absolute deadline, shrunk to the current one if that is

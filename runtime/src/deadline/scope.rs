@@ -109,11 +109,12 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use steadfast::deadline::{self, Timed};
+    /// use steadfast::deadline;
+    /// use steadfast::__private::Timed;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let timed: Timed<_> = deadline::timed(Duration::from_secs(1), async { 1 });
+    /// let timed: Timed<_> = steadfast::__private::timed(Duration::from_secs(1), async { 1 });
     /// assert_eq!(timed.await.0, Ok(1));
     /// # }
     /// ```

@@ -5,7 +5,7 @@ use crate::retry::{Budget, NoBudget};
 
 /// The most attempts a hedged call makes, the first included: gRPC A6
 /// caps `maxAttempts` at 5, and the attempts live in the call's own future.
-pub const MAX_HEDGED_ATTEMPTS: u32 = 5;
+pub(super) const MAX_HEDGED_ATTEMPTS: u32 = 5;
 
 /// What `#[hedge]` does: how many attempts at most, and how long to wait
 /// for an answer before starting the next one.

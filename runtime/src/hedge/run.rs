@@ -45,7 +45,7 @@ impl<M, F, V, B, E> std::fmt::Debug for Hedged<'_, M, F, V, B, E> {
 }
 
 /// Runs `make(n)`'s future as a hedged call under `policy`: the rules are
-/// [`HedgeState`]'s; `verdict` classifies failures (non-fatal: retryable).
+/// the runtime's hedging state machine's; `verdict` classifies failures (non-fatal: retryable).
 /// `n` is the attempt's number (the attempts before it); while polled, the
 /// attempt also reports it to
 /// [`previous_attempts`](crate::retry::previous_attempts) (sent as
@@ -56,7 +56,7 @@ impl<M, F, V, B, E> std::fmt::Debug for Hedged<'_, M, F, V, B, E> {
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
 /// use steadfast::hedge::{hedge, HedgePolicy};
-/// use steadfast::retry::Verdict;
+/// use steadfast::__private::Verdict;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {

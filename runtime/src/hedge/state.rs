@@ -10,7 +10,7 @@ use crate::retry::{Budget, Verdict};
 /// ([`HedgeState::after_error`]).
 ///
 /// ```
-/// use steadfast::hedge::AfterError;
+/// use steadfast::__private::AfterError;
 /// assert_ne!(AfterError::StartNext, AfterError::Return);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +46,9 @@ pub enum AfterError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::hedge::{AfterError, HedgePolicy, HedgeState};
-/// use steadfast::retry::Verdict;
+/// use steadfast::hedge::HedgePolicy;
+/// use steadfast::__private::{AfterError, HedgeState};
+/// use steadfast::__private::Verdict;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -74,7 +75,7 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     ///
     /// ```
     /// let p = steadfast::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
-    /// let s = steadfast::hedge::HedgeState::new(&p);
+    /// let s = steadfast::__private::HedgeState::new(&p);
     /// assert_eq!(s.started(), 0);
     /// ```
     pub const fn new(policy: &'p HedgePolicy<B>) -> Self {
@@ -91,7 +92,7 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     ///
     /// ```
     /// let p = steadfast::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
-    /// assert_eq!(steadfast::hedge::HedgeState::new(&p).started(), 0);
+    /// assert_eq!(steadfast::__private::HedgeState::new(&p).started(), 0);
     /// ```
     pub const fn started(&self) -> u32 {
         self.started
@@ -102,7 +103,7 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     ///
     /// ```
     /// let p = steadfast::hedge::HedgePolicy::new(1, std::time::Duration::ZERO);
-    /// assert_eq!(steadfast::hedge::HedgeState::new(&p).next_due(), None);
+    /// assert_eq!(steadfast::__private::HedgeState::new(&p).next_due(), None);
     /// ```
     pub const fn next_due(&self) -> Option<Instant> {
         self.next_due
@@ -113,7 +114,7 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     ///
     /// ```
     /// let p = steadfast::hedge::HedgePolicy::new(1, std::time::Duration::ZERO);
-    /// let mut s = steadfast::hedge::HedgeState::new(&p);
+    /// let mut s = steadfast::__private::HedgeState::new(&p);
     /// assert_eq!(s.start(), Some(0));
     /// assert_eq!(s.start(), None);
     /// ```
@@ -150,8 +151,9 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     /// An attempt failed and was classified: what to do.
     ///
     /// ```
-    /// use steadfast::hedge::{AfterError, HedgePolicy, HedgeState};
-    /// use steadfast::retry::Verdict;
+    /// use steadfast::hedge::HedgePolicy;
+    /// use steadfast::__private::{AfterError, HedgeState};
+    /// use steadfast::__private::Verdict;
     ///
     /// let p = HedgePolicy::new(3, std::time::Duration::from_secs(1));
     /// let mut s = HedgeState::new(&p);
@@ -206,7 +208,7 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     ///
     /// ```
     /// let p = steadfast::hedge::HedgePolicy::new(2, std::time::Duration::ZERO);
-    /// let mut s = steadfast::hedge::HedgeState::new(&p);
+    /// let mut s = steadfast::__private::HedgeState::new(&p);
     /// s.start();
     /// s.after_success(std::time::Duration::from_millis(3));
     /// ```

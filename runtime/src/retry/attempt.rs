@@ -71,7 +71,7 @@ pin_project! {
 /// retry loops inside it make one attempt each.
 #[doc(hidden)]
 #[inline]
-pub fn attempt<F: Future>(previous: u32, once_inside: bool, inner: F) -> Attempt<F> {
+pub(crate) fn attempt<F: Future>(previous: u32, once_inside: bool, inner: F) -> Attempt<F> {
     Attempt {
         previous,
         once_inside,

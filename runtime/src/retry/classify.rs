@@ -60,7 +60,8 @@ pub trait Retryable {
 /// retry loop asks ([`Classify::verdict`]).
 ///
 /// ```
-/// use steadfast::retry::{ByRetryable, Classify, Verdict};
+/// use steadfast::retry::{ByRetryable, Classify};
+/// use steadfast::__private::Verdict;
 ///
 /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
 /// assert_eq!(ByRetryable.verdict(&reset), Verdict { retryable: true, pushback: None, timeout: false });
@@ -79,7 +80,7 @@ impl Verdict {
     /// The verdict of an error type that knows nothing of retries: retry it.
     ///
     /// ```
-    /// assert!(steadfast::retry::Verdict::RETRY.retryable);
+    /// assert!(steadfast::__private::Verdict::RETRY.retryable);
     /// ```
     pub const RETRY: Self = Self {
         retryable: true,
@@ -90,7 +91,7 @@ impl Verdict {
     /// What `error`'s [`Retryable`] impl says.
     ///
     /// ```
-    /// use steadfast::{retry::Verdict, Elapsed};
+    /// use steadfast::{__private::Verdict, Elapsed};
     /// assert!(Verdict::of(&Elapsed::new()).timeout);
     /// ```
     pub fn of<E: Retryable + ?Sized>(error: &E) -> Self {
@@ -172,12 +173,8 @@ pub trait Classify<E> {
         false
     }
 
-    /// The three answers at once.
-    ///
-    /// ```
-    /// use steadfast::retry::{Always, Classify};
-    /// assert!(Classify::<()>::verdict(&Always, &()).retryable);
-    /// ```
+    /// The three answers at once, as the retry loop asks them.
+    #[doc(hidden)]
     fn verdict(&self, error: &E) -> Verdict {
         Verdict {
             retryable: self.is_retryable(error),

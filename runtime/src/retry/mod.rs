@@ -6,20 +6,20 @@
 //! are ready-made loops over it. The `#[retry]` attribute expands to the
 //! same decisions, inline.
 
-mod attempt;
+pub(crate) mod attempt;
 mod budget;
-mod classify;
-mod policy;
+pub(crate) mod classify;
+pub(crate) mod policy;
 mod ratio;
 mod run;
-mod state;
+pub(crate) mod state;
 
 pub use attempt::previous_attempts;
-#[doc(hidden)]
-pub use attempt::{attempt, Attempt};
+pub(crate) use attempt::{attempt, Attempt};
 pub use budget::{Budget, NoBudget, RetryBudget};
-pub use classify::{Always, ByRetryable, Classify, Retryable, Verdict, When};
-pub use policy::{Nested, RetryPolicy, DEFAULT_MAX_ATTEMPTS};
+pub(crate) use classify::Verdict;
+pub use classify::{Always, ByRetryable, Classify, Retryable, When};
+pub use policy::{Nested, RetryPolicy};
 pub use ratio::RatioBudget;
 pub use run::{retry, retry_blocking};
-pub use state::{Decision, Next, RetryState};
+pub(crate) use state::{Next, RetryState};

@@ -4,12 +4,7 @@ use super::{Budget, ByRetryable, NoBudget, When};
 use crate::backoff::{Backoff, Schedule};
 
 /// Default number of attempts, the first included: 3.
-///
-/// ```
-/// use steadfast::{retry::DEFAULT_MAX_ATTEMPTS, RetryPolicy};
-/// assert_eq!(RetryPolicy::new().attempt_limit(), DEFAULT_MAX_ATTEMPTS);
-/// ```
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// What to do when a call fails: how many attempts in all, how long to wait
 /// between them, how long one attempt may take, and which errors are worth

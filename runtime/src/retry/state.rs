@@ -11,7 +11,7 @@ use crate::{deadline, Elapsed};
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::retry::Decision;
+/// use steadfast::__private::Decision;
 ///
 /// let d = Decision::Retry(Duration::from_millis(100));
 /// assert_eq!(d.delay(), Some(Duration::from_millis(100)));
@@ -29,7 +29,7 @@ impl Decision {
     /// The delay before the next attempt, if there is one.
     ///
     /// ```
-    /// assert_eq!(steadfast::retry::Decision::Return.delay(), None);
+    /// assert_eq!(steadfast::__private::Decision::Return.delay(), None);
     /// ```
     pub const fn delay(self) -> Option<Duration> {
         match self {
@@ -44,7 +44,7 @@ impl Decision {
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::retry::{Next, RetryState, Verdict};
+/// use steadfast::__private::{Next, RetryState, Verdict};
 /// use steadfast::{Backoff, Jitter, RetryPolicy};
 ///
 /// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None));
@@ -100,7 +100,7 @@ pub enum Next<T, E> {
 /// ```
 /// use std::time::Duration;
 /// use steadfast::{Backoff, Jitter, RetryPolicy};
-/// use steadfast::retry::{Decision, RetryState};
+/// use steadfast::__private::{Decision, RetryState};
 ///
 /// let policy = RetryPolicy::new()
 ///     .max_attempts(3)
@@ -133,7 +133,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// let policy = steadfast::RetryPolicy::new();
-    /// let state = steadfast::retry::RetryState::new(&policy);
+    /// let state = steadfast::__private::RetryState::new(&policy);
     /// assert_eq!(state.attempt(), 1);
     /// ```
     #[inline]
@@ -149,7 +149,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// let policy = steadfast::RetryPolicy::new();
-    /// assert_eq!(steadfast::retry::RetryState::new(&policy).attempt(), 1);
+    /// assert_eq!(steadfast::__private::RetryState::new(&policy).attempt(), 1);
     /// ```
     #[inline]
     pub const fn attempt(&self) -> u32 {
@@ -160,7 +160,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// `grpc-previous-rpc-attempts`, and `attempt() - 1`.
     ///
     /// ```
-    /// use steadfast::retry::RetryState;
+    /// use steadfast::__private::RetryState;
     ///
     /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
@@ -177,7 +177,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// let policy = steadfast::RetryPolicy::new();
-    /// assert_eq!(steadfast::retry::RetryState::new(&policy).attempt_timeout(), None);
+    /// assert_eq!(steadfast::__private::RetryState::new(&policy).attempt_timeout(), None);
     /// ```
     #[inline]
     pub const fn attempt_timeout(&self) -> Option<std::time::Duration> {
@@ -188,7 +188,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// let policy = steadfast::RetryPolicy::new();
-    /// steadfast::retry::RetryState::new(&policy).on_success();
+    /// steadfast::__private::RetryState::new(&policy).on_success();
     /// ```
     #[inline]
     pub fn on_success(&self) {
@@ -204,7 +204,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// (the gRPC glue sends it as `grpc-previous-rpc-attempts`).
     ///
     /// ```
-    /// use steadfast::retry::{previous_attempts, RetryState};
+    /// use steadfast::retry::previous_attempts;
+    /// use steadfast::__private::RetryState;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -233,7 +234,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// budget), a failure is classified by `verdict` and decided on.
     ///
     /// ```
-    /// use steadfast::retry::{Next, RetryState, Verdict};
+    /// use steadfast::__private::{Next, RetryState, Verdict};
     ///
     /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
@@ -274,7 +275,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use steadfast::retry::{Next, RetryState, Verdict};
+    /// use steadfast::__private::{Next, RetryState, Verdict};
     /// use steadfast::{Backoff, Elapsed, RetryPolicy};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -321,7 +322,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// Decides after an attempt that failed with `error`.
     ///
     /// ```
-    /// use steadfast::retry::{Decision, RetryState};
+    /// use steadfast::__private::{Decision, RetryState};
     ///
     /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
@@ -343,7 +344,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use steadfast::retry::{Decision, RetryState};
+    /// use steadfast::__private::{Decision, RetryState};
     ///
     /// let policy = steadfast::RetryPolicy::new();
     /// let mut state = RetryState::new(&policy);
@@ -365,7 +366,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// ```
     /// use std::time::Duration;
     /// use steadfast::{Backoff, Jitter, RetryPolicy};
-    /// use steadfast::retry::{Decision, RetryState};
+    /// use steadfast::__private::{Decision, RetryState};
     ///
     /// let policy = RetryPolicy::new().backoff(Backoff::constant(Duration::from_millis(5)).jitter(Jitter::None));
     /// let mut state = RetryState::new(&policy);

@@ -18,7 +18,7 @@ use crate::{deadline, retry};
 /// [`PropagateDeadline`] from the second attempt on.
 ///
 /// ```
-/// use steadfast::tonic::PREVIOUS_ATTEMPTS_HEADER;
+/// use steadfast::__private::PREVIOUS_ATTEMPTS_HEADER;
 ///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert(PREVIOUS_ATTEMPTS_HEADER, http::HeaderValue::from(2u32));
@@ -180,7 +180,7 @@ where
     S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>,
     RB: Default,
 {
-    /// Guarded (see [`guard_status_headers`](super::guard_status_headers)):
+    /// Guarded (see [`ResponseGuard`](super::ResponseGuard)):
     /// what tonic would panic on is replaced by an `INTERNAL` status.
     type Response = http::Response<Guarded<RB>>;
     type Error = S::Error;

@@ -39,7 +39,7 @@ const TONIC_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// let mut headers = HeaderMap::new();
 /// headers.insert("grpc-status", HeaderValue::from_static("14"));
 /// headers.insert("grpc-status-details-bin", HeaderValue::from_static("*not base64*"));
-/// steadfast::tonic::guard_status_headers(&mut headers);
+/// steadfast::__private::guard_status_headers(&mut headers);
 /// assert_eq!(headers["grpc-status"], "13");
 /// assert!(headers.get("grpc-status-details-bin").is_none());
 /// let status = tonic::Status::from_header_map(&headers).unwrap();
@@ -154,8 +154,8 @@ impl<B: Body> Body for Guarded<B> {
     }
 }
 
-/// A client service that guards every response (see
-/// [`guard_status_headers`]): for transports under a generated client, a
+/// A client service that guards every response (status headers tonic would
+/// panic on become an `INTERNAL` status): for transports under a generated client, a
 /// tonic client, or anything else that parses gRPC statuses.
 ///
 /// ```

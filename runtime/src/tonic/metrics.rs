@@ -46,14 +46,14 @@ mod record {
     use super::Target;
 
     /// gRPC A66's latency buckets, in seconds.
-    pub const LATENCY_BUCKETS: [f64; 41] = [
+    pub(super) const LATENCY_BUCKETS: [f64; 41] = [
         0.0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002, 0.003, 0.004, 0.005,
         0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.065, 0.08, 0.1, 0.13,
         0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0,
     ];
 
     /// gRPC A96's buckets for retries and hedges per call.
-    pub const COUNT_BUCKETS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
+    pub(super) const COUNT_BUCKETS: [f64; 5] = [1.0, 2.0, 3.0, 4.0, 5.0];
 
     struct Instruments {
         attempt_started: Counter<u64>,
@@ -161,6 +161,7 @@ mod record {
     }
 
     impl CallStats {
+        /// A call to `method` (`package.Service/Method`) starts.
         pub fn start(method: &'static str, hedged: bool, target: &Target) -> Self {
             Self::named(StringValue::from(method), hedged, target)
         }
@@ -192,6 +193,7 @@ mod record {
             ]
         }
 
+        /// An attempt of the call starts.
         pub fn attempt(&self) -> AttemptStats<'_> {
             self.attempts.fetch_add(1, Relaxed);
             instruments().attempt_started.add(1, &self.attributes());
@@ -202,11 +204,13 @@ mod record {
             }
         }
 
+        /// The call waited `delay` with no attempt running.
         pub fn delayed(&self, delay: Duration) {
             let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
             self.delay_nanos.fetch_add(nanos, Relaxed);
         }
 
+        /// The call ended with `result`.
         pub fn finish<T>(&self, result: &Result<T, Status>) {
             self.finish_as(status_name(result));
         }
@@ -254,6 +258,7 @@ mod record {
     }
 
     impl AttemptStats<'_> {
+        /// The attempt ended with `result`.
         pub fn end<T>(mut self, result: &Result<T, Status>) {
             self.ended = true;
             self.record(status_name(result));
@@ -284,7 +289,7 @@ mod record {
 }
 
 #[cfg(feature = "opentelemetry")]
-pub use record::{AttemptStats, CallStats, COUNT_BUCKETS, LATENCY_BUCKETS};
+pub use record::{AttemptStats, CallStats};
 
 /// What one call records: nothing, without feature `opentelemetry`.
 #[cfg(not(feature = "opentelemetry"))]

@@ -9,9 +9,9 @@
 //! [`PropagateDeadlineLayer`] (a `tower::Layer` over `Channel`) send what is
 //! left of the current deadline as `grpc-timeout` and number retried
 //! attempts; [`DeadlineLayer`] on the server runs each handler inside the
-//! deadline its client sent. [`ReplayableRequest`] rebuilds a request for
-//! each attempt with the caller's metadata and extensions, as the generated
-//! `Resilient<Name>Client` methods do.
+//! deadline its client sent. [`ServiceConfigLayer`] applies a gRPC service
+//! config under tonic's own clients; [`ResponseGuard`] answers what tonic
+//! would panic on with a status.
 //!
 //! ```
 //! use steadfast::Retryable;
@@ -25,21 +25,20 @@
 
 #[cfg(feature = "channel")]
 mod channel;
-mod client;
+pub(crate) mod client;
 mod codes;
 mod config;
 #[cfg(feature = "opentelemetry")]
 mod context;
-mod guard;
+pub(crate) mod guard;
 mod headers;
-#[doc(hidden)]
-pub mod metrics;
+pub(crate) mod metrics;
 mod prefixed;
-mod pushback;
-mod request;
+pub(crate) mod pushback;
+pub(crate) mod request;
 mod server;
 pub(crate) mod span_status;
-mod timeout;
+pub(crate) mod timeout;
 pub(crate) mod unary;
 
 use std::time::Duration;
@@ -50,18 +49,14 @@ use ::tonic::{Code, Status};
 pub use channel::ChannelPolicy;
 pub use client::{
     PropagateDeadline, PropagateDeadlineLayer, PropagateDeadlineService, ResponseFuture,
-    PREVIOUS_ATTEMPTS_HEADER,
 };
 pub use codes::Codes;
-pub use config::{
-    ServiceConfig, ServiceConfigError, ServiceConfigLayer, ServiceConfigService,
-    DEFAULT_BUFFER_LIMIT,
-};
-pub use guard::{guard_status_headers, GuardFuture, Guarded, ResponseGuard, ResponseGuardLayer};
-pub use pushback::{Pushback, PUSHBACK_HEADER};
-pub use request::{propagate_deadline, request_timeout, ReplayableRequest};
-pub use server::{DeadlineLayer, DeadlineService, ScopedResponse, DEFAULT_MAX_DEADLINE};
-pub use timeout::{encode_timeout, parse_timeout, InvalidTimeout, TIMEOUT_HEADER};
+pub use config::{ServiceConfig, ServiceConfigError, ServiceConfigLayer, ServiceConfigService};
+pub use guard::{GuardFuture, Guarded, ResponseGuard, ResponseGuardLayer};
+pub use pushback::Pushback;
+pub(crate) use pushback::PUSHBACK_HEADER;
+pub use server::{DeadlineLayer, DeadlineService, ScopedResponse};
+pub(crate) use timeout::parse_timeout;
 
 use crate::breaker::{CircuitOpen, Fault};
 use crate::{Elapsed, Retryable};

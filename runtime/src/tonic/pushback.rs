@@ -6,7 +6,7 @@ use ::tonic::Status;
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::tonic::PUSHBACK_HEADER;
+/// use steadfast::__private::PUSHBACK_HEADER;
 /// use steadfast::Retryable;
 ///
 /// let mut status = tonic::Status::unavailable("busy");
@@ -59,7 +59,8 @@ impl Pushback {
     /// The pushback carried by `status`.
     ///
     /// ```
-    /// use steadfast::tonic::{Pushback, PUSHBACK_HEADER};
+    /// use steadfast::tonic::Pushback;
+    /// use steadfast::__private::PUSHBACK_HEADER;
     /// use tonic::Status;
     ///
     /// let mut status = Status::unavailable("overloaded");

@@ -19,7 +19,7 @@ use super::timeout::{parse_timeout, TIMEOUT_NAME};
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::tonic::ReplayableRequest;
+/// use steadfast::__private::ReplayableRequest;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -49,7 +49,7 @@ impl<M: Clone> ReplayableRequest<M> {
     /// extensions and perhaps a timeout) apart.
     ///
     /// ```
-    /// let r = steadfast::tonic::ReplayableRequest::new(7u32);
+    /// let r = steadfast::__private::ReplayableRequest::new(7u32);
     /// assert_eq!(r.timeout(), None);
     /// ```
     pub fn new(request: impl IntoRequest<M>) -> Self {
@@ -69,7 +69,7 @@ impl<M: Clone> ReplayableRequest<M> {
     /// ```
     /// let mut request = tonic::Request::new(());
     /// request.set_timeout(std::time::Duration::from_secs(1));
-    /// let r = steadfast::tonic::ReplayableRequest::<()>::new(request);
+    /// let r = steadfast::__private::ReplayableRequest::<()>::new(request);
     /// assert_eq!(r.timeout(), Some(std::time::Duration::from_secs(1)));
     /// ```
     pub fn timeout(&self) -> Option<Duration> {
@@ -84,7 +84,7 @@ impl<M: Clone> ReplayableRequest<M> {
     /// `DEADLINE_EXCEEDED` when the current deadline has passed.
     ///
     /// ```
-    /// let r = steadfast::tonic::ReplayableRequest::new(1u8);
+    /// let r = steadfast::__private::ReplayableRequest::new(1u8);
     /// assert_eq!(*r.attempt().unwrap().get_ref(), 1);
     /// ```
     pub fn attempt(&self) -> Result<Request<M>, Status> {
@@ -110,9 +110,9 @@ impl<M: Clone> ReplayableRequest<M> {
 ///
 /// ```
 /// let mut request = tonic::Request::new(());
-/// assert_eq!(steadfast::tonic::request_timeout(request.metadata()), None);
+/// assert_eq!(steadfast::__private::request_timeout(request.metadata()), None);
 /// request.set_timeout(std::time::Duration::from_millis(20));
-/// assert_eq!(steadfast::tonic::request_timeout(request.metadata()), Some(std::time::Duration::from_millis(20)));
+/// assert_eq!(steadfast::__private::request_timeout(request.metadata()), Some(std::time::Duration::from_millis(20)));
 /// ```
 pub fn request_timeout(metadata: &MetadataMap) -> Option<Duration> {
     metadata
@@ -135,7 +135,7 @@ pub fn request_timeout(metadata: &MetadataMap) -> Option<Duration> {
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let request = steadfast::deadline::scope(Duration::from_millis(250), async {
-///     steadfast::tonic::propagate_deadline(tonic::Request::new(()))
+///     steadfast::__private::propagate_deadline(tonic::Request::new(()))
 /// })
 /// .await
 /// .unwrap()

@@ -15,12 +15,7 @@ use crate::deadline::{self, Scope};
 
 /// Default cap on a client's deadline: 5 minutes. [`DeadlineLayer`] also
 /// gives this much time to calls that send no `grpc-timeout`.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(steadfast::tonic::DEFAULT_MAX_DEADLINE, Duration::from_secs(300));
-/// ```
-pub const DEFAULT_MAX_DEADLINE: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_MAX_DEADLINE: Duration = Duration::from_secs(300);
 
 /// A `tower::Layer` for tonic servers that reads the client's
 /// `grpc-timeout`, caps it at a maximum, and runs the handler inside that
@@ -31,7 +26,7 @@ pub const DEFAULT_MAX_DEADLINE: Duration = Duration::from_secs(300);
 /// - When the deadline passes, the handler is dropped and the client gets
 ///   `DEADLINE_EXCEEDED`.
 /// - A client cannot pin the server for hours: its timeout is capped at the
-///   maximum ([`DEFAULT_MAX_DEADLINE`] unless [`with_max`](Self::with_max)),
+///   maximum (5 minutes unless [`with_max`](Self::with_max)),
 ///   and a call without `grpc-timeout` gets the maximum.
 /// - A malformed `grpc-timeout` is answered with `INTERNAL` without calling
 ///   the handler, as grpc-go does; never a panic.
@@ -65,11 +60,11 @@ impl Default for DeadlineLayer {
 }
 
 impl DeadlineLayer {
-    /// Caps deadlines at [`DEFAULT_MAX_DEADLINE`].
+    /// Caps deadlines at 5 minutes.
     ///
     /// ```
     /// let layer = steadfast::tonic::DeadlineLayer::new();
-    /// assert_eq!(layer.max(), steadfast::tonic::DEFAULT_MAX_DEADLINE);
+    /// assert_eq!(layer.max(), std::time::Duration::from_secs(300));
     /// ```
     pub const fn new() -> Self {
         Self {

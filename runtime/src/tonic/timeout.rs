@@ -8,7 +8,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::tonic::{encode_timeout, TIMEOUT_HEADER};
+/// use steadfast::__private::{encode_timeout, TIMEOUT_HEADER};
 ///
 /// let mut headers = http::HeaderMap::new();
 /// let value = encode_timeout(Duration::from_secs(2));
@@ -30,7 +30,7 @@ const MAX_DIGITS_VALUE: u128 = 99_999_999;
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::tonic::encode_timeout;
+/// use steadfast::__private::encode_timeout;
 ///
 /// assert_eq!(encode_timeout(Duration::from_millis(1500)), "1500000u");
 /// assert_eq!(encode_timeout(Duration::from_secs(2)), "2000000u");
@@ -94,7 +94,7 @@ fn encode_into(timeout: Duration, buf: &mut [u8; ENCODED_MAX]) -> usize {
 ///
 /// ```
 /// use std::time::Duration;
-/// use steadfast::tonic::parse_timeout;
+/// use steadfast::__private::parse_timeout;
 ///
 /// assert_eq!(parse_timeout(b"250m"), Ok(Duration::from_millis(250)));
 /// assert_eq!(parse_timeout(b"1H"), Ok(Duration::from_secs(3600)));
@@ -126,7 +126,7 @@ pub fn parse_timeout(value: &[u8]) -> Result<Duration, InvalidTimeout> {
 /// A `grpc-timeout` value that is not 1–8 digits and a unit.
 ///
 /// ```
-/// let err = steadfast::tonic::parse_timeout(b"soon").unwrap_err();
+/// let err = steadfast::__private::parse_timeout(b"soon").unwrap_err();
 /// assert_eq!(err.to_string(), "malformed grpc-timeout header");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,7 +33,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// How much of a request body is kept for sending it again: 256 KiB, as
 /// grpc-go's default retry buffer. A call whose request is larger is sent
 /// once (committed), its retries and hedges given up.
-pub const DEFAULT_BUFFER_LIMIT: usize = 256 * 1024;
+pub(crate) const DEFAULT_BUFFER_LIMIT: usize = 256 * 1024;
 
 /// A gRPC service config applied under a tonic client: per method
 /// (`/package.Service/Method`, then the service's entry, then the global
@@ -103,7 +103,7 @@ impl ServiceConfigLayer {
     }
 
     /// Keeps up to `bytes` of each request body for retries and hedges
-    /// (default [`DEFAULT_BUFFER_LIMIT`]); a larger request is sent once.
+    /// (default 256 KiB, as grpc-go); a larger request is sent once.
     ///
     /// ```
     /// use steadfast::tonic::ServiceConfigLayer;
@@ -167,7 +167,7 @@ where
     S::Error: Into<BoxError> + Send + 'static,
     RB: Send + 'static,
 {
-    /// Guarded (see [`guard_status_headers`](crate::tonic::guard_status_headers)):
+    /// Guarded (see [`ResponseGuard`](crate::tonic::ResponseGuard)):
     /// what tonic would panic on is replaced by an `INTERNAL` status.
     type Response = Response<Guarded<RB>>;
     type Error = S::Error;

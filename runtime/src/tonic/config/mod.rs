@@ -19,7 +19,7 @@ use crate::hedge::HedgePolicy;
 use crate::retry::ByRetryable;
 use crate::{Backoff, Jitter, RetryBudget, RetryPolicy};
 
-pub use layer::{ServiceConfigLayer, ServiceConfigService, DEFAULT_BUFFER_LIMIT};
+pub use layer::{ServiceConfigLayer, ServiceConfigService};
 
 /// The budget a config's methods share: gRPC A6's `retryThrottling`, when
 /// the config has one.

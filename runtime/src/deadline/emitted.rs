@@ -1,0 +1,43 @@
+//! The deadline scopes only expanded code needs: a scope that reports the
+//! deadline it enforced, and one that carries a deadline without a timer.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{current, far_future, scope, Carried, Timed};
+
+/// [`scope`](super::scope), whose output also says which deadline the scope enforced:
+/// `(result, deadline)`. A retry loop needs both to tell a failure at the
+/// deadline from any other, and awaiting one future for both keeps a single
+/// copy of the work in the caller's state.
+///
+/// ```
+/// use std::time::Duration;
+/// ///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let start = tokio::time::Instant::now();
+/// let (result, until) = steadfast::__private::timed(Duration::from_secs(1), async { 7 }).await;
+/// assert_eq!(result, Ok(7));
+/// assert_eq!(until, start + Duration::from_secs(1));
+/// # }
+/// ```
+#[inline]
+pub fn timed<F: Future>(timeout: Duration, future: F) -> Timed<F> {
+    Timed::new(scope(timeout, future))
+}
+
+/// [`timed`] without a timer of its own: see `Carried`. What
+/// `#[deadline]` expands to directly above `#[retry(per_attempt = ..)]`.
+#[inline]
+pub fn carried<F: Future>(timeout: Duration, future: F) -> Carried<F> {
+    let now = Instant::now();
+    let deadline = now.checked_add(timeout).unwrap_or_else(far_future);
+    let deadline = match current() {
+        Some(outer) if outer < deadline => outer,
+        _ => deadline,
+    };
+    Carried::new(deadline, deadline <= now, future)
+}
