@@ -91,12 +91,17 @@ impl From<protox::Error> for Error {
             || message.contains("'steadfast.Retry'")
             || message.contains("'steadfast.Breaker'")
         {
-            // protox does not say which field it rejected: list the valid ones.
+            // protox does not say which field or value it rejected: say
+            // what each field is and how its value is written.
             details.push(
                 "`Policy` fields are deadline, retry, hedge, unsafe_retry, breaker; `retry` fields are \
                  max_attempts, backoff, initial, multiplier, max_delay, jitter, per_attempt, on; \
                  `breaker` fields are failure_ratio, min_calls, window, open_for, half_open, slow, \
-                 slow_ratio, failures"
+                 slow_ratio, failures. Values: `on` is a list of status-code names in quotes \
+                 (`on: [\"UNAVAILABLE\", \"RESOURCE_EXHAUSTED\"]`); durations and `jitter` are \
+                 strings (`initial: \"100ms\"`, `jitter: \"0.2\"`); `backoff` is a name without \
+                 quotes (EXPONENTIAL, CONSTANT, LINEAR, FIBONACCI, NONE); numbers are bare \
+                 (`max_attempts: 3`, `failure_ratio: 0.5`)"
                     .to_owned(),
             );
         }

@@ -151,10 +151,11 @@ fn body(
     spans.around_call(ret, body, is_async)
 }
 
-/// The spans: for a generated client's method (`__rpc`), gRPC A72's
-/// `Sent.<service>.<method>` per call and `Attempt.<service>.<method>` per
-/// attempt or hedge, with OpenTelemetry's `rpc.*` fields and the status
-/// code of each; for a plain function, a call span named after it and an
+/// The spans: for a generated client's method (`__rpc`), `Sent` per call
+/// and `Attempt` per attempt or hedge, their gRPC A72 names
+/// (`Sent.<service>.<method>`) in `otel.name` as `ServiceConfigLayer` and
+/// `DeadlineLayer` name theirs, with OpenTelemetry's `rpc.*` fields and the
+/// status code of each; for a plain function, a call span named after it and an
 /// `attempt` span per attempt of a retry or hedge.
 ///
 /// A plain function's spans cost nothing without a subscriber that wants
@@ -203,7 +204,7 @@ impl Spans<'_> {
         };
         let fields = self.rpc_fields();
         let name = format!("Sent.{}.{}", rpc.service, rpc.method);
-        quote!(#p::span!(#name, #fields))
+        quote!(#p::span!("Sent", "otel.name" = #name, #fields))
     }
 
     /// The span of the attempt that `previous` attempts came before.
@@ -222,7 +223,8 @@ impl Spans<'_> {
         let name = format!("Attempt.{}.{}", rpc.service, rpc.method);
         quote! {
             #p::span!(
-                #name,
+                "Attempt",
+                "otel.name" = #name,
                 "previous-rpc-attempts" = #previous,
                 "transparent-retry" = false,
                 #fields

@@ -905,3 +905,23 @@ fn crate_path_names_the_runtime_everywhere_and_bad_paths_are_errors() {
         "{error}"
     );
 }
+
+#[test]
+fn retry_codes_without_quotes_are_an_error_that_says_how_to_write_them() {
+    for on in ["on: [UNAVAILABLE]", "on: UNAVAILABLE"] {
+        let text = format!(
+            r#"service Shop {{
+  rpc Put (Item) returns (Item) {{
+    option idempotency_level = IDEMPOTENT;
+    option (steadfast.policy) = {{ retry: {{ max_attempts: 2, {on} }} }};
+  }}
+}}"#
+        );
+        let error = err(&configure(), &proto(&text));
+        assert!(error.starts_with("svc.proto:9:5: "), "{error}");
+        assert!(
+            error.contains(r#"`on` is a list of status-code names in quotes (`on: ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]`)"#),
+            "{error}"
+        );
+    }
+}

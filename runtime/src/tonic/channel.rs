@@ -197,3 +197,65 @@ impl ChannelPolicy {
         Ok(self.endpoint(dst)?.connect_lazy())
     }
 }
+
+/// A tonic `Channel` that sends each call's deadline: what is left of the
+/// caller's (`#[deadline]`, `deadline::scope`, a handler's under
+/// [`DeadlineLayer`](super::DeadlineLayer)) as `grpc-timeout`, the attempt
+/// number of a retried call as `grpc-previous-rpc-attempts`, and a call whose
+/// deadline has passed fails `DEADLINE_EXCEEDED` unsent. Responses are
+/// guarded as [`ResponseGuard`](super::ResponseGuard) guards them. The type
+/// to write where a plain `Channel` was: `UserServiceClient<steadfast::tonic::Channel>`.
+///
+/// A plain `tonic::transport::Channel` knows nothing of the task's deadline:
+/// a function under `#[deadline(2s)]` calling through one sends no
+/// `grpc-timeout`, and the server gives the call its own default.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tonic::transport::Error> {
+/// let channel: steadfast::tonic::Channel = steadfast::tonic::connect_lazy("http://127.0.0.1:50051")?;
+/// // From a channel you already have:
+/// let plain = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+/// let channel: steadfast::tonic::Channel = steadfast::tonic::PropagateDeadlineService::new(plain);
+/// # let _ = channel;
+/// # Ok(()) }
+/// ```
+pub type PropagatingChannel = super::PropagateDeadlineService<Channel>;
+
+/// Connects to `dst` and returns a channel that sends each call's deadline
+/// ([`Channel`](super::Channel)).
+///
+/// ```no_run
+/// # async fn f() -> Result<(), tonic::transport::Error> {
+/// let channel = steadfast::tonic::connect("http://127.0.0.1:50051").await?;
+/// // let mut client = UserServiceClient::new(channel);
+/// # let _ = channel; Ok(()) }
+/// ```
+pub async fn connect<D>(dst: D) -> Result<PropagatingChannel, Error>
+where
+    D: TryInto<Endpoint>,
+    D::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    ChannelPolicy::new()
+        .connect(dst)
+        .await
+        .map(super::PropagateDeadlineService::new)
+}
+
+/// [`connect`] that connects on first use.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tonic::transport::Error> {
+/// let channel = steadfast::tonic::connect_lazy("http://127.0.0.1:50051")?;
+/// # let _ = channel; Ok(()) }
+/// ```
+pub fn connect_lazy<D>(dst: D) -> Result<PropagatingChannel, Error>
+where
+    D: TryInto<Endpoint>,
+    D::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    ChannelPolicy::new()
+        .connect_lazy(dst)
+        .map(super::PropagateDeadlineService::new)
+}

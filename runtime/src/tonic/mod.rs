@@ -46,7 +46,7 @@ use std::time::Duration;
 use ::tonic::{Code, Status};
 
 #[cfg(feature = "channel")]
-pub use channel::ChannelPolicy;
+pub use channel::{connect, connect_lazy, ChannelPolicy, PropagatingChannel as Channel};
 pub use client::{
     PropagateDeadline, PropagateDeadlineLayer, PropagateDeadlineService, ResponseFuture,
 };

@@ -16,7 +16,7 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 
 use super::body::{Collected, Recording};
-use super::outcome::{judge, Outcome};
+use super::outcome::{code_of, judge, Outcome};
 use super::spans;
 use super::{AttemptPolicy, CodeSet, MethodPolicy, ServiceConfig, ServiceConfigError, Throttle};
 use crate::hedge::HedgePolicy;
@@ -698,15 +698,6 @@ fn result_code<RB>(result: &Result<Response<RB>, Failure<RB>>) -> Code {
     match result {
         Ok(_) => Code::Ok,
         Err(failure) => code_of(&failure.response),
-    }
-}
-
-/// The status a response's headers say (`OK` for one committed: its own
-/// comes in its trailers).
-fn code_of<B>(response: &Response<B>) -> Code {
-    match judge(response.status(), response.headers()) {
-        Outcome::Failed { code, .. } => code,
-        Outcome::Committed => Code::Ok,
     }
 }
 

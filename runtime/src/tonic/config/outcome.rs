@@ -65,6 +65,17 @@ fn from_http(status: StatusCode) -> Code {
     }
 }
 
+/// The status an attempt's response stands for: what its headers say when
+/// it failed, `OK` once it is committed (the call is the caller's from
+/// then on; a generated client's `Ok(response)` is recorded the same way).
+/// One rule for the attempt's span, its metrics and the call's answer.
+pub(super) fn code_of<B>(response: &http::Response<B>) -> Code {
+    match judge(response.status(), response.headers()) {
+        Outcome::Failed { code, .. } => code,
+        Outcome::Committed => Code::Ok,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

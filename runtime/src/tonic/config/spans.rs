@@ -1,13 +1,12 @@
-//! The spans of calls through the layer: gRPC A72's `Sent.<service>.<method>`
-//! per call and `Attempt.<service>.<method>` per attempt or hedge, as the
-//! generated clients open them. The method is only known at run time, so
-//! the A72 name is the `otel.name` field (a tracing span's own name is fixed
-//! where it is written: `Sent`, `Attempt`). Nothing is formatted unless a
-//! subscriber wants the span.
+//! The spans of calls through the layer: `Sent` per call and `Attempt` per
+//! attempt or hedge, as the generated clients open them, with gRPC A72's
+//! names (`Sent.<service>.<method>`) in `otel.name` (a tracing span's own
+//! name is fixed where it is written; the method is only known at run
+//! time). Nothing is formatted unless a subscriber wants the span.
 
 use http::Response;
 
-use super::outcome::{judge, Outcome};
+use super::outcome::code_of;
 use crate::tonic::service_and_method as names;
 use crate::trace::Span;
 
@@ -65,23 +64,18 @@ pub(super) fn attempt(call: &Span, path: &str, previous: u32) -> Span {
     }
 }
 
-/// Records on `span` the status a response's headers carry, when they
-/// carry one (a committed response's comes later, in its trailers).
+/// Records on `span` the status the attempt's response stands for
+/// (`code_of`: 0 once committed, as a generated client records it).
 pub(super) fn record<B>(span: &Span, response: &Response<B>) {
     #[cfg(feature = "tracing")]
     {
         if span.is_disabled() {
             return;
         }
-        let code = match judge(response.status(), response.headers()) {
-            Outcome::Failed { code, .. } => code as i32,
-            Outcome::Committed if response.headers().contains_key("grpc-status") => 0,
-            Outcome::Committed => return,
-        };
-        span.record("rpc.grpc.status_code", code);
+        span.record("rpc.grpc.status_code", code_of(response) as i32);
     }
     #[cfg(not(feature = "tracing"))]
     {
-        let _ = (span, response, judge, Outcome::Committed);
+        let _ = (span, response, code_of::<()>);
     }
 }
