@@ -348,11 +348,21 @@ fn parse_name(name: &Value) -> Result<Name, String> {
     }
 }
 
-/// A protobuf JSON duration (`"1.5s"`), in the one duration grammar.
+/// A protobuf JSON duration (`"1.5s"`), in the one duration grammar. A
+/// fraction without its leading zero (`".01s"`) is protobuf JSON too (its
+/// parsers and grpc-go's tests write it): read as `"0.01s"`.
 fn duration(value: &Value, at: &str, problems: &mut Vec<String>) -> Option<Duration> {
     let Some(text) = value.as_str() else {
         problems.push(format!("{at}: expected a duration string such as \"1.5s\""));
         return None;
+    };
+    let leading_zero;
+    let text = match text.strip_prefix('.') {
+        Some(fraction) if fraction.starts_with(|c: char| c.is_ascii_digit()) => {
+            leading_zero = format!("0.{fraction}");
+            leading_zero.as_str()
+        }
+        _ => text,
     };
     match crate::parse(text) {
         Ok(d) => Some(d),

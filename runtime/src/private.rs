@@ -80,7 +80,6 @@ pub use steadfast_macros::{__rpc as rpc, circuit_breaker, deadline, hedge, retry
 /// Not named by emitted code: the rules' own doctests and the crate's tests
 /// reach the state machines and wire constants here, as emitted code
 /// reaches the rest.
-pub use crate::backoff::defaults::DEFAULT_MAX_DELAY;
 pub use crate::deadline::scope::Timed;
 pub use crate::hedge::state::{AfterError, HedgeState};
 pub use crate::retry::state::Decision;

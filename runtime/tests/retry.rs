@@ -172,6 +172,57 @@ async fn pushback_sets_the_next_delay() {
     assert_eq!(log.gaps(), [MS(750)]);
 }
 
+/// gRPC A6: "retry after exactly that delay", as grpc-go and grpc-java do:
+/// not cut to the schedule's cap (`max_delay`, `maxBackoff`).
+#[tokio::test(start_paused = true)]
+async fn pushback_longer_than_max_delay_is_waited_in_full() {
+    let policy = RetryPolicy::new()
+        .max_attempts(3)
+        .backoff(no_jitter(Backoff::constant(MS(10)).max_delay(MS(10))));
+    let log = Log::default();
+    let result = steadfast::retry(&policy, || async {
+        if log.hit() == 1 {
+            let mut status = unavailable();
+            status
+                .metadata_mut()
+                .insert(PUSHBACK_HEADER, "1000".parse().unwrap());
+            Err(status)
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    assert!(result.is_ok());
+    assert_eq!(log.gaps(), [MS(1000)]);
+}
+
+/// A pushback too large to add to now (2^63 ms) overflows nothing: under a
+/// deadline it is no retry, at once.
+#[tokio::test(start_paused = true)]
+async fn an_enormous_pushback_under_a_deadline_ends_the_call_at_once() {
+    let policy = RetryPolicy::new().max_attempts(3);
+    let log = Log::default();
+    let start = tokio::time::Instant::now();
+    let result = deadline::scope(
+        Duration::from_secs(2),
+        steadfast::retry(&policy, || async {
+            log.hit();
+            let mut status = unavailable();
+            status
+                .metadata_mut()
+                .insert(PUSHBACK_HEADER, "9223372036854775807".parse().unwrap());
+            Err::<(), _>(status)
+        }),
+    )
+    .await;
+    assert_eq!(
+        result.unwrap().unwrap_err().code(),
+        tonic::Code::Unavailable
+    );
+    assert_eq!(log.count(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
 #[tokio::test(start_paused = true)]
 async fn negative_or_malformed_pushback_stops_retries() {
     for value in ["-1", "soon", "1.5"] {

@@ -674,3 +674,52 @@ async fn headers_that_never_finish_run_nothing_and_block_no_one() {
     );
     drop(raw);
 }
+
+/// gRPC A6 (and grpc-go's retry tests): once response headers arrive the
+/// call is committed, and a failure in its trailers is not retried, while
+/// the same code as a trailers-only answer is. Both client paths.
+#[tokio::test]
+async fn a_failure_after_response_headers_is_committed_and_not_retried() {
+    let headers_then_unavailable = Reply::Respond {
+        status: 200,
+        headers: pairs(&[GRPC]),
+        body: None,
+        trailers: Some(pairs(&[("grpc-status", b"14")])),
+    };
+    let peer = Hostile::start(vec![headers_then_unavailable]).await;
+    let status = ResilientUserServiceClient::new(channel(peer.addr))
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(
+        peer.requests(),
+        1,
+        "the generated client retried a committed call"
+    );
+
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 3,
+            "initialBackoff": "0.01s", "maxBackoff": "0.01s", "backoffMultiplier": 1,
+            "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    let layered = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(peer.addr));
+    let status = UserServiceClient::new(layered)
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(peer.requests(), 2, "the layer retried a committed call");
+
+    // The same code trailers-only: not committed, retried (GetUser makes 3 attempts).
+    let peer = Hostile::start(vec![trailers_only(&[("grpc-status", b"14")])]).await;
+    let status = ResilientUserServiceClient::new(channel(peer.addr))
+        .get_user(request())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(peer.requests(), 3);
+}

@@ -104,6 +104,22 @@ async fn a_pushback_that_says_stop_ends_the_retries() {
     assert_eq!(fails(&config, script).await, (Code::Unavailable, 1));
 }
 
+/// gRPC A6 (and grpc-go's retry tests): a server's pushback is waited in
+/// full, not cut to `maxBackoff` (0.05 s here).
+#[tokio::test]
+async fn a_pushback_longer_than_max_backoff_is_waited_in_full() {
+    let server = server([Fault::Pushback("400"), Fault::Ok]).await;
+    let config = retrying(r#""maxAttempts": 3, "retryableStatusCodes": ["UNAVAILABLE"]"#);
+    client(&config, server.addr)
+        .get_user(request())
+        .await
+        .unwrap();
+    let seen = server.users.seen();
+    assert_eq!(seen.len(), 2);
+    let gap = seen[1].at - seen[0].at;
+    assert!(gap >= Duration::from_millis(400), "retried after {gap:?}");
+}
+
 #[tokio::test]
 async fn methods_without_an_entry_pass_through() {
     let config = r#"{"methodConfig": [{

@@ -148,6 +148,32 @@ fn max_attempts_above_five_counts_as_five_and_codes_may_be_numbers() {
 }
 
 #[test]
+fn fractions_without_a_leading_zero_are_protobuf_json_durations() {
+    // As grpc-go's retry tests and protobuf's JSON write them.
+    let config = load(
+        r#"{"methodConfig": [{"name": [{"service": "s.S"}], "timeout": ".5s", "retryPolicy": {
+            "maxAttempts": 3, "initialBackoff": ".01s", "maxBackoff": ".01s",
+            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    let method = config.lookup("s.S", "M").unwrap();
+    assert_eq!(method.deadline, Some(std::time::Duration::from_millis(500)));
+    let retry = method.retry.clone().unwrap();
+    assert!(
+        retry.attribute_args().contains("initial = 10ms"),
+        "{}",
+        retry.attribute_args()
+    );
+    // Still malformed: a lone dot, a sign, two dots.
+    for bad in ["\".s\"", "\"-.5s\"", "\"..5s\""] {
+        let json = format!(
+            r#"{{"methodConfig": [{{"name": [{{"service": "s.S"}}], "timeout": {bad}}}]}}"#
+        );
+        assert!(problems(&json).contains("timeout"), "{bad}");
+    }
+}
+
+#[test]
 fn malformed_json_says_where() {
     let message = problems("{\n  \"methodConfig\": [\n    {,}\n  ]\n}");
     assert!(message.starts_with(&format!("{FILE}:3:6:")), "{message}");

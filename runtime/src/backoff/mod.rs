@@ -31,7 +31,7 @@ pub(crate) mod defaults {
     /// Default growth of an exponential schedule: 2.0.
     pub(crate) const DEFAULT_MULTIPLIER: f64 = 2.0;
     /// Default cap on one delay: 10 s (raised to the first delay when that is longer).
-    pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
+    pub(crate) const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
 }
 
 /// A delay schedule: how long to wait before each retry.

@@ -26,26 +26,6 @@ pub trait Schedule {
 
     /// A fresh sequence of delays, from the first retry on.
     fn delays(&self) -> Self::Delays<'_>;
-
-    /// The longest delay a retry waits, whatever asked for it: a server's
-    /// pushback (`grpc-retry-pushback-ms`) is capped here, so that no server
-    /// can park a client for hours. A [`Backoff`]'s own
-    /// [`cap`](Backoff::cap); 10 s for other
-    /// schedules.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use steadfast::backoff::Schedule;
-    /// use steadfast::__private::DEFAULT_MAX_DELAY;
-    /// use steadfast::Backoff;
-    ///
-    /// let b = Backoff::constant(Duration::from_millis(10)).max_delay(Duration::from_secs(3));
-    /// assert_eq!(Schedule::max_delay(&b), Duration::from_secs(3));
-    /// assert_eq!([Duration::from_millis(5)].max_delay(), DEFAULT_MAX_DELAY);
-    /// ```
-    fn max_delay(&self) -> Duration {
-        super::DEFAULT_MAX_DELAY
-    }
 }
 
 impl Schedule for Backoff {
@@ -53,10 +33,6 @@ impl Schedule for Backoff {
 
     fn delays(&self) -> Delays<'_> {
         Backoff::delays(self)
-    }
-
-    fn max_delay(&self) -> Duration {
-        self.cap()
     }
 }
 

@@ -38,7 +38,7 @@ pub enum AfterError {
 /// - a fatal error (the classifier says not retryable) is the call's
 ///   result;
 /// - a non-fatal error starts the next attempt at once; with pushback, the
-///   next starts after the pushback instead (capped at 10 s, as for retries);
+///   next starts after exactly the pushback instead, as for retries;
 /// - no attempt starts at or after the current deadline, nor, beyond the
 ///   first, when the budget refuses;
 /// - when every started attempt has failed and no more may start, the
@@ -186,9 +186,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
         }
         match verdict.pushback {
             Some(pushback) => {
-                // Capped as a retry's pushback is, so that no server parks
-                // the call for hours.
-                let pushback = pushback.min(crate::backoff::DEFAULT_MAX_DELAY);
+                // Exactly the delay the server asked for, as for a retry;
+                // one too large to add to now sends no more hedges.
                 self.next_due = Instant::now().checked_add(pushback);
                 if self.next_due.is_none() {
                     self.stop();

@@ -1,4 +1,5 @@
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -118,6 +119,8 @@ pub struct RetryState<'p, S: Schedule, C, B> {
     policy: &'p RetryPolicy<S, C, B>,
     attempts_made: u32,
     delays: Option<S::Delays<'p>>,
+    /// The running attempt's call was committed (its response started).
+    committed: AtomicBool,
 }
 
 impl<S: Schedule, C, B> std::fmt::Debug for RetryState<'_, S, C, B> {
@@ -142,6 +145,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
             policy,
             attempts_made: 0,
             delays: None,
+            committed: AtomicBool::new(false),
         }
     }
 
@@ -216,7 +220,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// # }
     /// ```
     #[inline]
-    pub fn begin<F: Future>(&self, attempt: F) -> Attempt<F> {
+    pub fn begin<F: Future>(&self, attempt: F) -> Attempt<'_, F> {
         let once_inside = matches!(self.policy.nested_loops(), super::Nested::Once);
         self.begin_as(once_inside, attempt)
     }
@@ -226,8 +230,14 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// `#[retry]` expansion calls.
     #[doc(hidden)]
     #[inline]
-    pub fn begin_as<F: Future>(&self, once_inside: bool, attempt: F) -> Attempt<F> {
-        super::attempt(self.attempts_made, once_inside, attempt)
+    pub fn begin_as<F: Future>(&self, once_inside: bool, attempt: F) -> Attempt<'_, F> {
+        self.committed.store(false, Relaxed);
+        super::attempt(
+            self.attempts_made,
+            once_inside,
+            Some(&self.committed),
+            attempt,
+        )
     }
 
     /// Ends an attempt: a success is handed back (and refills a retry
@@ -254,10 +264,31 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
             }
             Err(error) => {
                 let verdict = verdict(&error);
-                let decision = self.after_classified(verdict.retryable, verdict.pushback);
+                let decision = self.after_failed(verdict);
                 Self::next(error, decision)
             }
         }
+    }
+
+    /// The attempt that ended was committed though not started by
+    /// [`begin`](Self::begin) (`retry()`'s first attempt, which runs
+    /// without a state).
+    pub(crate) fn committed(&mut self) {
+        *self.committed.get_mut() = true;
+    }
+
+    /// A failed attempt, classified: retried as the verdict says, unless
+    /// its call was committed (gRPC A6: a response had started).
+    fn after_failed(&mut self, verdict: Verdict) -> Decision {
+        let committed = std::mem::take(self.committed.get_mut());
+        if committed && verdict.retryable {
+            crate::trace::event!(
+                attempt = self.attempts_made.saturating_add(1),
+                "not retrying: the response had started (the call was committed)"
+            );
+            return self.after_classified(false, None);
+        }
+        self.after_classified(verdict.retryable, verdict.pushback)
     }
 
     /// Ends an attempt that ran under a deadline of its own, `until` (a
@@ -301,7 +332,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
             Ok(Err(error)) => {
                 let verdict = verdict(&error);
                 if !deadline::ran_out(until, verdict.timeout) {
-                    let decision = self.after_classified(verdict.retryable, verdict.pushback);
+                    let decision = self.after_failed(verdict);
                     return Self::next(error, decision);
                 }
             }
@@ -388,10 +419,12 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
         }
         let delay = match pushback {
             Some(delay) => {
-                // As gRPC A6: after the server's pushback the schedule starts
-                // over. Capped, so that no server parks a client for hours.
+                // As gRPC A6 (and grpc-go, grpc-java): exactly the delay the
+                // server asked for, and the schedule starts over after it. The
+                // deadline bounds the wait (below: a delay past it, or one too
+                // large to add to now, is no retry).
                 self.delays = None;
-                delay.min(self.policy.schedule_ref().max_delay())
+                delay
             }
             None => {
                 let schedule = self.policy.schedule_ref();

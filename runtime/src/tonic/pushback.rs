@@ -56,6 +56,17 @@ impl Pushback {
         Self::Delay(Duration::from_millis(ms))
     }
 
+    /// The pushback of a response's `grpc-retry-pushback-ms` values: absent
+    /// when it has none, the value when it has one. Several values are
+    /// unparseable, as for grpc-go, and unparseable means stop (gRPC A6).
+    pub(crate) fn of_values<'a>(mut values: impl Iterator<Item = &'a [u8]>) -> Self {
+        match (values.next(), values.next()) {
+            (None, _) => Self::Absent,
+            (Some(value), None) => Self::parse(value),
+            (Some(_), Some(_)) => Self::Stop,
+        }
+    }
+
     /// The pushback carried by `status`.
     ///
     /// ```
@@ -67,12 +78,19 @@ impl Pushback {
     /// status.metadata_mut().insert(PUSHBACK_HEADER, "100".parse().unwrap());
     /// assert_eq!(Pushback::of(&status), Pushback::Delay(std::time::Duration::from_millis(100)));
     /// assert_eq!(Pushback::of(&Status::unavailable("x")), Pushback::Absent);
+    ///
+    /// // Two values (`100` and `10`) are unparseable: stop, as grpc-go.
+    /// status.metadata_mut().append(PUSHBACK_HEADER, "10".parse().unwrap());
+    /// assert_eq!(Pushback::of(&status), Pushback::Stop);
     /// ```
     pub fn of(status: &Status) -> Self {
-        match status.metadata().get(PUSHBACK_HEADER) {
-            None => Self::Absent,
-            Some(value) => Self::parse(value.as_bytes()),
-        }
+        Self::of_values(
+            status
+                .metadata()
+                .get_all(PUSHBACK_HEADER)
+                .iter()
+                .map(|value| value.as_bytes()),
+        )
     }
 
     /// The delay, when there is one.

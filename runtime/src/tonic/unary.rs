@@ -285,9 +285,13 @@ where
 {
     let (parts, body) = response.into_parts();
     let mut body = Some(body);
-    if parts.status != StatusCode::OK
-        || find(&parts.headers, &STATUS).is_some()
-        || find(&parts.headers, &ENCODING).is_some()
+    let trailers_only = find(&parts.headers, &STATUS).is_some();
+    if parts.status == StatusCode::OK && !trailers_only {
+        // Response headers without a status: the call is committed (gRPC
+        // A6), and a failure in its trailers is not retried.
+        crate::retry::attempt::commit();
+    }
+    if parts.status != StatusCode::OK || trailers_only || find(&parts.headers, &ENCODING).is_some()
     {
         return through_tonic(parts, Prefixed::new(Vec::new(), body), max_decoding).await;
     }

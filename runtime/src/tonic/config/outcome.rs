@@ -32,24 +32,16 @@ pub(super) fn judge(status: StatusCode, headers: &HeaderMap) -> Outcome {
     if code == Code::Ok {
         return Outcome::Committed;
     }
-    let pushback = match find(headers, &PUSHBACK) {
-        None => Pushback::Absent,
-        Some(value) => Pushback::parse(value.as_bytes()),
-    };
+    let pushback = Pushback::of_values(headers.get_all(&PUSHBACK).iter().map(|v| v.as_bytes()));
     Outcome::Failed { code, pushback }
 }
 
 /// A `grpc-status` value: digits naming a code; anything else is `UNKNOWN`
 /// (a status the peer could not express is not a success).
 fn status_code(value: &[u8]) -> Code {
-    let digits = !value.is_empty() && value.len() <= 3 && value.iter().all(u8::is_ascii_digit);
-    let number = digits
-        .then(|| std::str::from_utf8(value).ok()?.parse::<i32>().ok())
-        .flatten();
-    match number {
-        Some(n) if (0..=16).contains(&n) => Code::from(n),
-        _ => Code::Unknown,
-    }
+    // tonic's own rule, since the status the caller reads is tonic's: `00`
+    // and `014` are `UNKNOWN` there, so they must be here too.
+    Code::from_bytes(value)
 }
 
 /// The gRPC spec's mapping of an HTTP status without `grpc-status`
@@ -99,6 +91,20 @@ mod tests {
     }
 
     #[test]
+    fn several_pushback_values_are_unparseable_and_stop_retries() {
+        let mut map = headers(&[("grpc-status", "14")]);
+        map.append("grpc-retry-pushback-ms", HeaderValue::from_static("100"));
+        map.append("grpc-retry-pushback-ms", HeaderValue::from_static("10"));
+        assert_eq!(
+            judge(StatusCode::OK, &map),
+            Outcome::Failed {
+                code: Code::Unavailable,
+                pushback: Pushback::Stop,
+            }
+        );
+    }
+
+    #[test]
     fn trailers_only_errors_fail_with_their_code_and_pushback() {
         assert_eq!(
             judge(
@@ -110,7 +116,17 @@ mod tests {
                 pushback: Pushback::Delay(std::time::Duration::from_millis(20)),
             }
         );
-        for garbage in ["", "x", "-1", "17", "99999999999", "1 4"] {
+        for garbage in [
+            "",
+            "x",
+            "-1",
+            "17",
+            "99999999999",
+            "1 4",
+            "00",
+            "014",
+            "016",
+        ] {
             let mut map = HeaderMap::new();
             map.insert("grpc-status", HeaderValue::from_str(garbage).unwrap());
             assert!(
