@@ -231,6 +231,7 @@ pub fn when(retryable: bool, by_type: Verdict) -> Verdict {
         retryable,
         pushback: None,
         timeout: by_type.timeout,
+        stop: false,
     }
 }
 

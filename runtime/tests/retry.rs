@@ -352,6 +352,30 @@ async fn a_spent_budget_stops_retries() {
     assert_eq!(budget.tokens(), 2.0);
 }
 
+/// gRPC A6: a pushback that says stop is no retry, and it counts against
+/// the throttling budget as a failure, as a retryable code's would.
+#[tokio::test(start_paused = true)]
+async fn a_stop_pushback_is_a_throttling_failure() {
+    let budget = Arc::new(RetryBudget::new(4, 0.1));
+    let policy = RetryPolicy::new()
+        .max_attempts(3)
+        .backoff(Backoff::none())
+        .budget(budget.clone());
+    let log = Log::default();
+    let result = steadfast::retry(&policy, || async {
+        log.hit();
+        let mut status = unavailable();
+        status
+            .metadata_mut()
+            .insert(PUSHBACK_HEADER, "-1".parse().unwrap());
+        Err::<(), _>(status)
+    })
+    .await;
+    assert_eq!(result.unwrap_err().code(), tonic::Code::Unavailable);
+    assert_eq!(log.count(), 1);
+    assert_eq!(budget.tokens(), 3.0);
+}
+
 #[test]
 fn the_blocking_variant_sleeps_between_attempts() {
     let policy = RetryPolicy::new()

@@ -191,6 +191,25 @@ mod hedged {
         assert_eq!(server.previous_attempts(), [None, Some("1".to_owned())]);
     }
 
+    /// gRPC A6: a hedge answered with a pushback that says stop sends no
+    /// further hedge, and the attempt still running answers the call.
+    #[tokio::test]
+    async fn a_stop_pushback_ends_the_hedging_not_the_call() {
+        let server = common::server([
+            Fault::Slow(Duration::from_millis(300)),
+            Fault::Pushback("-1"),
+            Fault::Ok,
+        ])
+        .await;
+        let mut client = ResilientUserDirectoryClient::new(common::channel(server.addr));
+        let reply = client
+            .find_user(common::request())
+            .await
+            .expect("the first attempt answers");
+        assert_eq!(reply.into_inner().name, "user 42");
+        assert_eq!(server.users.calls(), 2, "no hedge after the stop");
+    }
+
     #[tokio::test]
     async fn an_unavailable_replica_starts_the_next_hedge_at_once_and_a_fatal_error_ends_the_call()
     {

@@ -236,6 +236,33 @@ async fn a_request_larger_than_the_buffer_is_sent_once() {
     assert_eq!(server.users.calls(), 1);
 }
 
+/// gRPC A6: a hedge answered with a pushback that says stop sends no
+/// further hedge, and the attempt still running answers the call.
+#[tokio::test]
+async fn a_stop_pushback_ends_the_hedging_not_the_call() {
+    let server = server([
+        Fault::Slow(Duration::from_millis(300)),
+        Fault::Pushback("-1"),
+        Fault::Ok,
+    ])
+    .await;
+    let config = r#"{"methodConfig": [{
+        "name": [{"service": "user.UserDirectory"}],
+        "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.02s",
+                          "nonFatalStatusCodes": ["UNAVAILABLE"]}
+    }]}"#;
+    let layer = ServiceConfigLayer::from_json(config).unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(channel(server.addr));
+    let reply = UserDirectoryClient::new(channel)
+        .find_user(request())
+        .await
+        .expect("the first attempt answers");
+    assert_eq!(reply.into_inner().name, "user 42");
+    assert_eq!(server.users.calls(), 2, "no hedge after the stop");
+}
+
 #[tokio::test]
 async fn a_slow_attempt_is_hedged() {
     let server = server([Fault::Slow(Duration::from_secs(5)), Fault::Ok]).await;

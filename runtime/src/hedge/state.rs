@@ -164,11 +164,20 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     pub fn after_error(&mut self, verdict: Verdict) -> AfterError {
         self.running = self.running.saturating_sub(1);
         let budget = self.policy.budget_ref();
-        if !verdict.retryable {
+        if !verdict.retryable && !verdict.stop {
             self.stop();
             return AfterError::Return;
         }
         budget.record_failure();
+        if verdict.stop {
+            // A6: the server's "stop" sends no further hedge; the attempts
+            // already running go on, and one may still answer.
+            crate::trace::event!(
+                started = self.started,
+                "a hedged attempt's pushback said stop: no further hedge"
+            );
+            self.stop();
+        }
         if !self.stopped && self.started < self.policy.attempt_limit() {
             crate::trace::event!(
                 started = self.started,

@@ -58,14 +58,17 @@ impl Script {
     }
 }
 
+/// `busy` is not fatal, `busy+N` asks for N ms, `busy+stop` says no more
+/// hedges (A6's negative pushback); anything else is fatal.
 fn non_fatal(e: &&str) -> Verdict {
     Verdict {
-        retryable: e.starts_with("busy"),
+        retryable: e.starts_with("busy") && e != &"busy+stop",
         pushback: e
             .strip_prefix("busy+")
             .and_then(|ms| ms.parse().ok())
             .map(MS),
         timeout: false,
+        stop: e == &"busy+stop",
     }
 }
 
@@ -117,6 +120,30 @@ async fn a_fatal_error_ends_the_call_and_drops_the_rest() {
     assert_eq!(started.elapsed(), MS(15));
     assert_eq!(script.dropped.load(Ordering::Relaxed), 1);
     assert_eq!(script.starts().len(), 2);
+}
+
+/// gRPC A6: a pushback that says stop sends no further hedge, and the
+/// attempts already running go on (one of them may answer).
+#[tokio::test(start_paused = true)]
+async fn a_stop_pushback_sends_no_more_hedges_and_the_running_attempt_answers() {
+    let script = Script::new(&[(100, Ok(1)), (5, Err("busy+stop")), (5, Ok(3))]);
+    let policy = HedgePolicy::new(3, MS(10));
+    let started = Instant::now();
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
+    assert_eq!(r, Ok(1), "the first attempt, still running, answered");
+    assert_eq!(started.elapsed(), MS(100));
+    assert_eq!(script.starts().len(), 2, "no third hedge after the stop");
+    assert_eq!(script.dropped.load(Ordering::Relaxed), 0);
+}
+
+/// ... and when none is left running, the stop is the call's answer.
+#[tokio::test(start_paused = true)]
+async fn a_stop_pushback_with_nothing_running_ends_the_call() {
+    let script = Script::new(&[(5, Err("busy+stop")), (5, Ok(2))]);
+    let policy = HedgePolicy::new(3, MS(10));
+    let r = hedge(&policy, |_| script.attempt(), non_fatal).await;
+    assert_eq!(r, Err("busy+stop"));
+    assert_eq!(script.starts().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]

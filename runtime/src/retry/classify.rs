@@ -54,6 +54,14 @@ pub trait Retryable {
     fn is_timeout(&self) -> bool {
         false
     }
+
+    /// Whether the server said not to try again (gRPC A6's pushback that
+    /// is negative or malformed) of an error that would otherwise be
+    /// retried: no retry, and no further hedge, though hedges already
+    /// running go on. `false` by default.
+    fn stops_retries(&self) -> bool {
+        false
+    }
 }
 
 /// What a classifier says of one failed attempt: the three questions a
@@ -64,7 +72,7 @@ pub trait Retryable {
 /// use steadfast::__private::Verdict;
 ///
 /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-/// assert_eq!(ByRetryable.verdict(&reset), Verdict { retryable: true, pushback: None, timeout: false });
+/// assert_eq!(ByRetryable.verdict(&reset), Verdict::RETRY);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdict {
@@ -74,6 +82,10 @@ pub struct Verdict {
     pub pushback: Option<Duration>,
     /// Whether the error reports a deadline that passed.
     pub timeout: bool,
+    /// Whether the server said stop of an error that is otherwise retried
+    /// (then `retryable` is false too): for a hedge, no further attempt,
+    /// the running ones go on; for a retry, a failure A6's throttling counts.
+    pub stop: bool,
 }
 
 impl Verdict {
@@ -86,6 +98,7 @@ impl Verdict {
         retryable: true,
         pushback: None,
         timeout: false,
+        stop: false,
     };
 
     /// What `error`'s [`Retryable`] impl says.
@@ -99,6 +112,7 @@ impl Verdict {
             retryable: error.is_retryable(),
             pushback: error.retry_after(),
             timeout: error.is_timeout(),
+            stop: error.stops_retries(),
         }
     }
 }
@@ -173,13 +187,20 @@ pub trait Classify<E> {
         false
     }
 
-    /// The three answers at once, as the retry loop asks them.
+    /// Whether the server said not to try again (see
+    /// [`Retryable::stops_retries`]). `false` by default.
+    fn stops_retries(&self, _error: &E) -> bool {
+        false
+    }
+
+    /// The answers at once, as the retry loop asks them.
     #[doc(hidden)]
     fn verdict(&self, error: &E) -> Verdict {
         Verdict {
             retryable: self.is_retryable(error),
             pushback: self.retry_after(error),
             timeout: self.is_timeout(error),
+            stop: self.stops_retries(error),
         }
     }
 }
@@ -206,6 +227,10 @@ impl<E: Retryable> Classify<E> for ByRetryable {
 
     fn is_timeout(&self, error: &E) -> bool {
         error.is_timeout()
+    }
+
+    fn stops_retries(&self, error: &E) -> bool {
+        error.stops_retries()
     }
 }
 

@@ -281,6 +281,20 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// its call was committed (gRPC A6: a response had started).
     fn after_failed(&mut self, verdict: Verdict) -> Decision {
         let committed = std::mem::take(self.committed.get_mut());
+        if verdict.stop {
+            // A6: a pushback that says stop is no retry, and counts against
+            // the throttling budget as a failure of a retryable code does.
+            let budget = self.policy.budget_ref();
+            if self.attempts_made == 0 {
+                budget.record_call();
+            }
+            budget.record_failure();
+            crate::trace::event!(
+                attempt = self.attempts_made.saturating_add(1),
+                "not retrying: the server's pushback said stop"
+            );
+            return self.after_classified(false, None);
+        }
         if committed && verdict.retryable {
             crate::trace::event!(
                 attempt = self.attempts_made.saturating_add(1),

@@ -53,4 +53,8 @@ impl Classify<Status> for Codes {
     fn is_timeout(&self, status: &Status) -> bool {
         super::effective_code(status) == Code::DeadlineExceeded
     }
+
+    fn stops_retries(&self, status: &Status) -> bool {
+        self.0.contains(&super::effective_code(status)) && Pushback::of(status) == Pushback::Stop
+    }
 }

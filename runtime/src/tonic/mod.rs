@@ -147,6 +147,11 @@ impl Retryable for Status {
     fn is_timeout(&self) -> bool {
         effective_code(self) == Code::DeadlineExceeded
     }
+
+    /// `UNAVAILABLE` with a pushback that says stop.
+    fn stops_retries(&self) -> bool {
+        effective_code(self) == Code::Unavailable && Pushback::of(self) == Pushback::Stop
+    }
 }
 
 /// The server's faults count against a circuit breaker: `UNAVAILABLE`

@@ -560,10 +560,12 @@ impl<RB> Failure<Guarded<RB>> {
     /// Retried (or, for a hedge, not fatal) when its code is one of `codes`
     /// and no pushback said stop.
     fn verdict(&self, codes: CodeSet) -> Verdict {
+        let listed = codes.contains(self.code);
         Verdict {
-            retryable: codes.contains(self.code) && self.pushback != Pushback::Stop,
+            retryable: listed && self.pushback != Pushback::Stop,
             pushback: self.pushback.delay(),
             timeout: self.code == Code::DeadlineExceeded,
+            stop: listed && self.pushback == Pushback::Stop,
         }
     }
 }
