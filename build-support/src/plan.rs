@@ -320,12 +320,23 @@ fn method_plan(
             ));
         } else {
             notes.push("Not hedged: only unary methods are.".to_owned());
+            warnings.push(format!(
+                "{place}: `{full}` streams, so the hedging policy it gets from {} is not applied: \
+                 only unary methods are hedged",
+                source.describe()
+            ));
         }
         hedge = None;
     }
     let streaming_request = method.is_client_streaming();
-    if streaming_request && retry.is_some() {
+    if let (Some((source, _, _)), true) = (&retry, streaming_request) {
         notes.push("Not retried: a streamed request cannot be replayed.".to_owned());
+        warnings.push(format!(
+            "{place}: `{full}` streams its request, so the retry policy it gets from {} is not \
+             applied by the generated client, which keeps no streamed request to replay \
+             (`steadfast::tonic::ServiceConfigLayer` does apply a service config's)",
+            source.describe()
+        ));
         retry = None;
     }
     // A service config's explicit retryPolicy / hedgingPolicy is the

@@ -234,7 +234,7 @@ impl ServiceConfig {
                 &mut problems,
                 &mut noted,
             );
-            let method = method_config(entry, &at, &mut problems);
+            let method = method_config(entry, &at, &mut problems, &mut noted);
             let names = entry.get("name").and_then(Value::as_array);
             for (j, name) in names.into_iter().flatten().enumerate() {
                 let at_name = format!("{at}.name[{j}]");
@@ -260,9 +260,11 @@ impl ServiceConfig {
         }
     }
 
-    /// The fields gRPC defines that were accepted but are not applied
-    /// (`waitForReady`, message size limits, load balancing), one line
-    /// each with where it is: for the caller to show.
+    /// What the reader did not take as written, one line each with where
+    /// it is, for the caller to show as a warning: the fields gRPC defines
+    /// that were accepted but are not applied (`waitForReady`, message size
+    /// limits, load balancing), and what it assumed (a `retryPolicy` without
+    /// `maxAttempts` gets 5).
     ///
     /// ```
     /// use steadfast_grammar::service_config::ServiceConfig;
@@ -417,13 +419,24 @@ fn retry_throttling(value: &Value, at: &str, problems: &mut Vec<String>) -> Opti
     })
 }
 
-fn method_config(entry: &Value, at: &str, problems: &mut Vec<String>) -> MethodConfig {
+fn method_config(
+    entry: &Value,
+    at: &str,
+    problems: &mut Vec<String>,
+    noted: &mut Vec<String>,
+) -> MethodConfig {
     let mut method = MethodConfig::default();
     if let Some(timeout) = entry.get("timeout") {
         method.timeout = duration(timeout, &format!("{at}.timeout"), problems);
     }
     if let Some(retry) = entry.get("retryPolicy") {
-        method.retry = retry_policy(retry, &format!("{at}.retryPolicy"), problems);
+        let at = format!("{at}.retryPolicy");
+        if retry.get("maxAttempts").is_none() {
+            noted.push(format!(
+                "{at}.maxAttempts: left out, so 5 is assumed (the most gRPC A6 allows)"
+            ));
+        }
+        method.retry = retry_policy(retry, &at, problems);
     }
     if let Some(hedge) = entry.get("hedgingPolicy") {
         if entry.get("retryPolicy").is_some() {

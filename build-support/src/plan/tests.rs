@@ -193,6 +193,56 @@ fn streaming_rules() {
     );
 }
 
+/// Nothing configured is dropped in silence: a service config's retry on a
+/// bidi method (Firestore's `Listen`) or its service-wide hedging on a
+/// server-streaming method, and a `retryPolicy` without `maxAttempts`
+/// (Spanner's), are build warnings naming the method or the field.
+#[test]
+fn what_a_service_config_asks_and_is_not_applied_is_a_warning() {
+    let (_dir, builder) = with_config(
+        r#"{"methodConfig": [
+            {"name": [{"service": "shop.v1.Shop", "method": "Chat"}],
+             "retryPolicy": {"initialBackoff": "0.1s", "maxBackoff": "1s", "backoffMultiplier": 2,
+                             "retryableStatusCodes": ["UNAVAILABLE"]}},
+            {"name": [{"service": "shop.v1.Shop"}],
+             "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.02s"}}
+        ]}"#,
+    );
+    let generated = run(
+        &builder,
+        &proto(
+            r#"service Shop {
+  rpc Chat (stream Item) returns (stream Item);
+  rpc Watch (Item) returns (stream Item);
+  rpc Get (Item) returns (Item);
+}"#,
+        ),
+    )
+    .expect("builds");
+    let warnings = generated.warnings.join("\n");
+    assert!(
+        warnings
+            .contains("`shop.v1.Shop/Chat` streams its request, so the retry policy it gets from"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("`shop.v1.Shop/Watch` streams, so the hedging policy it gets from"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("methodConfig[0].retryPolicy.maxAttempts: left out, so 5 is assumed"),
+        "{warnings}"
+    );
+    // The unary method is hedged as configured, without a warning.
+    assert!(!warnings.contains("Shop/Get"), "{warnings}");
+    let code: String = generated.clients.values().cloned().collect();
+    assert_eq!(
+        code.matches("#[::steadfast::__private::hedge(").count(),
+        1,
+        "{code}"
+    );
+}
+
 #[test]
 fn bad_options_are_errors_with_their_location() {
     let message = err(

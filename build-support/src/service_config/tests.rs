@@ -203,6 +203,10 @@ fn unknown_fields_are_errors_and_unapplied_grpc_fields_are_noted() {
     let config = load(PUBLISHED).unwrap();
     assert_eq!(
         config.not_applied,
-        ["service_config.json: methodConfig[1].waitForReady: accepted, not applied by steadfast"]
+        [
+            "service_config.json: methodConfig[0].retryPolicy.maxAttempts: left out, so 5 is assumed (the most gRPC A6 allows)",
+            "service_config.json: methodConfig[1].waitForReady: accepted, not applied by steadfast",
+            "service_config.json: methodConfig[1].retryPolicy.maxAttempts: left out, so 5 is assumed (the most gRPC A6 allows)",
+        ]
     );
 }
