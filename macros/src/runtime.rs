@@ -161,7 +161,9 @@ mod tests {
     #[test]
     fn a_crate_that_is_not_a_path_is_an_error() {
         let mut tokens: TokenStream = "crate = \"not a path\"".parse().expect("test tokens");
-        let error = take_crate(&mut tokens).expect_err("not a path");
+        let Err(error) = take_crate(&mut tokens) else {
+            panic!("`not a path` was taken for a path");
+        };
         assert!(
             error.to_string().contains("the path of the runtime"),
             "{error}"

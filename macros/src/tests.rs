@@ -7,10 +7,12 @@ use quote::quote;
 use crate::attr::Kind;
 use crate::entry::expand;
 
+/// The expansion as a file, formatted. An expansion that is not valid Rust
+/// fails the test here, instead of landing in a snapshot as raw tokens.
 fn pretty(tokens: TokenStream) -> String {
     match syn::parse_file(&tokens.to_string()) {
         Ok(file) => prettyplease::unparse(&file),
-        Err(_) => tokens.to_string(),
+        Err(e) => panic!("the expansion does not parse ({e}):\n{tokens}"),
     }
 }
 

@@ -202,7 +202,10 @@ async fn a_closed_connection_is_retried() {
     let user = get_user(&mut client(proxy)).await;
     proxy_task.abort();
     assert_eq!(user.unwrap().name, "user 42");
+    // The first attempt died with its connection and never reached the
+    // server; the one that did was the retry.
     assert_eq!(s.users.calls(), 1);
+    assert_eq!(s.previous_attempts(), [Some("1".to_owned())]);
 }
 
 /// A server whose handler forwards each call to another server, inside a
