@@ -463,3 +463,27 @@ async fn retry_futures_are_send_when_the_work_is() {
     }));
     assert_eq!(spawned.await.unwrap().unwrap().unwrap(), 2);
 }
+
+/// A call whose first attempt fails for good still counts as a call for a
+/// ratio budget (it used not to reach `record_call` on `retry()`'s fast
+/// path, which made the budget stricter than configured).
+#[tokio::test(start_paused = true)]
+async fn calls_that_fail_for_good_count_toward_a_ratio_budget() {
+    use steadfast::retry::{Budget, RatioBudget};
+    static BUDGET: RatioBudget = RatioBudget::new(0.1).min_per_second(0);
+    let policy = RetryPolicy::new()
+        .max_attempts(3)
+        .backoff(Backoff::none())
+        .budget(&BUDGET);
+    for _ in 0..20 {
+        let result = steadfast::retry(&policy, || async {
+            Err::<(), _>(Status::invalid_argument("never retried"))
+        })
+        .await;
+        assert_eq!(result.unwrap_err().code(), tonic::Code::InvalidArgument);
+    }
+    // 10% of 20 calls: two retries.
+    assert!(BUDGET.try_retry());
+    assert!(BUDGET.try_retry());
+    assert!(!BUDGET.try_retry());
+}

@@ -284,11 +284,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
         if verdict.stop {
             // A6: a pushback that says stop is no retry, and counts against
             // the throttling budget as a failure of a retryable code does.
-            let budget = self.policy.budget_ref();
-            if self.attempts_made == 0 {
-                budget.record_call();
-            }
-            budget.record_failure();
+            self.policy.budget_ref().record_failure();
             crate::trace::event!(
                 attempt = self.attempts_made.saturating_add(1),
                 "not retrying: the server's pushback said stop"
@@ -399,6 +395,11 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// ```
     pub fn after_classified(&mut self, retryable: bool, pushback: Option<Duration>) -> Decision {
         if !retryable {
+            // A call whose first attempt fails for good is a call all the
+            // same: a budget that retries a share of the calls counts it.
+            if self.attempts_made == 0 {
+                self.policy.budget_ref().record_call();
+            }
             self.attempts_made = self.attempts_made.saturating_add(1);
             return Decision::Return;
         }

@@ -86,6 +86,12 @@ pub(crate) fn guard_response<B>(response: http::Response<B>) -> http::Response<G
         return status.into_http();
     }
     guard_status_headers(&mut parts.headers);
+    if parts.status == http::StatusCode::OK && find(&parts.headers, &STATUS).is_none() {
+        // The response has started: the call is committed (gRPC A6), and a
+        // retry loop around it must not send it again, whatever client
+        // (tonic's own included) reads the rest.
+        crate::retry::attempt::commit();
+    }
     http::Response::from_parts(parts, Guarded { inner: Some(body) })
 }
 
