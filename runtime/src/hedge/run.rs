@@ -14,7 +14,7 @@ pin_project! {
     #[derive(Debug)]
     enum Slot<F> {
         Empty,
-        Running { #[pin] attempt: Attempt<'static, F>, started: Instant },
+        Running { #[pin] attempt: Attempt<F>, started: Instant },
     }
 }
 
@@ -202,7 +202,7 @@ where
     match state.start() {
         Some(number) => {
             slot.set(Slot::Running {
-                attempt: crate::retry::attempt(number, false, None, make(number)),
+                attempt: crate::retry::attempt(number, false, make(number)),
                 started: Instant::now(),
             });
             true

@@ -1,23 +1,26 @@
 //! Which attempt of a retried call is running, for code that needs to know
 //! (the gRPC glue sends it as `grpc-previous-rpc-attempts`), and whether
-//! the call it makes has been committed (gRPC A6: once a response has
-//! started, the call is the caller's and is not retried).
+//! the attempt that just failed had been committed (gRPC A6: a call whose
+//! response had started is the caller's, and is not retried).
 
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-/// What the attempt being polled knows of itself: one cell, so that an
-/// attempt sets both with one thread-local write.
+/// What the attempt being polled knows of itself, in one cell so that an
+/// attempt's poll sets both with the one write it makes anyway.
 #[derive(Debug, Clone, Copy)]
 struct Current {
     /// Attempts of the current call before the one being polled.
     previous: u32,
-    /// The call this attempt makes was committed while it was polled.
+    /// A committed call failed in this task poll: set only on that failure
+    /// path, cleared as every attempt's poll begins, kept when the poll
+    /// ends (only the number is put back), and read by the retry loop in
+    /// the same task poll as the failure (the error goes up to it without
+    /// an await), so no other task's word is taken for its own.
     committed: bool,
 }
 
@@ -59,10 +62,9 @@ pub fn previous_attempts() -> u32 {
     crate::local::get(&CURRENT, OUTSIDE).previous
 }
 
-/// Says that the call the running attempt makes is committed: its response
-/// has started (headers without a status), so a failure that follows is the
-/// caller's and is not retried (gRPC A6). What a transport that reads the
-/// response itself calls; outside an attempt, nothing.
+/// Says that a call whose response had started (headers without a
+/// status) has failed: the retry loop the failure reaches in this task poll
+/// does not retry it. What the response guard calls on such a failure.
 pub(crate) fn commit() {
     let _ = CURRENT.try_with(|cell| {
         cell.set(Current {
@@ -70,6 +72,52 @@ pub(crate) fn commit() {
             ..cell.get()
         });
     });
+}
+
+/// Whether the attempt that just failed was committed, and forgets it.
+pub(crate) fn take_committed() -> bool {
+    CURRENT
+        .try_with(|cell| {
+            let current = cell.get();
+            cell.set(Current {
+                committed: false,
+                ..current
+            });
+            current.committed
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `poll` as the attempt that `previous` attempts came before: the
+/// number set and the commit flag cleared in one write, the outer number
+/// put back after (on unwind too) and the flag left for the retry loop.
+#[inline(always)]
+fn numbered<R>(previous: u32, poll: impl FnOnce() -> R) -> R {
+    struct Restore(u32);
+
+    impl Drop for Restore {
+        #[inline]
+        fn drop(&mut self) {
+            let _ = CURRENT.try_with(|cell| {
+                cell.set(Current {
+                    previous: self.0,
+                    ..cell.get()
+                });
+            });
+        }
+    }
+
+    let current = Current {
+        previous,
+        committed: false,
+    };
+    match CURRENT.try_with(|cell| cell.replace(current).previous) {
+        Ok(outer) => {
+            let _restore = Restore(outer);
+            poll()
+        }
+        Err(_) => poll(),
+    }
 }
 
 /// Whether the code runs inside the attempt of a retry loop whose policy
@@ -87,67 +135,41 @@ pin_project! {
     /// inside an outer retry starts again from "no previous attempt". The
     /// attempt of a loop whose policy says [`Nested::Once`](super::Nested::Once)
     /// also tells the loops inside to make one attempt each.
-    /// A commit reported while it is polled is stored in `committed`,
-    /// the retry state's flag (atomic so that the caller's future stays
-    /// `Send` while it lends it).
     #[doc(hidden)]
     #[derive(Debug)]
-    pub struct Attempt<'s, F> {
+    pub struct Attempt<F> {
         previous: u32,
         once_inside: bool,
-        committed: Option<&'s AtomicBool>,
         #[pin]
         inner: F,
     }
 }
 
 /// Wraps the attempt that `previous` attempts came before; `once_inside`:
-/// retry loops inside it make one attempt each; `committed`: where to say
-/// that its call was committed (none for a hedge's attempts: hedging is
-/// for unary calls, committed only by their answer).
+/// retry loops inside it make one attempt each.
 #[doc(hidden)]
 #[inline]
-pub(crate) fn attempt<F: Future>(
-    previous: u32,
-    once_inside: bool,
-    committed: Option<&AtomicBool>,
-    inner: F,
-) -> Attempt<'_, F> {
+pub(crate) fn attempt<F: Future>(previous: u32, once_inside: bool, inner: F) -> Attempt<F> {
     Attempt {
         previous,
         once_inside,
-        committed,
         inner,
     }
 }
 
-impl<F: Future> Future for Attempt<'_, F> {
+impl<F: Future> Future for Attempt<F> {
     type Output = F::Output;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let current = Current {
-            previous: *this.previous,
-            committed: false,
-        };
-        let committed = *this.committed;
-        let inner = this.inner;
-        let run = move || {
-            let poll = inner.poll(cx);
-            if let Some(flag) = committed {
-                if crate::local::get(&CURRENT, OUTSIDE).committed {
-                    flag.store(true, Relaxed);
-                }
-            }
-            poll
-        };
+        let previous = *this.previous;
         if *this.once_inside {
             let deeper = |depth: u32| depth.saturating_add(1);
             return crate::local::with_merged(&ONCE_DEPTH, deeper, || {
-                crate::local::with(&CURRENT, current, run)
+                numbered(previous, || this.inner.poll(cx))
             });
         }
-        crate::local::with(&CURRENT, current, run)
+        numbered(previous, || this.inner.poll(cx))
     }
 }

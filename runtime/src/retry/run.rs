@@ -1,5 +1,4 @@
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
 
 use super::{Budget, Classify, Next, RetryPolicy, RetryState};
 use crate::backoff::Schedule;
@@ -64,9 +63,8 @@ where
     // A policy that makes nested loops defer (`Nested::Once`) takes the
     // loop below from the start, so that this path stays free of it.
     let plain = matches!(policy.nested_loops(), super::Nested::Retry);
-    let committed = AtomicBool::new(false);
     let first_error = if policy.attempt_timeout().is_none() && plain {
-        match super::attempt(0, false, Some(&committed), operation()).await {
+        match super::attempt(0, false, operation()).await {
             Ok(value) => {
                 let budget = policy.budget_ref();
                 budget.record_call();
@@ -78,7 +76,6 @@ where
     } else {
         None
     };
-    let first_error = first_error.map(|error| (error, committed.into_inner()));
     retry_after(policy, operation, first_error).await
 }
 
@@ -88,7 +85,7 @@ where
 async fn retry_after<S, C, B, F, Fut, T, E>(
     policy: &RetryPolicy<S, C, B>,
     mut operation: F,
-    first_error: Option<(E, bool)>,
+    first_error: Option<E>,
 ) -> Result<T, E>
 where
     S: Schedule,
@@ -100,12 +97,9 @@ where
 {
     let mut state = RetryState::new(policy);
     let classify = |error: &E| policy.classifier().verdict(error);
-    let mut next = first_error.map(|(error, committed)| {
-        if committed {
-            state.committed();
-        }
-        state.end(Err(error), classify)
-    });
+    // The first attempt's failure reaches `end` in the task poll it
+    // happened in (no await between), as the attempt's commit needs.
+    let mut next = first_error.map(|error| state.end(Err(error), classify));
     loop {
         next = match next {
             Some(Next::Return(result)) => return result,

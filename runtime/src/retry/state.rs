@@ -1,5 +1,4 @@
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -119,8 +118,6 @@ pub struct RetryState<'p, S: Schedule, C, B> {
     policy: &'p RetryPolicy<S, C, B>,
     attempts_made: u32,
     delays: Option<S::Delays<'p>>,
-    /// The running attempt's call was committed (its response started).
-    committed: AtomicBool,
 }
 
 impl<S: Schedule, C, B> std::fmt::Debug for RetryState<'_, S, C, B> {
@@ -145,7 +142,6 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
             policy,
             attempts_made: 0,
             delays: None,
-            committed: AtomicBool::new(false),
         }
     }
 
@@ -220,7 +216,7 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// # }
     /// ```
     #[inline]
-    pub fn begin<F: Future>(&self, attempt: F) -> Attempt<'_, F> {
+    pub fn begin<F: Future>(&self, attempt: F) -> Attempt<F> {
         let once_inside = matches!(self.policy.nested_loops(), super::Nested::Once);
         self.begin_as(once_inside, attempt)
     }
@@ -230,14 +226,8 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
     /// `#[retry]` expansion calls.
     #[doc(hidden)]
     #[inline]
-    pub fn begin_as<F: Future>(&self, once_inside: bool, attempt: F) -> Attempt<'_, F> {
-        self.committed.store(false, Relaxed);
-        super::attempt(
-            self.attempts_made,
-            once_inside,
-            Some(&self.committed),
-            attempt,
-        )
+    pub fn begin_as<F: Future>(&self, once_inside: bool, attempt: F) -> Attempt<F> {
+        super::attempt(self.attempts_made, once_inside, attempt)
     }
 
     /// Ends an attempt: a success is handed back (and refills a retry
@@ -270,17 +260,10 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
         }
     }
 
-    /// The attempt that ended was committed though not started by
-    /// [`begin`](Self::begin) (`retry()`'s first attempt, which runs
-    /// without a state).
-    pub(crate) fn committed(&mut self) {
-        *self.committed.get_mut() = true;
-    }
-
     /// A failed attempt, classified: retried as the verdict says, unless
     /// its call was committed (gRPC A6: a response had started).
     fn after_failed(&mut self, verdict: Verdict) -> Decision {
-        let committed = std::mem::take(self.committed.get_mut());
+        let committed = super::attempt::take_committed();
         if verdict.stop {
             // A6: a pushback that says stop is no retry, and counts against
             // the throttling budget as a failure of a retryable code does.

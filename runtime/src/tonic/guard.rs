@@ -86,13 +86,17 @@ pub(crate) fn guard_response<B>(response: http::Response<B>) -> http::Response<G
         return status.into_http();
     }
     guard_status_headers(&mut parts.headers);
-    if parts.status == http::StatusCode::OK && find(&parts.headers, &STATUS).is_none() {
-        // The response has started: the call is committed (gRPC A6), and a
-        // retry loop around it must not send it again, whatever client
-        // (tonic's own included) reads the rest.
-        crate::retry::attempt::commit();
-    }
-    http::Response::from_parts(parts, Guarded { inner: Some(body) })
+    // Headers without a status: the response has started and the call is
+    // committed (gRPC A6). Should it fail after all, the body says so to
+    // the retry loop, whatever client (tonic's own included) reads it.
+    let committed = parts.status == http::StatusCode::OK && find(&parts.headers, &STATUS).is_none();
+    http::Response::from_parts(
+        parts,
+        Guarded {
+            inner: Some(body),
+            committed,
+        },
+    )
 }
 
 static CONTENT_TYPE: HeaderName = http::header::CONTENT_TYPE;
@@ -120,12 +124,17 @@ pin_project! {
     pub struct Guarded<B> {
         #[pin]
         inner: Option<B>,
+        // The response started with headers and no status.
+        committed: bool,
     }
 }
 
 impl<B> Default for Guarded<B> {
     fn default() -> Self {
-        Self { inner: None }
+        Self {
+            inner: None,
+            committed: false,
+        }
     }
 }
 
@@ -137,14 +146,23 @@ impl<B: Body> Body for Guarded<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let Some(inner) = self.project().inner.as_pin_mut() else {
+        let this = self.project();
+        let Some(inner) = this.inner.as_pin_mut() else {
             return Poll::Ready(None);
         };
         let mut frame = std::task::ready!(inner.poll_frame(cx));
-        if let Some(Ok(frame)) = &mut frame {
-            if let Some(trailers) = frame.trailers_mut() {
-                guard_status_headers(trailers);
+        match &mut frame {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_mut() {
+                    guard_status_headers(trailers);
+                    let failed = find(trailers, &STATUS).is_some_and(|s| s.as_bytes() != b"0");
+                    if *this.committed && failed {
+                        crate::retry::attempt::commit();
+                    }
+                }
             }
+            Some(Err(_)) if *this.committed => crate::retry::attempt::commit(),
+            _ => {}
         }
         Poll::Ready(frame)
     }

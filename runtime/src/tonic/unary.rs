@@ -285,13 +285,12 @@ where
 {
     let (parts, body) = response.into_parts();
     let mut body = Some(body);
-    let trailers_only = find(&parts.headers, &STATUS).is_some();
-    if parts.status == StatusCode::OK && !trailers_only {
-        // Response headers without a status: the call is committed (gRPC
-        // A6), and a failure in its trailers is not retried.
-        crate::retry::attempt::commit();
-    }
-    if parts.status != StatusCode::OK || trailers_only || find(&parts.headers, &ENCODING).is_some()
+    // A call whose headers carry no status is committed (gRPC A6): its
+    // transport is guarded, and the guard's body tells the retry loop if
+    // such a call fails after all.
+    if parts.status != StatusCode::OK
+        || find(&parts.headers, &STATUS).is_some()
+        || find(&parts.headers, &ENCODING).is_some()
     {
         return through_tonic(parts, Prefixed::new(Vec::new(), body), max_decoding).await;
     }
