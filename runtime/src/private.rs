@@ -1,6 +1,8 @@
 //! Everything that code emitted by `steadfast-macros` and `steadfast-build`
-//! names of the runtime, and nothing else does: the contract between the
-//! three crates. Not public API: no stability promise to users.
+//! names of the runtime: the contract between the three crates. Not public
+//! API: no stability promise to users. A section of its own, at the end of
+//! the re-exports, holds what the crate's doctests, tests and fuzz targets
+//! reach of its internals; emitted code names none of it.
 //!
 //! Emitted code opens with `contract!(N)`, N being the version of this
 //! module it was written for ([`CONTRACT`]); any other number is a compile
@@ -71,15 +73,13 @@ mod without_channel {
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
 #[cfg(feature = "tonic")]
-pub use crate::tonic::timeout::{encode_timeout, parse_timeout, InvalidTimeout};
-#[cfg(feature = "tonic")]
 pub use crate::tonic::ResponseGuard;
 pub use crate::RetryBudget;
 pub use steadfast_macros::{__rpc as rpc, circuit_breaker, deadline, hedge, retry};
 
-/// Not named by emitted code: the rules' own doctests and the crate's tests
-/// reach the state machines and wire constants here, as emitted code
-/// reaches the rest.
+/// Not named by emitted code: the rules' own doctests, the crate's tests and
+/// the fuzz targets reach the state machines, the wire codec and its
+/// constants here.
 pub use crate::deadline::scope::Timed;
 pub use crate::hedge::state::{AfterError, HedgeState};
 pub use crate::retry::state::Decision;
@@ -90,7 +90,7 @@ pub use crate::tonic::guard::guard_status_headers;
 #[cfg(feature = "tonic")]
 pub use crate::tonic::pushback::PUSHBACK_HEADER;
 #[cfg(feature = "tonic")]
-pub use crate::tonic::timeout::TIMEOUT_HEADER;
+pub use crate::tonic::timeout::{encode_timeout, parse_timeout, InvalidTimeout, TIMEOUT_HEADER};
 
 /// The version of this module's contract with emitted code. The macros and
 /// `steadfast-build` write the number they were made for in `contract!`.
