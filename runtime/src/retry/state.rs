@@ -87,8 +87,11 @@ pub enum Next<T, E> {
 ///    a loop running inside the attempt of an outer loop whose policy says
 ///    [`Nested::Once`](super::Nested::Once);
 /// 3. the next delay is the error's pushback ([`Classify::retry_after`]),
-///    capped at the schedule's [`max_delay`](Schedule::max_delay), or the
-///    schedule's next value; an exhausted schedule returns the error;
+///    exactly as the server asked (gRPC A6), or the schedule's next value;
+///    an exhausted schedule returns the error; a pushback that says stop
+///    returns the error (and counts against the budget as a failure), and
+///    so does a failure after the call was committed (its response had
+///    started);
 /// 4. a delay that would end at or after the current deadline
 ///    ([`deadline::current`]) returns the error at once rather than sleep
 ///    into a certain timeout;
