@@ -11,6 +11,15 @@ use steadfast::tonic::Codes;
 use steadfast::{backoff, deadline, Backoff, Elapsed, Jitter, RetryBudget, RetryPolicy};
 
 const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
+
+/// `UNAVAILABLE` with the server's pushback `ms`.
+fn unavailable_with_pushback(ms: &str) -> Status {
+    let mut status = unavailable();
+    status
+        .metadata_mut()
+        .insert(PUSHBACK_HEADER, ms.parse().expect("a header value"));
+    status
+}
 use tokio::time::Instant;
 use tonic::{Code, Status};
 
@@ -158,11 +167,7 @@ async fn pushback_sets_the_next_delay() {
     let log = Log::default();
     let result = steadfast::retry(&policy, || async {
         if log.hit() == 1 {
-            let mut status = unavailable();
-            status
-                .metadata_mut()
-                .insert(PUSHBACK_HEADER, "750".parse().unwrap());
-            Err(status)
+            Err(unavailable_with_pushback("750"))
         } else {
             Ok(())
         }
@@ -182,11 +187,7 @@ async fn pushback_longer_than_max_delay_is_waited_in_full() {
     let log = Log::default();
     let result = steadfast::retry(&policy, || async {
         if log.hit() == 1 {
-            let mut status = unavailable();
-            status
-                .metadata_mut()
-                .insert(PUSHBACK_HEADER, "1000".parse().unwrap());
-            Err(status)
+            Err(unavailable_with_pushback("1000"))
         } else {
             Ok(())
         }
@@ -207,11 +208,7 @@ async fn an_enormous_pushback_under_a_deadline_ends_the_call_at_once() {
         Duration::from_secs(2),
         steadfast::retry(&policy, || async {
             log.hit();
-            let mut status = unavailable();
-            status
-                .metadata_mut()
-                .insert(PUSHBACK_HEADER, "9223372036854775807".parse().unwrap());
-            Err::<(), _>(status)
+            Err::<(), _>(unavailable_with_pushback("9223372036854775807"))
         }),
     )
     .await;
@@ -230,11 +227,7 @@ async fn negative_or_malformed_pushback_stops_retries() {
         let log = Log::default();
         let _ = steadfast::retry(&policy, || async {
             log.hit();
-            let mut status = unavailable();
-            status
-                .metadata_mut()
-                .insert(PUSHBACK_HEADER, value.parse().unwrap());
-            Err::<(), _>(status)
+            Err::<(), _>(unavailable_with_pushback(value))
         })
         .await;
         assert_eq!(log.count(), 1, "pushback {value:?}");
@@ -364,11 +357,7 @@ async fn a_stop_pushback_is_a_throttling_failure() {
     let log = Log::default();
     let result = steadfast::retry(&policy, || async {
         log.hit();
-        let mut status = unavailable();
-        status
-            .metadata_mut()
-            .insert(PUSHBACK_HEADER, "-1".parse().unwrap());
-        Err::<(), _>(status)
+        Err::<(), _>(unavailable_with_pushback("-1"))
     })
     .await;
     assert_eq!(result.unwrap_err().code(), tonic::Code::Unavailable);

@@ -20,6 +20,24 @@ use common::{channel, request};
 
 const GRPC: (&str, &[u8]) = ("content-type", b"application/grpc");
 
+/// tonic's client under `ServiceConfigLayer`: 3 attempts 10 ms apart on
+/// `UNAVAILABLE`, for every method.
+fn layered(
+    addr: std::net::SocketAddr,
+) -> UserServiceClient<steadfast::tonic::ServiceConfigService<tonic::transport::Channel>> {
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 3,
+            "initialBackoff": "0.01s", "maxBackoff": "0.01s", "backoffMultiplier": 1,
+            "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    UserServiceClient::new(
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(channel(addr)),
+    )
+}
+
 /// A trailers-only answer with these headers besides the content type.
 fn trailers_only(headers: &[(&str, &[u8])]) -> Reply {
     let mut all = vec![GRPC];
@@ -84,19 +102,7 @@ async fn malformed_status_details_panic_plain_tonic_and_not_ours() {
         assert!(status.message().contains("was 14"), "{status:?}");
         assert_eq!(peer.requests() - before, 1);
 
-        let layer = ServiceConfigLayer::from_json(
-            r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 3,
-                "initialBackoff": "0.01s", "maxBackoff": "0.01s", "backoffMultiplier": 1,
-                "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-        )
-        .unwrap();
-        let layered = tower::ServiceBuilder::new()
-            .layer(layer)
-            .service(channel(peer.addr));
-        let status = UserServiceClient::new(layered)
-            .get_user(request())
-            .await
-            .unwrap_err();
+        let status = layered(peer.addr).get_user(request()).await.unwrap_err();
         assert_eq!(status.code(), Code::Internal, "{status:?}");
 
         let propagating = PropagateDeadlineService::new(channel(peer.addr));
@@ -702,19 +708,7 @@ async fn a_failure_after_response_headers_is_committed_and_not_retried() {
         "the generated client retried a committed call"
     );
 
-    let layer = ServiceConfigLayer::from_json(
-        r#"{"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 3,
-            "initialBackoff": "0.01s", "maxBackoff": "0.01s", "backoffMultiplier": 1,
-            "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-    )
-    .unwrap();
-    let layered = tower::ServiceBuilder::new()
-        .layer(layer)
-        .service(channel(peer.addr));
-    let status = UserServiceClient::new(layered)
-        .get_user(request())
-        .await
-        .unwrap_err();
+    let status = layered(peer.addr).get_user(request()).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert_eq!(peer.requests(), 2, "the layer retried a committed call");
 

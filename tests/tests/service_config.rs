@@ -37,6 +37,27 @@ fn client(
     UserServiceClient::new(channel)
 }
 
+/// tonic's `UserDirectory` client under a `hedgingPolicy` of `max_attempts`,
+/// 20 ms apart, `UNAVAILABLE` not fatal.
+fn hedged_directory(
+    max_attempts: u32,
+    addr: std::net::SocketAddr,
+) -> UserDirectoryClient<ServiceConfigService<Channel>> {
+    let config = format!(
+        r#"{{"methodConfig": [{{
+            "name": [{{"service": "user.UserDirectory"}}],
+            "hedgingPolicy": {{"maxAttempts": {max_attempts}, "hedgingDelay": "0.02s",
+                              "nonFatalStatusCodes": ["UNAVAILABLE"]}}
+        }}]}}"#
+    );
+    let layer = ServiceConfigLayer::from_json(&config).unwrap();
+    UserDirectoryClient::new(
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(channel(addr)),
+    )
+}
+
 /// How a call through `config` fails against a server following `script`:
 /// its code, and the calls the server got.
 async fn fails(config: &str, script: impl IntoIterator<Item = Fault>) -> (Code, usize) {
@@ -246,16 +267,7 @@ async fn a_stop_pushback_ends_the_hedging_not_the_call() {
         Fault::Ok,
     ])
     .await;
-    let config = r#"{"methodConfig": [{
-        "name": [{"service": "user.UserDirectory"}],
-        "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.02s",
-                          "nonFatalStatusCodes": ["UNAVAILABLE"]}
-    }]}"#;
-    let layer = ServiceConfigLayer::from_json(config).unwrap();
-    let channel = tower::ServiceBuilder::new()
-        .layer(layer)
-        .service(channel(server.addr));
-    let reply = UserDirectoryClient::new(channel)
+    let reply = hedged_directory(3, server.addr)
         .find_user(request())
         .await
         .expect("the first attempt answers");
@@ -266,17 +278,8 @@ async fn a_stop_pushback_ends_the_hedging_not_the_call() {
 #[tokio::test]
 async fn a_slow_attempt_is_hedged() {
     let server = server([Fault::Slow(Duration::from_secs(5)), Fault::Ok]).await;
-    let config = r#"{"methodConfig": [{
-        "name": [{"service": "user.UserDirectory"}],
-        "hedgingPolicy": {"maxAttempts": 2, "hedgingDelay": "0.02s",
-                          "nonFatalStatusCodes": ["UNAVAILABLE"]}
-    }]}"#;
-    let layer = ServiceConfigLayer::from_json(config).unwrap();
-    let channel = tower::ServiceBuilder::new()
-        .layer(layer)
-        .service(channel(server.addr));
     let started = Instant::now();
-    let reply = UserDirectoryClient::new(channel)
+    let reply = hedged_directory(2, server.addr)
         .find_user(request())
         .await
         .unwrap();
