@@ -65,6 +65,7 @@ pub fn previous_attempts() -> u32 {
 /// Says that a call whose response had started (headers without a
 /// status) has failed: the retry loop the failure reaches in this task poll
 /// does not retry it. What the response guard calls on such a failure.
+#[cfg(feature = "tonic")]
 pub(crate) fn commit() {
     let _ = CURRENT.try_with(|cell| {
         cell.set(Current {
