@@ -69,7 +69,7 @@ pub(crate) struct Runtime {
     private: TokenStream,
     /// `, crate = "<root>"` for the outermost attribute, unless the root is
     /// the default.
-    crate_arg: String,
+    crate_arg: TokenStream,
 }
 
 impl Runtime {
@@ -77,7 +77,7 @@ impl Runtime {
         let Some(path) = path else {
             return Ok(Self {
                 private: quote!(::steadfast::__private),
-                crate_arg: String::new(),
+                crate_arg: TokenStream::new(),
             });
         };
         let parsed = syn::parse_str::<syn::Path>(path)
@@ -88,10 +88,10 @@ impl Runtime {
             })?;
         Ok(Self {
             private: quote!(#parsed::__private),
-            crate_arg: format!(
-                ", crate = \"{}\"",
-                quote!(#parsed).to_string().replace(' ', "")
-            ),
+            crate_arg: {
+                let path = quote!(#parsed).to_string().replace(' ', "");
+                quote!(, crate = #path)
+            },
         })
     }
 
@@ -531,7 +531,7 @@ fn method(
     // The gRPC method, for the spans (`Sent.<service>.<method>` per call,
     // `Attempt.<service>.<method>` per attempt).
     let proto_method = &method.proto_name;
-    let crate_arg = literal_tokens(&rt.crate_arg);
+    let crate_arg = &rt.crate_arg;
     let mut attrs = vec![quote!(#[#p::rpc(#service, #proto_method, self.target #crate_arg)])];
     if let Some(d) = plan.deadline {
         let args: TokenStream = literal_tokens(&duration_literal(d));
