@@ -500,8 +500,10 @@ fn doc_line(line: &str) -> TokenStream {
 //         takes, and a private one that carries the policy's attributes:
 //         - unary or server-streaming, retried: the request is taken apart
 //           once (`ReplayableRequest`) and rebuilt for each attempt;
-//         - otherwise (not retried, or a streamed request): it goes out
-//           once, stamped with the deadline, no copy kept.
+//         - client-streaming or bidi, retried: the messages are recorded as
+//           sent and replayed (`ReplayableStream`), until a response commits;
+//         - otherwise (not retried): it goes out once, stamped with the
+//           deadline, no copy kept.
 //         - unary, hedged: each attempt on a clone of the client.
 //         A timeout the caller set on the request bounds the whole call.
 //         tonic's call future is boxed: it is large, and every layer of
@@ -537,7 +539,7 @@ fn method(
         let args: TokenStream = literal_tokens(&duration_literal(d));
         attrs.push(quote!(#[#p::deadline(#args)]));
     }
-    let retried = plan.retry.is_some() && !method.client_streaming;
+    let retried = plan.retry.is_some();
     if let (Some(retry), true) = (&plan.retry, retried) {
         let mut args = retry.attribute_args();
         if let Some(budget) = budget {
@@ -676,6 +678,29 @@ fn method(
                 let request = #p::propagate_deadline(request.#into())?;
                 #own
                 ::std::boxed::Box::pin(self.inner.#name(request)).await
+            }
+        };
+    }
+    if method.client_streaming {
+        // Retried: the messages are recorded as they are sent and replayed
+        // by the next attempt, which goes on with the caller's stream; a
+        // response commits the call (`ReplayableStream::settle`).
+        return quote! {
+            #(#docs)*
+            #deprecated
+            pub async fn #name(
+                &mut self,
+                request: impl tonic::IntoStreamingRequest<Message = #input>,
+            ) -> #result {
+                let request = #p::ReplayableStream::new(request);
+                #p::within(request.timeout(), self.#private(&request)).await
+            }
+
+            #(#attrs)*
+            #[allow(deprecated)]
+            async fn #private(&mut self, request: &#p::ReplayableStream<#input>) -> #result {
+                let attempt = request.attempt()?;
+                request.settle(::std::boxed::Box::pin(self.inner.#name(attempt)).await)
             }
         };
     }

@@ -35,9 +35,10 @@
 //! honoured as written, as for the configs Google publishes for APIs whose
 //! protos mark no idempotency; its `retryThrottling` becomes one
 //! `steadfast::RetryBudget` shared by the clients of the services it
-//! configures. Client- and bidi-streaming methods get the deadline and no
-//! retry (their requests cannot be replayed); server-streaming calls are
-//! retried until the response starts. A `hedge` policy (or a service
+//! configures. Every kind of method is retried until its response starts
+//! (gRPC A6's commit): a client- or bidi-streaming request is recorded as it
+//! is sent (up to 256 KiB of messages) and replayed by the next attempt,
+//! which then goes on with the caller's stream. A `hedge` policy (or a service
 //! config's `hedgingPolicy`) hedges a unary method under the same
 //! idempotency rule (the service config's is the owner's word); each hedge
 //! runs on a clone of the client. A method is retried or hedged, not both

@@ -328,16 +328,13 @@ fn method_plan(
         }
         hedge = None;
     }
-    let streaming_request = method.is_client_streaming();
-    if let (Some((source, _, _)), true) = (&retry, streaming_request) {
-        notes.push("Not retried: a streamed request cannot be replayed.".to_owned());
-        warnings.push(format!(
-            "{place}: `{full}` streams its request, so the retry policy it gets from {} is not \
-             applied by the generated client, which keeps no streamed request to replay \
-             (`steadfast::tonic::ServiceConfigLayer` does apply a service config's)",
-            source.describe()
-        ));
-        retry = None;
+    if let (Some(_), true) = (&retry, method.is_client_streaming()) {
+        notes.push(
+            "The request stream is recorded as it is sent (up to 256 KiB of messages) and \
+             replayed by a retry, which then goes on with the stream; the call is committed \
+             once the response starts."
+                .to_owned(),
+        );
     }
     // A service config's explicit retryPolicy / hedgingPolicy is the
     // service owner's statement of what is safe to repeat (gRPC A6):

@@ -73,6 +73,8 @@ mod without_channel {
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
 #[cfg(feature = "tonic")]
+pub use crate::tonic::streamed::{ReplayableStream, Replayed};
+#[cfg(feature = "tonic")]
 pub use crate::tonic::ResponseGuard;
 pub use crate::RetryBudget;
 pub use steadfast_macros::{__rpc as rpc, circuit_breaker, deadline, hedge, retry};

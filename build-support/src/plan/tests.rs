@@ -169,10 +169,17 @@ fn streaming_rules() {
 }"#,
         ),
     );
-    // Server streaming: retried (until the response starts); streamed requests: deadline only.
+    // Every kind is retried until its response starts; streamed requests
+    // are recorded and replayed.
     assert_eq!(
         code.matches("#[::steadfast::__private::retry(").count(),
-        1,
+        3,
+        "{code}"
+    );
+    assert_eq!(
+        code.matches("::steadfast::__private::ReplayableStream::new(request)")
+            .count(),
+        2,
         "{code}"
     );
     assert_eq!(
@@ -187,16 +194,17 @@ fn streaming_rules() {
     );
     assert!(code.contains("tonic::codec::Streaming<Item>"), "{code}");
     assert_eq!(
-        code.matches("Not retried: a streamed request cannot be replayed.")
+        code.matches("The request stream is recorded as it is sent")
             .count(),
         2
     );
 }
 
 /// Nothing configured is dropped in silence: a service config's retry on a
-/// bidi method (Firestore's `Listen`) or its service-wide hedging on a
-/// server-streaming method, and a `retryPolicy` without `maxAttempts`
-/// (Spanner's), are build warnings naming the method or the field.
+/// bidi method (Firestore's `Listen`) is applied (the stream replayed); its
+/// service-wide hedging on a server-streaming method, and a `retryPolicy`
+/// without `maxAttempts` (Spanner's), are build warnings naming the method
+/// or the field.
 #[test]
 fn what_a_service_config_asks_and_is_not_applied_is_a_warning() {
     let (_dir, builder) = with_config(
@@ -220,10 +228,12 @@ fn what_a_service_config_asks_and_is_not_applied_is_a_warning() {
     )
     .expect("builds");
     let warnings = generated.warnings.join("\n");
+    // The bidi `Chat` is retried as the layer retries it: no warning.
+    assert!(!warnings.contains("Shop/Chat"), "{warnings}");
+    let code: String = generated.clients.values().cloned().collect();
     assert!(
-        warnings
-            .contains("`shop.v1.Shop/Chat` streams its request, so the retry policy it gets from"),
-        "{warnings}"
+        code.contains("request: &::steadfast::__private::ReplayableStream<Item>"),
+        "{code}"
     );
     assert!(
         warnings.contains("`shop.v1.Shop/Watch` streams, so the hedging policy it gets from"),
@@ -235,7 +245,6 @@ fn what_a_service_config_asks_and_is_not_applied_is_a_warning() {
     );
     // The unary method is hedged as configured, without a warning.
     assert!(!warnings.contains("Shop/Get"), "{warnings}");
-    let code: String = generated.clients.values().cloned().collect();
     assert_eq!(
         code.matches("#[::steadfast::__private::hedge(").count(),
         1,

@@ -180,6 +180,18 @@ pub(crate) fn ran_out(deadline: Instant, reports_timeout: bool) -> bool {
     reports_timeout && deadline <= Instant::now()
 }
 
+/// The one rule for starting another attempt (a retry or a hedge): one
+/// due at `at` starts only before the current deadline; one too far off to
+/// be represented (`None`, a hostile pushback) never starts.
+#[inline]
+pub(crate) fn starts_in_time(at: Option<Instant>) -> bool {
+    match (at, current()) {
+        (None, _) => false,
+        (Some(at), Some(deadline)) => at < deadline,
+        (Some(_), None) => true,
+    }
+}
+
 /// About thirty years from now: what "no deadline" saturates to.
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)

@@ -124,8 +124,8 @@ impl<'p, B: Budget> HedgeState<'p, B> {
             return None;
         }
         let now = Instant::now();
-        let past_deadline = || deadline::current().is_some_and(|d| now >= d);
-        if self.started > 0 && (past_deadline() || !self.policy.budget_ref().try_retry()) {
+        let in_time = || deadline::starts_in_time(Some(now));
+        if self.started > 0 && (!in_time() || !self.policy.budget_ref().try_retry()) {
             self.stop();
             return None;
         }
@@ -196,8 +196,11 @@ impl<'p, B: Budget> HedgeState<'p, B> {
         match verdict.pushback {
             Some(pushback) => {
                 // Exactly the delay the server asked for, as for a retry;
-                // one too large to add to now sends no more hedges.
-                self.next_due = Instant::now().checked_add(pushback);
+                // one that would start past the deadline (or too large to
+                // add to now) sends no more hedges, as it makes no retry.
+                self.next_due = Instant::now()
+                    .checked_add(pushback)
+                    .filter(|&at| deadline::starts_in_time(Some(at)));
                 if self.next_due.is_none() {
                     self.stop();
                 }

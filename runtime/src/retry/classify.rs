@@ -62,6 +62,18 @@ pub trait Retryable {
     fn stops_retries(&self) -> bool {
         false
     }
+
+    /// The answers at once, as the retry loop asks them (an impl that
+    /// shares work between them computes it once here).
+    #[doc(hidden)]
+    fn verdict(&self) -> Verdict {
+        Verdict {
+            retryable: self.is_retryable(),
+            pushback: self.retry_after(),
+            timeout: self.is_timeout(),
+            stop: self.stops_retries(),
+        }
+    }
 }
 
 /// What a classifier says of one failed attempt: the three questions a
@@ -108,12 +120,7 @@ impl Verdict {
     /// assert!(Verdict::of(&Elapsed::new()).timeout);
     /// ```
     pub fn of<E: Retryable + ?Sized>(error: &E) -> Self {
-        Self {
-            retryable: error.is_retryable(),
-            pushback: error.retry_after(),
-            timeout: error.is_timeout(),
-            stop: error.stops_retries(),
-        }
+        error.verdict()
     }
 }
 
@@ -231,6 +238,10 @@ impl<E: Retryable> Classify<E> for ByRetryable {
 
     fn stops_retries(&self, error: &E) -> bool {
         error.stops_retries()
+    }
+
+    fn verdict(&self, error: &E) -> Verdict {
+        error.verdict()
     }
 }
 

@@ -435,16 +435,13 @@ impl<'p, S: Schedule, C, B: Budget> RetryState<'p, S, C, B> {
                 }
             }
         };
-        if let Some(deadline) = deadline::current() {
-            let wakes_at = Instant::now().checked_add(delay);
-            if wakes_at.is_none_or(|at| at >= deadline) {
-                crate::trace::event!(
-                    attempt = self.attempts_made,
-                    delay_ms = delay.as_millis() as u64,
-                    "not retrying: the next attempt would start past the deadline"
-                );
-                return Decision::Return;
-            }
+        if !deadline::starts_in_time(Instant::now().checked_add(delay)) {
+            crate::trace::event!(
+                attempt = self.attempts_made,
+                delay_ms = delay.as_millis() as u64,
+                "not retrying: the next attempt would start past the deadline"
+            );
+            return Decision::Return;
         }
         // Last, so that a budget that counts retries counts only those
         // that happen.

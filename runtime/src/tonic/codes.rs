@@ -3,7 +3,7 @@ use std::time::Duration;
 use ::tonic::{Code, Status};
 
 use super::Pushback;
-use crate::retry::Classify;
+use crate::retry::{Classify, Verdict};
 
 /// Retries a `tonic::Status` whose code is in a list, honouring pushback:
 /// what gRPC's `retryableStatusCodes` and the `on = [..]` key of `#[retry]` do.
@@ -43,7 +43,7 @@ impl Codes {
 
 impl Classify<Status> for Codes {
     fn is_retryable(&self, status: &Status) -> bool {
-        self.0.contains(&super::effective_code(status)) && Pushback::of(status) != Pushback::Stop
+        self.verdict(status).retryable
     }
 
     fn retry_after(&self, status: &Status) -> Option<Duration> {
@@ -51,10 +51,15 @@ impl Classify<Status> for Codes {
     }
 
     fn is_timeout(&self, status: &Status) -> bool {
-        super::effective_code(status) == Code::DeadlineExceeded
+        super::rule::reports_timeout(super::effective_code(status))
     }
 
     fn stops_retries(&self, status: &Status) -> bool {
-        self.0.contains(&super::effective_code(status)) && Pushback::of(status) == Pushback::Stop
+        self.verdict(status).stop
+    }
+
+    fn verdict(&self, status: &Status) -> Verdict {
+        let code = super::effective_code(status);
+        super::rule::verdict(code, Pushback::of(status), self.0.contains(&code))
     }
 }

@@ -35,9 +35,12 @@ mod headers;
 pub(crate) mod metrics;
 mod prefixed;
 pub(crate) mod pushback;
+pub(crate) mod replay;
 pub(crate) mod request;
+pub(crate) mod rule;
 mod server;
 pub(crate) mod span_status;
+pub(crate) mod streamed;
 pub(crate) mod timeout;
 pub(crate) mod unary;
 
@@ -136,21 +139,29 @@ impl Retryable for Status {
     /// `UNAVAILABLE` (a broken connection included, see [`effective_code`]),
     /// unless the server's pushback says not to retry.
     fn is_retryable(&self) -> bool {
-        effective_code(self) == Code::Unavailable && Pushback::of(self) != Pushback::Stop
+        self.verdict().retryable
     }
 
     fn retry_after(&self) -> Option<Duration> {
         Pushback::of(self).delay()
     }
 
-    /// `DEADLINE_EXCEEDED`, tonic's local expiry of `grpc-timeout` included.
+    /// `DEADLINE_EXCEEDED`, tonic's local expiry of `grpc-timeout` included,
+    /// or `CANCELLED` (tonic's server answers it when its copy of the
+    /// deadline runs out): at or after the deadline, the call ran out of
+    /// time.
     fn is_timeout(&self) -> bool {
-        effective_code(self) == Code::DeadlineExceeded
+        rule::reports_timeout(effective_code(self))
     }
 
     /// `UNAVAILABLE` with a pushback that says stop.
     fn stops_retries(&self) -> bool {
-        effective_code(self) == Code::Unavailable && Pushback::of(self) == Pushback::Stop
+        self.verdict().stop
+    }
+
+    fn verdict(&self) -> crate::retry::Verdict {
+        let code = effective_code(self);
+        rule::verdict(code, Pushback::of(self), code == Code::Unavailable)
     }
 }
 

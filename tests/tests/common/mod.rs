@@ -2,6 +2,7 @@
 //! 127.0.0.1, a channel to it, a request.
 #![allow(clippy::unwrap_used, dead_code)] // test-only; not every file uses every helper
 
+pub(crate) mod catalog;
 pub(crate) mod hostile;
 #[cfg(feature = "otel")]
 pub(crate) mod otel_metrics;

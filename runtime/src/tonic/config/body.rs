@@ -1,19 +1,19 @@
-//! Request bodies that can be sent again: a tee that records what the first
-//! attempt sends (up to a limit), the replay of a complete record, and a
-//! recorded head chained to the rest of a body that outgrew the limit.
+//! Request bodies that can be sent again: a streamed body recorded as the
+//! attempts send it (up to a limit; `tonic::replay`), a body ready whole,
+//! and a recorded head chained to the rest of a body that outgrew the
+//! limit.
 
 use std::collections::VecDeque;
-use std::future::Future as _;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body::{Body as _, Frame, SizeHint};
+use http_body::{Body as _, Frame};
 use tonic::body::Body;
 use tonic::Status;
 
 use crate::tonic::prefixed::Prefixed;
+use crate::tonic::replay::{self, Cursor, Record, Source};
 
 /// Messages up to this size are copied when recorded and for each attempt
 /// that sends them: the buffer tonic encoded the message into (8 KiB) is
@@ -32,35 +32,31 @@ fn own(data: &Bytes) -> Bytes {
     }
 }
 
-/// What the first attempt sent, shared by its body and the call.
-#[derive(Debug)]
-pub(super) struct Record {
-    chunks: Vec<Bytes>,
-    size: usize,
-    limit: usize,
-    /// The body ended, all of it recorded.
-    ended: bool,
-    /// More than `limit`, trailers or an error: it cannot be sent again.
-    spoiled: bool,
-}
+/// The caller's request body as the replay record reads it: data frames
+/// are kept (shared, copied when sent again: see [`own`]); trailers or an
+/// error cannot be sent again.
+pub(super) struct BodySource(Body);
 
-impl Record {
-    fn push(&mut self, data: &Bytes) {
-        if self.spoiled {
-            return;
-        }
-        match self.size.checked_add(data.len()) {
-            Some(size) if size <= self.limit => {
-                self.size = size;
-                self.chunks.push(data.clone());
-            }
-            _ => self.spoil(),
-        }
+impl Source for BodySource {
+    type Item = Result<Frame<Bytes>, Status>;
+    type Kept = Bytes;
+
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0).poll_frame(cx)
     }
 
-    fn spoil(&mut self) {
-        self.spoiled = true;
-        self.chunks = Vec::new();
+    fn keep(item: &Self::Item) -> Option<(Bytes, usize)> {
+        let data = item.as_ref().ok()?.data_ref()?;
+        Some((data.clone(), data.len()))
+    }
+
+    fn again(kept: &Bytes) -> Self::Item {
+        Ok(Frame::data(own(kept)))
+    }
+
+    /// hyper stops polling a body that says it has ended.
+    fn ended(&self) -> bool {
+        self.0.is_end_stream()
     }
 }
 
@@ -70,35 +66,27 @@ pub(super) enum Recording {
     /// A body read whole before it was sent (a unary request): nothing is
     /// shared, nothing locked.
     Whole(Chunks),
-    /// What the first attempt sends of a streamed body, as it goes.
-    Tee(Arc<Mutex<Record>>),
+    /// What the attempts took of a streamed body, as they go.
+    Streamed(Record<BodySource>),
 }
 
-/// The record behind a [`Recording::Tee`], locked. Nothing panics while
-/// holding it; a poisoned record is still whole.
-fn lock(record: &Mutex<Record>) -> MutexGuard<'_, Record> {
-    record
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+impl std::fmt::Debug for BodySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodySource")
+    }
 }
 
 impl Recording {
-    /// Records `body` as it is sent, up to `limit` bytes; returns the body
-    /// to send.
+    /// Records `body` as attempts send it, up to `limit` bytes; returns the
+    /// first attempt's body.
     pub(super) fn tee(body: Body, limit: usize) -> (Self, Body) {
-        let ended = body.is_end_stream();
-        let record = Arc::new(Mutex::new(Record {
-            chunks: Vec::new(),
-            size: 0,
-            limit,
-            ended,
-            spoiled: false,
-        }));
-        let tee = Tee {
-            body,
-            record: Arc::clone(&record),
+        let record = replay::record(BodySource(body), limit);
+        let first = match Cursor::start(&record) {
+            Some(cursor) => Body::new(Sent(cursor)),
+            // Unreachable: a new record is not spoiled.
+            None => Body::empty(),
         };
-        (Recording::Tee(record), Body::new(tee))
+        (Recording::Streamed(record), first)
     }
 
     /// The record of a body read whole already (small chunks copied: see
@@ -110,36 +98,36 @@ impl Recording {
         Recording::Whole(chunks)
     }
 
-    /// Whether all of the body was sent and recorded.
+    /// Whether another attempt may send the body from its start: all that
+    /// was sent of it so far was kept (gRPC A6: the next attempt replays it,
+    /// then sends the rest as it comes).
     pub(super) fn replayable(&self) -> bool {
         match self {
             Recording::Whole(_) => true,
-            Recording::Tee(record) => {
-                let record = lock(record);
-                record.ended && !record.spoiled
-            }
+            Recording::Streamed(record) => replay::replayable(record),
         }
     }
 
-    /// The body again, when all of it was sent and recorded.
+    /// The body again, from its start, when all that was sent was kept.
     pub(super) fn replay(&self) -> Option<Body> {
         match self {
             Recording::Whole(chunks) => Some(Collected::body(chunks)),
-            Recording::Tee(record) => {
-                let record = lock(record);
-                (record.ended && !record.spoiled).then(|| Collected::body(&record.chunks))
-            }
+            Recording::Streamed(record) => Cursor::start(record).map(|c| Body::new(Sent(c))),
+        }
+    }
+
+    /// The call is committed: nothing more of its body is kept.
+    pub(super) fn commit(&self) {
+        if let Recording::Streamed(record) = self {
+            replay::commit(record);
         }
     }
 }
 
-/// The body sent by the first attempt, recording as it goes.
-struct Tee {
-    body: Body,
-    record: Arc<Mutex<Record>>,
-}
+/// One attempt's body: what was sent before, then the rest as it comes.
+struct Sent(Cursor<BodySource>);
 
-impl http_body::Body for Tee {
+impl http_body::Body for Sent {
     type Data = Bytes;
     type Error = Status;
 
@@ -147,29 +135,11 @@ impl http_body::Body for Tee {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
-        let ended = self.body.is_end_stream();
-        let mut record = lock(&self.record);
-        match &frame {
-            Some(Ok(frame)) => match frame.data_ref() {
-                Some(data) => record.push(data),
-                // Trailers: gRPC requests have none, and they are not replayed.
-                None => record.spoil(),
-            },
-            Some(Err(_)) => record.spoil(),
-            None => record.ended = true,
-        }
-        // hyper stops polling a body that says it has ended.
-        record.ended |= ended;
-        Poll::Ready(frame)
+        self.0.poll_item(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        self.0.is_end()
     }
 }
 
@@ -237,38 +207,22 @@ impl std::ops::DerefMut for Chunks {
 
 impl Collected {
     /// What of `body` is ready now, without waiting: all of it, when it
-    /// ends within `limit` bytes (a unary request), or what was read and
-    /// the rest (`TooLarge`, also for a body that would have to be waited
-    /// for: a stream).
-    pub(super) fn ready(body: Body, limit: usize) -> Self {
-        let mut read = std::pin::pin!(Self::read(body, limit, true));
+    /// ends within `limit` bytes (a unary request, or a stream whose
+    /// messages were all ready), or what was read and the rest
+    /// (`TooLarge`, also for a body that would have to be waited for: a
+    /// stream whose requests may depend on its responses).
+    pub(super) fn ready(mut body: Body, limit: usize) -> Self {
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        match read.as_mut().poll(&mut cx) {
-            Poll::Ready(collected) => collected,
-            // `read` with `stop_at_pending` never waits.
-            Poll::Pending => Collected::TooLarge(Body::empty()),
-        }
-    }
-
-    /// Reads `body` to its end, or until more than `limit` bytes (or, with
-    /// `stop_at_pending`, until a frame is not ready).
-    pub(super) async fn read(mut body: Body, limit: usize, stop_at_pending: bool) -> Self {
         let mut chunks = Chunks::Empty;
         let mut size = 0usize;
         loop {
             if body.is_end_stream() {
                 break;
             }
-            let next = std::future::poll_fn(|cx| match Pin::new(&mut body).poll_frame(cx) {
-                Poll::Pending if stop_at_pending => Poll::Ready(Err(())),
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(frame) => Poll::Ready(Ok(frame)),
-            })
-            .await;
-            let frame = match next {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(()) => return Self::too_large(chunks, None, body),
+            let frame = match Pin::new(&mut body).poll_frame(&mut cx) {
+                Poll::Pending => return Self::too_large(chunks, None, body),
+                Poll::Ready(None) => break,
+                Poll::Ready(Some(frame)) => frame,
             };
             // Past the limit, trailers or an error: sent once, as they came.
             match frame.map(Frame::into_data) {

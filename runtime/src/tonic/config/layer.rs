@@ -24,6 +24,7 @@ use crate::retry::{ByRetryable, Next, RetryState, Verdict};
 use crate::tonic::client::{stamp, PREVIOUS_ATTEMPTS_NAME};
 use crate::tonic::guard::{guard_response, GuardFuture, Guarded};
 use crate::tonic::metrics::{AttemptStats, CallStats, Target};
+use crate::tonic::rule;
 use crate::tonic::timeout::TIMEOUT_NAME;
 use crate::tonic::{effective_code, parse_timeout, Pushback};
 use crate::{Backoff, RetryPolicy};
@@ -31,9 +32,9 @@ use crate::{Backoff, RetryPolicy};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How much of a request body is kept for sending it again: 256 KiB, as
-/// grpc-go's default retry buffer. A call whose request is larger is sent
-/// once (committed), its retries and hedges given up.
-pub(crate) const DEFAULT_BUFFER_LIMIT: usize = 256 * 1024;
+/// grpc-go's default retry buffer (and generated clients' for a streamed
+/// request). A call that sent more is committed: no retry, no hedge.
+pub(crate) use crate::tonic::streamed::DEFAULT_BUFFER_LIMIT;
 
 /// A gRPC service config applied under a tonic client: per method
 /// (`/package.Service/Method`, then the service's entry, then the global
@@ -326,10 +327,10 @@ fn call_timeout(config: Option<Duration>, request: &Request<Body>) -> Option<Dur
 
 pin_project_lite::pin_project! {
     /// A call bounded by its timeout, when it has one: `DEADLINE_EXCEEDED`
-    /// when the timeout runs out, or when the server's copy of the deadline
-    /// ran out first and it answered CANCELLED (tonic's "Timeout expired"):
-    /// past the deadline, the call's outcome is DEADLINE_EXCEEDED, as gRPC
-    /// clients report it.
+    /// when the timeout runs out, or when the call failed at or after it
+    /// with a code that reports a timeout (`rule::reports_timeout`: the
+    /// server's copy of the deadline may run out first), as for every
+    /// other client.
     #[project = BoundedProj]
     enum Bounded<F> {
         Free { #[pin] call: F },
@@ -364,14 +365,10 @@ where
             Answer::failed(status)
         };
         Poll::Ready(match result {
-            Ok(answer) => {
-                let cut = matches!(answer.code, Code::Cancelled | Code::DeadlineExceeded);
-                if cut && tokio::time::Instant::now() >= until {
-                    expired()
-                } else {
-                    answer
-                }
+            Ok(answer) if crate::deadline::ran_out(until, rule::reports_timeout(answer.code)) => {
+                expired()
             }
+            Ok(answer) => answer,
             Err(_) => expired(),
         })
     }
@@ -557,16 +554,10 @@ impl<RB> Failure<Guarded<RB>> {
         Self::status(Status::from_error(error.into()))
     }
 
-    /// Retried (or, for a hedge, not fatal) when its code is one of `codes`
-    /// and no pushback said stop.
+    /// The one rule's verdict (`tonic::rule`): retried (or, for a hedge,
+    /// not fatal) when its code is one of `codes` and no pushback said stop.
     fn verdict(&self, codes: CodeSet) -> Verdict {
-        let listed = codes.contains(self.code);
-        Verdict {
-            retryable: listed && self.pushback != Pushback::Stop,
-            pushback: self.pushback.delay(),
-            timeout: self.code == Code::DeadlineExceeded,
-            stop: listed && self.pushback == Pushback::Stop,
-        }
+        rule::verdict(self.code, self.pushback, codes.contains(self.code))
     }
 }
 
@@ -743,8 +734,9 @@ impl<'a> Attempts<'a> {
     }
 
     /// gRPC A6 retries: the runtime's `RetryState` decides; the body is
-    /// replayed from its record, and a failure whose body cannot be replayed
-    /// (larger than the limit, or not all sent yet) is the call's.
+    /// replayed from its record (then sent on as it comes), and a failure
+    /// whose body cannot be replayed (more was sent than the limit keeps) is
+    /// the call's.
     async fn retried<S, RB>(
         &self,
         service: &mut S,
@@ -789,7 +781,12 @@ impl<'a> Attempts<'a> {
                 // Decided inside the call's span: its events are the call's.
                 let _decided = crate::trace::enter(self.span);
                 match state.end(result, |failure| failure.verdict(codes)) {
-                    Next::Return(result) => return Answer::of(result),
+                    Next::Return(result) => {
+                        // Committed: a stream's record is kept no longer
+                        // (the rest of the stream goes as it comes).
+                        recording.commit();
+                        return Answer::of(result);
+                    }
                     Next::Retry { delay, .. } => delay,
                 }
             };
@@ -799,8 +796,11 @@ impl<'a> Attempts<'a> {
     }
 
     /// gRPC A6 hedging: the runtime's `hedge` runs the attempts; each sends the
-    /// whole request body, read before the first (a body over the limit is
-    /// sent once).
+    /// whole request body. Only a body ready whole when the call is made (a
+    /// unary request, a stream whose messages are all there) is hedged: one
+    /// that must be waited for may be a bidi call whose requests depend on
+    /// its responses, and would wait on itself. It is sent once, as is a
+    /// body over the limit.
     async fn hedged<S, RB>(
         &self,
         service: &mut S,
@@ -813,7 +813,7 @@ impl<'a> Attempts<'a> {
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
         S::Error: Into<BoxError>,
     {
-        let chunks = match Collected::read(body, self.limit, false).await {
+        let chunks = match Collected::ready(body, self.limit) {
             Collected::Whole(chunks) => chunks,
             Collected::TooLarge(body) => return self.once(service, body, caller).await,
         };
