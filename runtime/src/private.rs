@@ -332,9 +332,10 @@ pub fn codes<E: OnNeedsTonic>(_codes: &'static [Code], _error: &E) -> Verdict {
 }
 
 /// A generated client's call under the caller's own timeout
-/// (`tonic::Request::set_timeout`), when it set one. A future of its own
-/// rather than an `async fn` with two branches, which would hold the call's
-/// future twice and copy it on every call.
+/// (`tonic::Request::set_timeout`), when it set one, answered as
+/// [`crate::tonic::scope`] answers. A future of its own rather than an
+/// `async fn` with two branches, which would hold the call's future twice
+/// and copy it on every call.
 #[cfg(feature = "tonic")]
 pub fn within<F, T>(timeout: Option<Duration>, call: F) -> Within<F>
 where
@@ -343,7 +344,7 @@ where
     match timeout {
         None => Within::Plain { call },
         Some(timeout) => Within::Scoped {
-            call: crate::deadline::scope(timeout, call),
+            call: crate::tonic::scope(timeout, call),
         },
     }
 }
@@ -357,7 +358,7 @@ pin_project_lite::pin_project! {
         /// No timeout of its own.
         Plain { #[pin] call: F },
         /// Under the request's timeout.
-        Scoped { #[pin] call: crate::deadline::Scope<F> },
+        Scoped { #[pin] call: crate::tonic::Scoped<F> },
     }
 }
 
@@ -375,11 +376,7 @@ where
     ) -> std::task::Poll<Self::Output> {
         match self.project() {
             WithinProj::Plain { call } => call.poll(cx),
-            WithinProj::Scoped { call } => match call.poll(cx) {
-                std::task::Poll::Ready(Ok(result)) => std::task::Poll::Ready(result),
-                std::task::Poll::Ready(Err(elapsed)) => std::task::Poll::Ready(Err(elapsed.into())),
-                std::task::Poll::Pending => std::task::Poll::Pending,
-            },
+            WithinProj::Scoped { call } => call.poll(cx),
         }
     }
 }

@@ -35,8 +35,9 @@ pub enum AfterError {
 /// - the first attempt starts at once; while no attempt has answered, the
 ///   next starts after the policy's delay, until `max` have started;
 /// - the first success is the call's result (the driver drops the rest);
-/// - a fatal error (the classifier says not retryable) is the call's
-///   result;
+/// - a fatal error (the classifier says not retryable), or any error of
+///   an attempt whose response had started (the call was committed), is
+///   the call's result;
 /// - a non-fatal error starts the next attempt at once; with pushback, the
 ///   next starts after exactly the pushback instead, as for retries;
 /// - no attempt starts at or after the current deadline, nor, beyond the
@@ -164,7 +165,16 @@ impl<'p, B: Budget> HedgeState<'p, B> {
     pub fn after_error(&mut self, verdict: Verdict) -> AfterError {
         self.running = self.running.saturating_sub(1);
         let budget = self.policy.budget_ref();
-        if !verdict.retryable && !verdict.stop {
+        // gRPC A6: an attempt whose response had started commits the call;
+        // its failure is the call's, as a fatal one is.
+        let committed = crate::retry::attempt::take_committed();
+        if committed || (!verdict.retryable && !verdict.stop) {
+            if committed {
+                crate::trace::event!(
+                    started = self.started,
+                    "a hedged attempt failed after its response started: the call was committed"
+                );
+            }
             self.stop();
             return AfterError::Return;
         }

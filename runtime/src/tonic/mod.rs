@@ -38,6 +38,7 @@ pub(crate) mod pushback;
 pub(crate) mod replay;
 pub(crate) mod request;
 pub(crate) mod rule;
+mod scope;
 mod server;
 pub(crate) mod span_status;
 pub(crate) mod streamed;
@@ -58,6 +59,7 @@ pub use config::{ServiceConfig, ServiceConfigError, ServiceConfigLayer, ServiceC
 pub use guard::{GuardFuture, Guarded, ResponseGuard, ResponseGuardLayer};
 pub use pushback::Pushback;
 pub(crate) use pushback::PUSHBACK_HEADER;
+pub use scope::{scope, Scoped};
 pub use server::{DeadlineLayer, DeadlineService, ScopedResponse};
 pub(crate) use timeout::parse_timeout;
 
