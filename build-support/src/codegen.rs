@@ -18,6 +18,7 @@ use quote::{format_ident, quote};
 
 use crate::options::Channel;
 use crate::policy::{duration_literal, Breaker, Hedge, Retry};
+use crate::tonic_output;
 
 /// One method's resolved policy.
 #[derive(Debug, Clone)]
@@ -126,26 +127,22 @@ impl ServiceGenerator for Generator {
     fn generate(&mut self, service: Service, buf: &mut String) {
         let start = buf.len();
         self.tonic.generate(service.clone(), buf);
+        let tonic_code = &buf[start..];
         // `build_client(false)`: tonic wrote no client, so there is nothing to wrap.
-        let client_mod = format!("pub mod {}_client", tonic_snake_case(&service.name));
-        if !buf[start..].contains(&client_mod) {
+        if !tonic_output::wrote_client(tonic_code, &service.name) {
             return;
         }
-        let connect = buf[start..].contains("pub async fn connect");
         let full_name = if service.package.is_empty() {
             service.proto_name.clone()
         } else {
             format!("{}.{}", service.package, service.proto_name)
         };
-        let connect = connect.then(|| self.channels.get(&full_name).copied().unwrap_or_default());
+        let connect = tonic_output::wrote_connect(tonic_code)
+            .then(|| self.channels.get(&full_name).copied().unwrap_or_default());
         // steadfast's own unary calls encode with prost: only where tonic's
         // client does too (a `codec_path` set through `Builder::tonic` keeps
         // tonic's path for every call).
-        let tonic_code = &buf[start..];
-        let own_unary = tonic_code.matches("let codec = ").count()
-            == tonic_code
-                .matches(&format!("let codec = {}::default();", self.runtime.codec()))
-                .count();
+        let own_unary = tonic_output::encodes_with(tonic_code, &self.runtime.codec());
         let tokens = client(
             &self.runtime,
             &service,
@@ -182,21 +179,6 @@ impl ServiceGenerator for Generator {
     }
 }
 
-/// The module name tonic gives a service's client (`UserService` ->
-/// `user_service`): tonic's own rule, which differs from heck's on runs of
-/// capitals (`HTTPProxy` -> `h_t_t_p_proxy`).
-fn tonic_snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    let mut chars = name.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c.to_ascii_lowercase());
-        if chars.peek().is_some_and(|next| next.is_uppercase()) {
-            out.push('_');
-        }
-    }
-    out
-}
-
 /// A Rust path prost resolved, as tokens; `()` for one that is not a path.
 fn rust_type(path: &str) -> Result<syn::Type, String> {
     syn::parse_str(path).map_err(|e| format!("type `{path}`: {e}"))
@@ -211,7 +193,7 @@ fn client(
     own_unary: bool,
 ) -> TokenStream {
     let p = &rt.private;
-    let client_mod = format_ident!("{}_client", tonic_snake_case(&service.name));
+    let client_mod = format_ident!("{}_client", tonic_output::module_name(&service.name));
     let tonic_client = format_ident!("{}Client", service.name);
     let ours = format_ident!("Resilient{}Client", service.name);
     let full_name = if service.package.is_empty() {
@@ -222,7 +204,7 @@ fn client(
     let budget = throttling.get(&full_name).map(|t| {
         let name = format_ident!(
             "STEADFAST_{}_BUDGET",
-            tonic_snake_case(&service.name).to_uppercase()
+            tonic_output::module_name(&service.name).to_uppercase()
         );
         let (tokens, ratio) = (t.max_tokens, t.token_ratio);
         let doc =
@@ -822,16 +804,4 @@ fn channel_policy(p: &TokenStream, channel: &Channel) -> (TokenStream, TokenStre
         let endpoint = #p::ChannelPolicy::new() #(#calls)* .apply(endpoint);
     };
     (quote!(#doc), apply)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::tonic_snake_case;
-
-    #[test]
-    fn module_names_follow_tonic() {
-        assert_eq!(tonic_snake_case("UserService"), "user_service");
-        assert_eq!(tonic_snake_case("Publisher"), "publisher");
-        assert_eq!(tonic_snake_case("HTTPProxy"), "h_t_t_p_proxy");
-    }
 }

@@ -67,6 +67,7 @@ mod options;
 mod plan;
 mod policy;
 mod service_config;
+mod tonic_output;
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;

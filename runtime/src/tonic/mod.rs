@@ -30,9 +30,9 @@ mod codes;
 mod config;
 #[cfg(feature = "opentelemetry")]
 mod context;
-pub(crate) mod guard;
 mod headers;
 pub(crate) mod metrics;
+mod mirror;
 mod prefixed;
 pub(crate) mod pushback;
 pub(crate) mod replay;
@@ -43,7 +43,7 @@ mod server;
 pub(crate) mod span_status;
 pub(crate) mod streamed;
 pub(crate) mod timeout;
-pub(crate) mod unary;
+pub(crate) use mirror::{guard, unary};
 
 use std::time::Duration;
 

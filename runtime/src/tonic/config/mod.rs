@@ -4,9 +4,15 @@
 //! config is read by steadfast-grammar (the reader steadfast-build uses);
 //! the rules are the runtime's `RetryState` and `HedgeState`.
 
+mod attempt;
 mod body;
+mod call;
+mod hedge;
 mod layer;
 mod outcome;
+mod request;
+mod retry;
+mod service;
 mod spans;
 
 use std::sync::Arc;
@@ -19,7 +25,10 @@ use crate::hedge::HedgePolicy;
 use crate::retry::ByRetryable;
 use crate::{Backoff, Jitter, RetryBudget, RetryPolicy};
 
-pub use layer::{ServiceConfigLayer, ServiceConfigService};
+pub use layer::ServiceConfigLayer;
+pub use service::ServiceConfigService;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The budget a config's methods share: gRPC A6's `retryThrottling`, when
 /// the config has one.

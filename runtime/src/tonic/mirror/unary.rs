@@ -32,8 +32,8 @@ use http_body::{Body as HttpBody, Frame};
 use tonic_prost::prost::Message;
 use tonic_prost::ProstCodec;
 
-use super::headers::find;
-use super::prefixed::Prefixed;
+use crate::tonic::headers::find;
+use crate::tonic::prefixed::Prefixed;
 
 static STATUS: HeaderName = HeaderName::from_static("grpc-status");
 static ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");

@@ -1,0 +1,225 @@
+//! One call under its method's policy: its timeout (`Bounded`), its
+//! attempts, and what the caller gets of them (`Answer`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use tonic::body::Body;
+use tonic::{Code, Status};
+
+use super::attempt::{attempt, result_code, Attempts, Failure};
+use super::body::Collected;
+use super::request::{CallerParts, KeptExtensions, Template, Whole};
+use super::spans;
+use super::AttemptPolicy;
+use super::BoxError;
+use crate::tonic::guard::Guarded;
+use crate::tonic::metrics::{CallStats, Target};
+use crate::tonic::parse_timeout;
+use crate::tonic::rule;
+use crate::tonic::timeout::TIMEOUT_NAME;
+
+/// One call under its method's policy. Every outcome is a response: a
+/// failure the policy gives up on is the last attempt's (a transport error
+/// as the status tonic would have made of it).
+///
+/// What needs no waiting is done here, before the call's future is made:
+/// that future is boxed and moved, and an async layer stores what it
+/// captures as well as the futures it awaits (BENCHMARKS.md, section 9).
+pub(super) fn run<S, RB>(
+    mut ready: S,
+    timeout: Option<Duration>,
+    policy: AttemptPolicy,
+    request: Request<Body>,
+    limit: usize,
+) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+    S::Error: Into<BoxError>,
+{
+    let timeout = call_timeout(timeout, &request);
+    let (parts, body) = request.into_parts();
+    let template = Template {
+        method: parts.method,
+        uri: parts.uri,
+        version: parts.version,
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        extensions: KeptExtensions::of(&parts.extensions),
+    };
+    // The first attempt sends the caller's own, lent to it: moved through
+    // the retry or hedge path, they would be stored at every step.
+    let mut caller = Some(CallerParts {
+        headers: parts.headers,
+        extensions: parts.extensions,
+    });
+    let span = spans::call(template.uri.path());
+    // gRPC A66/A96 metrics (feature `opentelemetry`); the channel's target
+    // is not the layer's to see: "other".
+    let hedged = matches!(policy, AttemptPolicy::Hedge(..));
+    let method = template.uri.path().trim_start_matches('/');
+    let stats = CallStats::start_owned(method, hedged, &Target::OTHER);
+    async move {
+        let attempts = Attempts {
+            template: &template,
+            span: &span,
+            stats: &stats,
+            limit,
+        };
+        // Made in place inside `Bounded`: a future held as a local, then
+        // awaited, would be stored twice.
+        let answer = Bounded::new(timeout, async {
+            let answer = match &policy {
+                AttemptPolicy::Retry(retry, codes) => {
+                    attempts
+                        .retried(&mut ready, body, &mut caller, retry, *codes)
+                        .await
+                }
+                // Boxed: its five attempt slots would make every call's
+                // future (moved as it is made) several times larger.
+                AttemptPolicy::Hedge(hedge, codes) => {
+                    Box::pin(attempts.hedged(&mut ready, body, &mut caller, hedge, *codes)).await
+                }
+            };
+            spans::record(&span, &answer.response);
+            answer
+        })
+        .await;
+        // The call span is not entered around the call: its attempts name
+        // it as their parent and its decisions enter it.
+        stats.finish_code(answer.code);
+        Ok(answer.response)
+    }
+}
+
+/// A call to a method whose policy is a timeout only: one attempt, the
+/// caller's request itself, stamped as it goes (nothing is kept for an
+/// attempt that will never be made). A body ready whole within `limit` (a
+/// unary request) goes as one chunk that ends the stream, as a retried
+/// call's does: tonic's own body sends a second, empty DATA frame to end it.
+pub(super) fn run_once<S, RB>(
+    mut ready: S,
+    timeout: Option<Duration>,
+    request: Request<Body>,
+    limit: usize,
+) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
+    S::Error: Into<BoxError>,
+{
+    let timeout = call_timeout(timeout, &request);
+    let path = request.uri().path();
+    let span = spans::call(path);
+    let stats = CallStats::start_owned(path.trim_start_matches('/'), false, &Target::OTHER);
+    let attempt_span = spans::attempt(&span, path, 0);
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts, Collected::ready(body, limit).into_body());
+    // Lent to the attempt, which takes it when the service is ready: moved
+    // into it, the request would be stored twice in the call's future.
+    let mut request = Some(request);
+    async move {
+        let answer = Bounded::new(timeout, async {
+            let whole = Whole(&mut request);
+            let answer = Answer::of(attempt(attempt_span, &stats, &mut ready, whole).await);
+            spans::record(&span, &answer.response);
+            answer
+        })
+        .await;
+        stats.finish_code(answer.code);
+        Ok(answer.response)
+    }
+}
+
+/// The call's own timeout (`Request::set_timeout`, sent down as
+/// `grpc-timeout`) and the config's: the shorter bounds the whole call,
+/// retries included.
+pub(super) fn call_timeout(config: Option<Duration>, request: &Request<Body>) -> Option<Duration> {
+    let own = request
+        .headers()
+        .get(&TIMEOUT_NAME)
+        .and_then(|value| parse_timeout(value.as_bytes()).ok());
+    match (config, own) {
+        (Some(config), Some(own)) => Some(config.min(own)),
+        (config, own) => config.or(own),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call bounded by its timeout, when it has one: `DEADLINE_EXCEEDED`
+    /// when the timeout runs out, or when the call failed at or after it
+    /// with a code that reports a timeout (`rule::reports_timeout`: the
+    /// server's copy of the deadline may run out first), as for every
+    /// other client.
+    #[project = BoundedProj]
+    pub(super) enum Bounded<F> {
+        Free { #[pin] call: F },
+        Timed { #[pin] call: crate::deadline::Timed<F> },
+    }
+}
+
+impl<F: Future> Bounded<F> {
+    pub(super) fn new(timeout: Option<std::time::Duration>, call: F) -> Self {
+        match timeout {
+            None => Bounded::Free { call },
+            Some(timeout) => Bounded::Timed {
+                call: crate::deadline::timed(timeout, call),
+            },
+        }
+    }
+}
+
+impl<F, RB> Future for Bounded<F>
+where
+    F: Future<Output = Answer<RB>>,
+{
+    type Output = Answer<RB>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (result, until) = match self.project() {
+            BoundedProj::Free { call } => return call.poll(cx),
+            BoundedProj::Timed { call } => std::task::ready!(call.poll(cx)),
+        };
+        let expired = || {
+            let status = Status::deadline_exceeded("deadline exceeded before a response");
+            Answer::failed(status)
+        };
+        Poll::Ready(match result {
+            Ok(answer) if crate::deadline::ran_out(until, rule::reports_timeout(answer.code)) => {
+                expired()
+            }
+            Ok(answer) => answer,
+            Err(_) => expired(),
+        })
+    }
+}
+
+/// A call's response and the status its headers say: `OK` for one
+/// committed (its own status comes in its trailers). Carried with the
+/// response so that nothing after the attempt reads its headers again.
+pub(super) struct Answer<RB> {
+    pub(super) response: Response<Guarded<RB>>,
+    pub(super) code: Code,
+}
+
+impl<RB> Answer<RB> {
+    /// What the caller gets of an attempt's result.
+    pub(super) fn of(result: Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>) -> Self {
+        let code = result_code(&result);
+        let response = result.unwrap_or_else(|failure| failure.response);
+        Self { response, code }
+    }
+
+    /// A call that ends with `status`, made here.
+    pub(super) fn failed(status: Status) -> Self {
+        Self {
+            code: status.code(),
+            response: status.into_http(),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! gRPC A6 hedging through the layer: the runtime's `hedge` runs the
+//! attempts, each sending the whole request body.
+
+use http::{Request, Response};
+use tonic::body::Body;
+
+use super::attempt::{Attempts, Failure};
+use super::body::Collected;
+use super::call::Answer;
+use super::request::CallerParts;
+use super::BoxError;
+use super::{CodeSet, Throttle};
+use crate::hedge::HedgePolicy;
+use crate::tonic::guard::Guarded;
+
+impl Attempts<'_> {
+    /// gRPC A6 hedging: the runtime's `hedge` runs the attempts; each sends the
+    /// whole request body. Only a body ready whole when the call is made (a
+    /// unary request, a stream whose messages are all there) is hedged: one
+    /// that must be waited for may be a bidi call whose requests depend on
+    /// its responses, and would wait on itself. It is sent once, as is a
+    /// body over the limit.
+    pub(super) async fn hedged<S, RB>(
+        &self,
+        service: &mut S,
+        body: Body,
+        caller: &mut Option<CallerParts>,
+        policy: &HedgePolicy<Throttle>,
+        codes: CodeSet,
+    ) -> Answer<RB>
+    where
+        S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+        S::Error: Into<BoxError>,
+    {
+        let chunks = match Collected::ready(body, self.limit) {
+            Collected::Whole(chunks) => chunks,
+            Collected::TooLarge(body) => return self.once(service, body, caller).await,
+        };
+        // The service polled ready goes with the first hedge; the others
+        // clone the one left in its place.
+        let spare = service.clone();
+        let mut first = Some(std::mem::replace(service, spare));
+        // Lent as `&mut`: a shared `&S` would ask `S: Sync` of the future.
+        let spare = service;
+        let chunks = &chunks;
+        let mut first_caller = caller.take();
+        let make = move |number: u32| {
+            // Hedges run at once: each has a service of its own.
+            let mut service = first.take().unwrap_or_else(|| spare.clone());
+            let mut caller = first_caller.take();
+            async move {
+                self.send(&mut service, Collected::body(chunks), number, &mut caller)
+                    .await
+            }
+        };
+        let verdict = |failure: &Failure<Guarded<RB>>| failure.verdict(codes);
+        Answer::of(crate::hedge::hedge(policy, make, verdict).await)
+    }
+}

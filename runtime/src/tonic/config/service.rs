@@ -1,0 +1,85 @@
+//! [`ServiceConfigService`]: each call looked up by its path and run under
+//! its method's timeout, retries or hedges.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tonic::body::Body;
+
+use super::call::{run, run_once};
+use super::BoxError;
+use super::{MethodPolicy, ServiceConfig};
+use crate::tonic::guard::{GuardFuture, Guarded};
+
+/// The service made by [`ServiceConfigLayer`]: clones share the config and
+/// its retry budget.
+///
+/// ```
+/// use steadfast::tonic::ServiceConfigLayer;
+/// use tower_layer::Layer;
+///
+/// let layer = ServiceConfigLayer::from_json("{}").unwrap();
+/// let service = layer.layer(());
+/// assert_eq!(*service.get_ref(), ());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServiceConfigService<S> {
+    pub(super) inner: S,
+    pub(super) config: Arc<ServiceConfig>,
+    pub(super) buffer_limit: usize,
+}
+
+impl<S> ServiceConfigService<S> {
+    /// The wrapped service.
+    ///
+    /// ```
+    /// use tower_layer::Layer;
+    /// let service = steadfast::tonic::ServiceConfigLayer::from_json("{}").unwrap().layer(7);
+    /// assert_eq!(*service.get_ref(), 7);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, RB> tower_service::Service<Request<Body>> for ServiceConfigService<S>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError> + Send + 'static,
+    RB: Send + 'static,
+{
+    /// Guarded (see [`ResponseGuard`](crate::tonic::ResponseGuard)):
+    /// what tonic would panic on is replaced by an `INTERNAL` status.
+    type Response = Response<Guarded<RB>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Guarded<RB>>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The service polled ready takes this call; its clone stays for the next.
+        let clone = self.inner.clone();
+        let mut ready = std::mem::replace(&mut self.inner, clone);
+        let limit = self.buffer_limit;
+        match self.config.policy(request.uri().path()) {
+            None => Box::pin(GuardFuture::new(ready.call(request))),
+            Some(MethodPolicy {
+                timeout,
+                attempts: None,
+            }) => Box::pin(run_once(ready, *timeout, request, limit)),
+            Some(MethodPolicy {
+                timeout,
+                attempts: Some(attempts),
+            }) => Box::pin(run(ready, *timeout, attempts.clone(), request, limit)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+//! The layer's service over a scripted transport: what each attempt
+//! carries, and which service it is sent on.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+use tower_layer::Layer;
+use tower_service::Service;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{HeaderValue, Request, Response};
+use tonic::body::Body;
+use tonic::Code;
+
+use crate::tonic::config::{AttemptPolicy, BoxError, CodeSet, ServiceConfigLayer};
+
+/// A transport whose first `fail` calls answer UNAVAILABLE (trailers
+/// only) and whose later ones succeed; it counts its clones and calls,
+/// keeps what each call's extensions held, and refuses a call it was
+/// not polled ready for (tower's contract).
+#[derive(Debug)]
+struct Counted {
+    clones: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+    fail: usize,
+    ready: bool,
+}
+
+impl Counted {
+    fn new(fail: usize) -> Self {
+        Self {
+            clones: Arc::default(),
+            calls: Arc::default(),
+            seen: Arc::default(),
+            fail,
+            ready: false,
+        }
+    }
+}
+
+/// A caller's extension of its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Marker(u32);
+
+/// What a call's request held: the values of its `x-tag` header, and
+/// in its extensions tonic's method, the marker, how many.
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    tags: Vec<String>,
+    method: Option<(String, String)>,
+    marker: Option<Marker>,
+    len: usize,
+}
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, SeqCst);
+        Self {
+            clones: Arc::clone(&self.clones),
+            calls: Arc::clone(&self.calls),
+            seen: Arc::clone(&self.seen),
+            fail: self.fail,
+            ready: false,
+        }
+    }
+}
+
+impl tower_service::Service<Request<Body>> for Counted {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = std::future::Ready<Result<Response<Body>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.ready = true;
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        assert!(std::mem::take(&mut self.ready), "called without poll_ready");
+        let extensions = request.extensions();
+        let tags = request.headers().get_all("x-tag").iter();
+        self.seen.lock().unwrap().push(Seen {
+            tags: tags.map(|v| v.to_str().unwrap().to_owned()).collect(),
+            method: extensions
+                .get::<tonic::GrpcMethod<'static>>()
+                .map(|m| (m.service().to_owned(), m.method().to_owned())),
+            marker: extensions.get::<Marker>().copied(),
+            len: extensions.len(),
+        });
+        let n = self.calls.fetch_add(1, SeqCst);
+        let mut response = Response::new(Body::empty());
+        let headers = response.headers_mut();
+        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+        if n < self.fail {
+            headers.insert("grpc-status", HeaderValue::from_static("14"));
+        }
+        std::future::ready(Ok(response))
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn retries_reuse_the_calls_service_polled_ready_again() {
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
+            "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .unwrap();
+    let transport = Counted::new(2);
+    let (clones, calls) = (Arc::clone(&transport.clones), Arc::clone(&transport.calls));
+    let mut service = layer.layer(transport);
+    std::future::poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .unwrap();
+    let request = Request::builder()
+        .uri("/a.B/C")
+        .body(Body::empty())
+        .unwrap();
+    let response = service.call(request).await.unwrap();
+    assert!(
+        response.headers().get("grpc-status").is_none(),
+        "{response:?}"
+    );
+    assert_eq!(calls.load(SeqCst), 3, "two failures, then the success");
+    // One clone for the call (tower's idiom: the service polled ready
+    // goes with it); its retries reuse it.
+    assert_eq!(clones.load(SeqCst), 1);
+}
+
+/// A request as tonic's client makes it: its method in the extensions,
+/// and `marker` beside it if given; a header of two values.
+fn tonic_request(marker: Option<Marker>) -> Request<Body> {
+    let mut request = Request::builder()
+        .uri("/a.B/C")
+        .header("x-tag", "one")
+        .header("x-tag", "two")
+        .body(Body::empty())
+        .unwrap();
+    let extensions = request.extensions_mut();
+    extensions.insert(tonic::GrpcMethod::new("a.B", "C"));
+    if let Some(marker) = marker {
+        extensions.insert(marker);
+    }
+    request
+}
+
+/// Calls `config`'s layer over a transport failing twice, with and
+/// without an extension of the caller's own, and returns what each
+/// call's attempts carried.
+async fn requests_sent(config: &str) -> Vec<Vec<Seen>> {
+    let layer = ServiceConfigLayer::from_json(config).unwrap();
+    let mut seen = Vec::new();
+    for marker in [None, Some(Marker(7))] {
+        let transport = Counted::new(2);
+        let record = Arc::clone(&transport.seen);
+        let mut service = layer.layer(transport);
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .unwrap();
+        let response = service.call(tonic_request(marker)).await.unwrap();
+        assert!(response.headers().get("grpc-status").is_none());
+        seen.push(record.lock().unwrap().clone());
+    }
+    seen
+}
+
+fn expected(marker: Option<Marker>) -> Vec<Seen> {
+    let one = Seen {
+        tags: vec!["one".to_owned(), "two".to_owned()],
+        method: Some(("a.B".to_owned(), "C".to_owned())),
+        marker,
+        len: 1 + usize::from(marker.is_some()),
+    };
+    vec![one; 3]
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn every_retry_carries_the_callers_headers_and_extensions() {
+    let seen = requests_sent(
+        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
+            "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .await;
+    assert_eq!(seen, [expected(None), expected(Some(Marker(7)))]);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn every_hedge_carries_the_callers_headers_and_extensions() {
+    let seen = requests_sent(
+        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "hedgingPolicy": {
+            "maxAttempts": 3, "hedgingDelay": "0.01s",
+            "nonFatalStatusCodes": ["UNAVAILABLE"]}}]}"#,
+    )
+    .await;
+    assert_eq!(seen, [expected(None), expected(Some(Marker(7)))]);
+}
+
+#[test]
+fn a_code_set_holds_the_codes_written() {
+    let set = CodeSet::of(&["UNAVAILABLE".to_owned(), "4".to_owned()]);
+    assert!(set.contains(Code::Unavailable));
+    assert!(set.contains(Code::DeadlineExceeded));
+    assert!(!set.contains(Code::Ok));
+    assert!(!set.contains(Code::Internal));
+    assert!(!CodeSet::default().contains(Code::Unavailable));
+}
+
+#[test]
+fn a_retry_policy_is_read_with_its_timeout_and_codes() {
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "1s",
+            "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s",
+            "maxBackoff": "0.01s", "backoffMultiplier": 1,
+            "retryableStatusCodes": ["UNAVAILABLE", "ABORTED"]}}]}"#,
+    )
+    .unwrap();
+    let policy = layer.config.policy("/a.B/C").unwrap();
+    assert_eq!(policy.timeout, Some(Duration::from_secs(1)));
+    let Some(AttemptPolicy::Retry(retry, codes)) = &policy.attempts else {
+        panic!("a retry policy: {policy:?}");
+    };
+    assert_eq!(retry.attempt_limit(), 3);
+    assert!(codes.contains(Code::Aborted) && codes.contains(Code::Unavailable));
+}
