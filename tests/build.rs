@@ -1,0 +1,19 @@
+//! Compiles `proto/retry_testing.proto` twice with `steadfast-build`, once
+//! under each service config grpc-go's retry tests use: each build makes
+//! the clients of the services its config names.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    for (config, dir) in [
+        ("proto/retry_unary_config.json", "unary"),
+        ("proto/retry_throttling_config.json", "throttled"),
+    ] {
+        let dir = out.join(dir);
+        std::fs::create_dir_all(&dir)?;
+        steadfast_build::configure()
+            .service_config(config)
+            .out_dir(&dir)
+            .compile(&["proto/retry_testing.proto"], &["proto"])?;
+    }
+    Ok(())
+}
