@@ -66,9 +66,9 @@ where
     let first_error = if policy.attempt_timeout().is_none() && plain {
         match super::attempt(0, false, operation()).await {
             Ok(value) => {
-                let budget = policy.budget_ref();
-                budget.record_call();
-                budget.record_success();
+                // The state machine's books, for a state that made no
+                // attempt before: a call, and its success.
+                RetryState::new(policy).on_success();
                 return Ok(value);
             }
             Err(error) => Some(error),
