@@ -166,3 +166,19 @@ fn the_counter_does_count() {
     .count_total;
     assert_eq!(n, 1);
 }
+
+#[test]
+fn admitting_a_call_through_a_rate_limiter_or_a_concurrency_limit_allocates_nothing() {
+    static RATE: steadfast::RateLimiter = steadfast::RateLimiter::per_second(1_000_000);
+    static PLACES: steadfast::ConcurrencyLimit = steadfast::ConcurrencyLimit::new(8);
+    let rt = runtime();
+    let n = allocations(&rt, || {
+        Box::pin(async {
+            for _ in 0..100 {
+                RATE.acquire().await.unwrap();
+                drop(PLACES.acquire().await.unwrap());
+            }
+        })
+    });
+    assert_eq!(n, 0);
+}

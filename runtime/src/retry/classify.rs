@@ -124,12 +124,12 @@ impl Verdict {
     }
 }
 
-/// An error made from [`CircuitOpen`](crate::CircuitOpen) is retried after
-/// its `retry_after`.
+/// An error made from [`CircuitOpen`](crate::CircuitOpen) or
+/// [`Limited`](crate::Limited) is retried after its `retry_after`.
 impl Retryable for std::io::Error {
     fn is_retryable(&self) -> bool {
         use std::io::ErrorKind::*;
-        if circuit_open(self).is_some() {
+        if circuit_open(self).is_some() || limited(self).is_some() {
             return true;
         }
         matches!(
@@ -145,7 +145,10 @@ impl Retryable for std::io::Error {
     }
 
     fn retry_after(&self) -> Option<Duration> {
-        circuit_open(self).map(crate::CircuitOpen::retry_after)
+        match circuit_open(self) {
+            Some(open) => Some(open.retry_after()),
+            None => limited(self).and_then(crate::Limited::retry_after),
+        }
     }
 
     fn is_timeout(&self) -> bool {
@@ -154,6 +157,10 @@ impl Retryable for std::io::Error {
 }
 
 fn circuit_open(error: &std::io::Error) -> Option<&crate::CircuitOpen> {
+    error.get_ref()?.downcast_ref()
+}
+
+fn limited(error: &std::io::Error) -> Option<&crate::Limited> {
     error.get_ref()?.downcast_ref()
 }
 

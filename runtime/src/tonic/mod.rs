@@ -206,6 +206,33 @@ impl From<CircuitOpen> for Status {
     }
 }
 
+/// `RESOURCE_EXHAUSTED`, carrying the time until the limit may admit the
+/// call as `grpc-retry-pushback-ms` when it is known (rounded up to whole
+/// milliseconds).
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::limit::{Limited, Which};
+/// use tonic::{Code, Status};
+///
+/// let status: Status = Limited::new(Which::Rate, "orders", Some(Duration::from_micros(2500))).into();
+/// assert_eq!(status.code(), Code::ResourceExhausted);
+/// assert_eq!(status.metadata().get("grpc-retry-pushback-ms").unwrap(), "3");
+/// ```
+impl From<crate::Limited> for Status {
+    fn from(limited: crate::Limited) -> Self {
+        let mut status = Status::resource_exhausted(limited.to_string());
+        if let Some(after) = limited.retry_after() {
+            let ms = after.as_nanos().div_ceil(1_000_000);
+            let ms = u64::try_from(ms).unwrap_or(u64::MAX);
+            status
+                .metadata_mut()
+                .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
+        }
+        status
+    }
+}
+
 impl From<Elapsed> for Status {
     fn from(elapsed: Elapsed) -> Self {
         Status::deadline_exceeded(elapsed.to_string())

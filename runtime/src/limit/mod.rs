@@ -1,0 +1,48 @@
+//! Flow control: how many calls may start per unit of time
+//! ([`RateLimiter`], Sentinel's QPS flow rule, resilience4j's RateLimiter,
+//! governor), and how many may be in flight at once ([`ConcurrencyLimit`],
+//! a bulkhead: resilience4j's Bulkhead, Sentinel's thread-count rule).
+//!
+//! Both are `const`-constructible, so that a limit can be a `static` that
+//! many functions name, or a field that a client's clones share in an
+//! `Arc`; both change while running (`set_rate`, `set_max`), taking effect
+//! at the next call. A call they refuse fails at once with [`Limited`],
+//! which says which limit refused it and when to try again; it converts
+//! into `tonic::Status` `RESOURCE_EXHAUSTED` carrying that time as
+//! `grpc-retry-pushback-ms` (feature `tonic`), and into
+//! [`std::io::Error`]. With a queue, a call waits for its turn instead, up
+//! to the queue's bound and never past the current deadline
+//! ([`deadline::current`](crate::deadline::current)): a call that could only
+//! start after its deadline is refused at once.
+//!
+//! Time is tokio's clock, as for deadlines and breakers, so a paused clock
+//! drives limits in tests.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast::{ConcurrencyLimit, RateLimiter};
+//!
+//! static ORDERS: RateLimiter = RateLimiter::per_second(50).burst(10);
+//! static DB: ConcurrencyLimit = ConcurrencyLimit::new(32).queue(Duration::from_millis(100));
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! for _ in 0..10 {
+//!     ORDERS.try_acquire().unwrap(); // the burst: ten at once
+//! }
+//! let refused = ORDERS.try_acquire().unwrap_err();
+//! assert_eq!(refused.retry_after(), Some(Duration::from_millis(20))); // one every 20 ms
+//!
+//! let permit = DB.acquire().await.unwrap(); // one of 32 places, until dropped
+//! assert_eq!(DB.in_flight(), 1);
+//! drop(permit);
+//! # }
+//! ```
+
+mod concurrency;
+mod limited;
+mod rate;
+
+pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
+pub use limited::{LimitError, Limited, Which};
+pub use rate::RateLimiter;

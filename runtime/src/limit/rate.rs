@@ -1,0 +1,408 @@
+//! [`RateLimiter`]: GCRA (the generic cell rate algorithm) on one atomic
+//! word, the theoretical arrival time of the next call.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::limited::{LimitError, Limited, Which};
+use crate::{clock, deadline};
+
+/// How many calls may start per unit of time: a steady rate, and a burst
+/// admitted at once above it.
+///
+/// The rule (GCRA): calls are spaced one `period / count` apart on average;
+/// up to `burst` may start at once when the limiter has been idle. Over any
+/// window of time `w`, it admits at most `rate × w + burst` calls, and,
+/// when calls keep coming, all but a rounding of that. The admit path
+/// takes no lock and allocates nothing: one atomic read and one
+/// compare-and-swap.
+///
+/// `const`, so that it can be a `static`; [`set_rate`](Self::set_rate)
+/// changes it while running.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::RateLimiter;
+///
+/// static ORDERS: RateLimiter = RateLimiter::per_second(50)
+///     .burst(10)
+///     .queue(Duration::from_millis(500))
+///     .named("orders");
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let start = tokio::time::Instant::now();
+/// for _ in 0..11 {
+///     ORDERS.acquire().await.unwrap(); // ten at once, the eleventh waits its turn
+/// }
+/// assert_eq!(start.elapsed(), Duration::from_millis(20));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RateLimiter {
+    name: &'static str,
+    /// Nanoseconds between two calls at the steady rate.
+    interval: AtomicU64,
+    /// Calls admitted at once (at least 1).
+    burst: AtomicU64,
+    /// Whether `burst` was set, rather than following the count per period.
+    burst_set: AtomicBool,
+    /// The longest a call waits for its turn (zero: no queue).
+    queue: Duration,
+    /// When the next call would start at the steady rate, in nanoseconds
+    /// on the crate's clock (0: no call yet).
+    tat: AtomicU64,
+}
+
+/// `count` calls per `period`, as nanoseconds between two (at least 1).
+const fn interval(count: u32, period: Duration) -> u64 {
+    let nanos = clock::nanos(period) / count as u64;
+    if nanos == 0 {
+        1
+    } else {
+        nanos
+    }
+}
+
+impl RateLimiter {
+    /// `count` calls a second, in bursts of up to `count`.
+    ///
+    /// # Panics
+    ///
+    /// When `count` is 0 (in a `static`, a compile error); see
+    /// [`try_per_second`](Self::try_per_second).
+    ///
+    /// ```
+    /// static API: steadfast::RateLimiter = steadfast::RateLimiter::per_second(100);
+    /// assert_eq!(API.rate(), (100, std::time::Duration::from_secs(1)));
+    /// ```
+    pub const fn per_second(count: u32) -> Self {
+        Self::per(count, Duration::from_secs(1))
+    }
+
+    /// `count` calls per `period`, in bursts of up to `count` (governor's
+    /// default): `per(3000, Duration::from_secs(60))` is `3000/m`.
+    ///
+    /// # Panics
+    ///
+    /// When `count` is 0 or `period` is zero (in a `static`, a compile
+    /// error); see [`try_per`](Self::try_per).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let limiter = steadfast::RateLimiter::per(3000, Duration::from_secs(60));
+    /// assert_eq!(limiter.burst_size(), 3000);
+    /// ```
+    pub const fn per(count: u32, period: Duration) -> Self {
+        assert!(
+            count > 0,
+            "a rate limit admits at least one call per period"
+        );
+        assert!(
+            !period.is_zero(),
+            "a rate limit's period is longer than zero"
+        );
+        Self {
+            name: "",
+            interval: AtomicU64::new(interval(count, period)),
+            burst: AtomicU64::new(count as u64),
+            burst_set: AtomicBool::new(false),
+            queue: Duration::ZERO,
+            tat: AtomicU64::new(0),
+        }
+    }
+
+    /// [`per_second`](Self::per_second), checked.
+    ///
+    /// # Errors
+    ///
+    /// When `count` is 0.
+    ///
+    /// ```
+    /// assert!(steadfast::RateLimiter::try_per_second(0).is_err());
+    /// ```
+    pub fn try_per_second(count: u32) -> Result<Self, LimitError> {
+        Self::try_per(count, Duration::from_secs(1))
+    }
+
+    /// [`per`](Self::per), checked.
+    ///
+    /// # Errors
+    ///
+    /// When `count` is 0 or `period` is zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let error = steadfast::RateLimiter::try_per(5, Duration::ZERO).unwrap_err();
+    /// assert_eq!(error.to_string(), "a rate limit's period is longer than zero, not 0ns");
+    /// ```
+    pub fn try_per(count: u32, period: Duration) -> Result<Self, LimitError> {
+        check_rate(count, period)?;
+        Ok(Self::per(count, period))
+    }
+
+    /// Admits up to `calls` at once above the steady rate (at least 1: one
+    /// call at a time, evenly spaced). Over any window `w`, at most
+    /// `rate × w + calls` start.
+    ///
+    /// # Panics
+    ///
+    /// When `calls` is 0 (in a `static`, a compile error); see
+    /// [`try_burst`](Self::try_burst).
+    ///
+    /// ```
+    /// let limiter = steadfast::RateLimiter::per_second(50).burst(10);
+    /// assert_eq!(limiter.burst_size(), 10);
+    /// ```
+    #[must_use]
+    pub const fn burst(self, calls: u32) -> Self {
+        assert!(calls > 0, "a rate limit's burst admits at least one call");
+        Self {
+            burst: AtomicU64::new(calls as u64),
+            burst_set: AtomicBool::new(true),
+            ..self
+        }
+    }
+
+    /// [`burst`](Self::burst), checked.
+    ///
+    /// # Errors
+    ///
+    /// When `calls` is 0.
+    ///
+    /// ```
+    /// assert!(steadfast::RateLimiter::per_second(5).try_burst(0).is_err());
+    /// ```
+    pub fn try_burst(self, calls: u32) -> Result<Self, LimitError> {
+        if calls == 0 {
+            return Err(LimitError(
+                "a rate limit's burst admits at least one call",
+                ", not 0".to_owned(),
+            ));
+        }
+        Ok(self.burst(calls))
+    }
+
+    /// Lets a call over the rate wait up to `max_wait` for its turn, the
+    /// waiting calls evenly spaced (Sentinel's rate limiter, its
+    /// `maxQueueingTimeMs`), instead of refusing it. A wait never goes past
+    /// the current deadline: a call that could only start after it is
+    /// refused at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let limiter = steadfast::RateLimiter::per_second(10).queue(Duration::from_millis(500));
+    /// assert_eq!(limiter.max_wait(), Duration::from_millis(500));
+    /// ```
+    #[must_use]
+    pub const fn queue(self, max_wait: Duration) -> Self {
+        Self {
+            queue: max_wait,
+            ..self
+        }
+    }
+
+    /// Names the limiter in its refusals ([`Limited::name`]) and events.
+    ///
+    /// ```
+    /// static ORDERS: steadfast::RateLimiter = steadfast::RateLimiter::per_second(1).named("orders");
+    /// assert_eq!(ORDERS.name(), "orders");
+    /// ```
+    #[must_use]
+    pub const fn named(self, name: &'static str) -> Self {
+        Self { name, ..self }
+    }
+
+    /// The limiter's name, `""` when it has none.
+    ///
+    /// ```
+    /// assert_eq!(steadfast::RateLimiter::per_second(1).name(), "");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The longest a call waits for its turn.
+    ///
+    /// ```
+    /// assert!(steadfast::RateLimiter::per_second(1).max_wait().is_zero());
+    /// ```
+    pub const fn max_wait(&self) -> Duration {
+        self.queue
+    }
+
+    /// The calls admitted at once.
+    ///
+    /// ```
+    /// assert_eq!(steadfast::RateLimiter::per_second(7).burst_size(), 7);
+    /// ```
+    pub fn burst_size(&self) -> u32 {
+        u32::try_from(self.burst.load(Ordering::Relaxed)).unwrap_or(u32::MAX)
+    }
+
+    /// The steady rate, as calls per second when it is a whole number of
+    /// them, or as one call per interval.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let limiter = steadfast::RateLimiter::per(1, Duration::from_millis(250));
+    /// assert_eq!(limiter.rate(), (4, Duration::from_secs(1)));
+    /// ```
+    pub fn rate(&self) -> (u32, Duration) {
+        let interval = self.interval.load(Ordering::Relaxed);
+        let second = 1_000_000_000;
+        if second % interval == 0 {
+            ((second / interval) as u32, Duration::from_secs(1))
+        } else {
+            (1, Duration::from_nanos(interval))
+        }
+    }
+
+    /// Changes the rate to `count` per `period`, from the next call on (a
+    /// burst left to follow the count follows it). Sentinel's rules pushed
+    /// at run time; resilience4j's `changeLimitForPeriod`.
+    ///
+    /// # Errors
+    ///
+    /// When `count` is 0 or `period` is zero; the rate is unchanged.
+    ///
+    /// ```
+    /// static API: steadfast::RateLimiter = steadfast::RateLimiter::per_second(100);
+    /// API.set_rate(200, std::time::Duration::from_secs(1)).unwrap();
+    /// assert_eq!(API.rate().0, 200);
+    /// assert_eq!(API.burst_size(), 200);
+    /// ```
+    pub fn set_rate(&self, count: u32, period: Duration) -> Result<(), LimitError> {
+        check_rate(count, period)?;
+        self.interval
+            .store(interval(count, period), Ordering::Relaxed);
+        if !self.burst_set.load(Ordering::Relaxed) {
+            self.burst.store(u64::from(count), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Admits a call now, or refuses it at once (whatever the queue).
+    ///
+    /// # Errors
+    ///
+    /// [`Limited`], with the time until the limiter would admit a call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// static ONE: steadfast::RateLimiter = steadfast::RateLimiter::per_second(1);
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// ONE.try_acquire().unwrap();
+    /// let refused = ONE.try_acquire().unwrap_err();
+    /// assert_eq!(refused.retry_after(), Some(Duration::from_secs(1)));
+    /// # }
+    /// ```
+    pub fn try_acquire(&self) -> Result<(), Limited> {
+        match self.reserve(clock::now(), |wait| wait == 0) {
+            Ok(_) => Ok(()),
+            Err(wait) => Err(self.refused(wait)),
+        }
+    }
+
+    /// Admits a call, after waiting for its turn when the limiter has a
+    /// [`queue`](Self::queue) and the turn comes within it and before the
+    /// current deadline; refuses it at once otherwise. A call whose future
+    /// is dropped while it waits leaves its turn unused: the limiter admits
+    /// less, never more.
+    ///
+    /// # Errors
+    ///
+    /// [`Limited`], with the time until the limiter would admit a call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::{deadline, RateLimiter};
+    ///
+    /// static PACED: RateLimiter = RateLimiter::per_second(10).burst(1).queue(Duration::from_secs(1));
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// PACED.acquire().await.unwrap(); // at once
+    /// PACED.acquire().await.unwrap(); // 100 ms later
+    /// // Its turn would come 100 ms from now, after a 50 ms deadline: refused at once.
+    /// let refused = deadline::scope(Duration::from_millis(50), PACED.acquire()).await.unwrap();
+    /// assert!(refused.is_err());
+    /// # }
+    /// ```
+    pub async fn acquire(&self) -> Result<(), Limited> {
+        let queue = clock::nanos(self.queue);
+        let start = tokio::time::Instant::now();
+        let fits = |wait: u64| {
+            wait == 0
+                || (wait <= queue
+                    && deadline::starts_in_time(start.checked_add(Duration::from_nanos(wait))))
+        };
+        match self.reserve(clock::now(), fits) {
+            Ok(0) => Ok(()),
+            Ok(wait) => {
+                crate::trace::event!(
+                    limit = self.name,
+                    wait_ms = wait / 1_000_000,
+                    "waiting for the rate limit"
+                );
+                tokio::time::sleep(Duration::from_nanos(wait)).await;
+                Ok(())
+            }
+            Err(wait) => Err(self.refused(wait)),
+        }
+    }
+
+    /// Takes the next turn if `fits` its wait (nanoseconds from `now`):
+    /// the wait, or the wait refused.
+    fn reserve(&self, now: u64, fits: impl Fn(u64) -> bool) -> Result<u64, u64> {
+        let interval = self.interval.load(Ordering::Relaxed);
+        let burst = self.burst.load(Ordering::Relaxed).max(1);
+        let tolerance = interval.saturating_mul(burst - 1);
+        let mut current = self.tat.load(Ordering::Acquire);
+        loop {
+            let tat = current.max(now);
+            let wait = tat.saturating_sub(tolerance).saturating_sub(now);
+            if !fits(wait) {
+                return Err(wait);
+            }
+            let next = tat.saturating_add(interval);
+            match self
+                .tat
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(wait),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn refused(&self, wait: u64) -> Limited {
+        crate::trace::event!(
+            limit = self.name,
+            retry_after_ms = wait / 1_000_000,
+            "refused by the rate limit"
+        );
+        Limited::new(Which::Rate, self.name, Some(Duration::from_nanos(wait)))
+    }
+}
+
+fn check_rate(count: u32, period: Duration) -> Result<(), LimitError> {
+    if count == 0 {
+        return Err(LimitError(
+            "a rate limit admits at least one call per period",
+            ", not 0".to_owned(),
+        ));
+    }
+    if period.is_zero() {
+        return Err(LimitError(
+            "a rate limit's period is longer than zero",
+            format!(", not {period:?}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
