@@ -19,6 +19,8 @@ pub(crate) enum Kind {
     Deadline,
     CircuitBreaker,
     Hedge,
+    RateLimit,
+    ConcurrencyLimit,
     /// `#[steadfast::__rpc("pkg.Service", "Method")]`: the generated
     /// clients' marker, naming the spans as gRPC A72 does.
     Rpc,
@@ -31,6 +33,8 @@ impl Kind {
             Self::Deadline => "deadline",
             Self::CircuitBreaker => "circuit_breaker",
             Self::Hedge => "hedge",
+            Self::RateLimit => "rate_limit",
+            Self::ConcurrencyLimit => "concurrency_limit",
             Self::Rpc => "__rpc",
         }
     }
@@ -63,7 +67,8 @@ pub(crate) fn take_stack(attrs: &mut Vec<Attribute>, runtime: Option<&Path>) -> 
     found
 }
 
-/// `retry`, `deadline`, `circuit_breaker`, `hedge`: bare, under
+/// `retry`, `deadline`, `circuit_breaker`, `hedge`, `rate_limit`,
+/// `concurrency_limit`: bare, under
 /// `steadfast::`, under the runtime's path or its first segment (a crate
 /// that re-exports the attributes), or under `<runtime>::__private::` (as
 /// generated code names them).
@@ -90,6 +95,8 @@ fn kind_of(attr: &Attribute, runtime: Option<&Path>) -> Option<Kind> {
         "deadline" => Some(Kind::Deadline),
         "circuit_breaker" => Some(Kind::CircuitBreaker),
         "hedge" => Some(Kind::Hedge),
+        "rate_limit" => Some(Kind::RateLimit),
+        "concurrency_limit" => Some(Kind::ConcurrencyLimit),
         "__rpc" => Some(Kind::Rpc),
         _ => None,
     }

@@ -14,6 +14,7 @@ use crate::attr::RetryArgs;
 use crate::breaker::BreakerArgs;
 use crate::hedge::HedgeArgs;
 use crate::item::Shape;
+use crate::limit::LimitArgs;
 use crate::valid::{Layer, ParamClone, Plan};
 
 pub(crate) fn function(plan: Plan) -> TokenStream {
@@ -125,6 +126,17 @@ fn body(
                 deadline(&d.tokens, &body, ret, bounded_below, in_call(index))
             }
             Layer::Breaker(args) => breaker(args, &body, ret, is_async, in_call(index)),
+            Layer::RateLimit(args) => {
+                limit(Limit::Rate, args, &body, ret, is_async, in_call(index))
+            }
+            Layer::ConcurrencyLimit(args) => limit(
+                Limit::Concurrency,
+                args,
+                &body,
+                ret,
+                is_async,
+                in_call(index),
+            ),
             Layer::Hedge(args) => hedge(
                 args,
                 clones,
@@ -554,6 +566,81 @@ fn breaker(
                 __steadfast_result
             }
             ::core::result::Result::Err(__steadfast_open) => #refused,
+        }
+    }
+}
+
+/// Which limit a `limit` layer asks.
+#[derive(Clone, Copy)]
+enum Limit {
+    Rate,
+    Concurrency,
+}
+
+// Input:  body `B`, returning `Result<T, E>`.
+// Output: `B` run only once the limit admits the call (an `async fn` may
+//         wait in the limit's queue; a blocking one is admitted or refused
+//         at once), a concurrency limit's place held while it runs;
+//         `Err(E::from(Limited))` without running it otherwise.
+fn limit(
+    which: Limit,
+    args: &LimitArgs,
+    body: &TokenStream,
+    ret: &Ret<'_>,
+    is_async: bool,
+    in_call: Option<&Spans<'_>>,
+) -> TokenStream {
+    let ty = ret.ty;
+    let expr = &args.shared;
+    let span = syn::spanned::Spanned::span(expr);
+    let limit = {
+        let p = crate::runtime::private_at(span);
+        match which {
+            Limit::Rate => quote_spanned!(span=> let __steadfast_limit: &#p::RateLimiter = &#expr;),
+            Limit::Concurrency => {
+                quote_spanned!(span=> let __steadfast_limit: &#p::ConcurrencyLimit = &#expr;)
+            }
+        }
+    };
+    let admit = if is_async {
+        quote!(__steadfast_limit.acquire().await)
+    } else {
+        quote!(__steadfast_limit.try_acquire())
+    };
+    let run = if is_async {
+        let attempt = ret.attempt(&[], body);
+        let drive = |future: TokenStream| quote!(#future.await);
+        match in_call {
+            Some(spans) => spans.drive_in_call(attempt, drive),
+            None => drive(attempt),
+        }
+    } else {
+        quote!((|| -> #ty { #body })())
+    };
+    let refused = {
+        let p = crate::runtime::private_at(ret.span);
+        quote_spanned!(ret.span=> #p::limited::<#ty>(__steadfast_limited))
+    };
+    let admitted = match which {
+        Limit::Rate => quote! {
+            #[allow(clippy::redundant_closure_call)]
+            ::core::result::Result::Ok(()) => #run,
+        },
+        // The place is held until the call is done.
+        Limit::Concurrency => quote! {
+            ::core::result::Result::Ok(__steadfast_place) => {
+                #[allow(clippy::redundant_closure_call)]
+                let __steadfast_result: #ty = #run;
+                ::core::mem::drop(__steadfast_place);
+                __steadfast_result
+            }
+        },
+    };
+    quote! {
+        #limit
+        match #admit {
+            #admitted
+            ::core::result::Result::Err(__steadfast_limited) => #refused,
         }
     }
 }

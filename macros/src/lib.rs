@@ -1,4 +1,5 @@
-//! The `#[retry]`, `#[deadline]`, `#[circuit_breaker]` and `#[hedge]` attributes. Documented and re-exported
+//! The `#[retry]`, `#[deadline]`, `#[circuit_breaker]`, `#[hedge]`, `#[rate_limit]` and
+//! `#[concurrency_limit]` attributes. Documented and re-exported
 //! by the `steadfast` crate: depend on that, not on this.
 //!
 //! Parse → validate → expand: `item` takes the function apart, `attr`
@@ -15,6 +16,7 @@ mod expand;
 mod hedge;
 mod item;
 mod keys;
+mod limit;
 mod runtime;
 mod suggest;
 #[cfg(test)]
@@ -39,6 +41,18 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::Hedge, args.into(), item.into()).into()
+}
+
+/// See `steadfast::rate_limit`.
+#[proc_macro_attribute]
+pub fn rate_limit(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::RateLimit, args.into(), item.into()).into()
+}
+
+/// See `steadfast::concurrency_limit`.
+#[proc_macro_attribute]
+pub fn concurrency_limit(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::ConcurrencyLimit, args.into(), item.into()).into()
 }
 
 /// What `steadfast-build` puts on a generated client's method: the gRPC

@@ -12,6 +12,7 @@ use crate::duration::DurationArg;
 use crate::hedge::HedgeArgs;
 use crate::item::{Function, Shape};
 use crate::keys::Errors;
+use crate::limit::LimitArgs;
 
 /// One attribute of the stack, validated.
 pub(crate) enum Layer {
@@ -19,6 +20,8 @@ pub(crate) enum Layer {
     Deadline(DurationArg),
     Breaker(Box<BreakerArgs>),
     Hedge(Box<HedgeArgs>),
+    RateLimit(Box<LimitArgs>),
+    ConcurrencyLimit(Box<LimitArgs>),
 }
 
 impl Layer {
@@ -71,6 +74,10 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             Kind::Hedge => {
                 HedgeArgs::parse(written.args, written.span).map(|a| Layer::Hedge(Box::new(a)))
             }
+            Kind::RateLimit => LimitArgs::parse(written.kind, written.args, written.span)
+                .map(|a| Layer::RateLimit(Box::new(a))),
+            Kind::ConcurrencyLimit => LimitArgs::parse(written.kind, written.args, written.span)
+                .map(|a| Layer::ConcurrencyLimit(Box::new(a))),
             Kind::Rpc => continue,
         };
         match parsed {
@@ -96,6 +103,13 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             "`#[deadline]` needs a function returning `Result<T, E>` with `E: From<steadfast::Elapsed>`"
         } else if layers.iter().any(|l| matches!(l, Layer::Breaker(_))) {
             "`#[circuit_breaker]` needs a function returning `Result<T, E>` with `E: From<steadfast::CircuitOpen>`"
+        } else if layers.iter().any(|l| matches!(l, Layer::RateLimit(_))) {
+            "`#[rate_limit]` needs a function returning `Result<T, E>` with `E: From<steadfast::Limited>`"
+        } else if layers
+            .iter()
+            .any(|l| matches!(l, Layer::ConcurrencyLimit(_)))
+        {
+            "`#[concurrency_limit]` needs a function returning `Result<T, E>` with `E: From<steadfast::Limited>`"
         } else {
             "a generated client's method returns `Result<T, tonic::Status>`"
         };
@@ -146,7 +160,10 @@ fn check_nesting(layers: &[Layer]) -> syn::Result<()> {
                     }
                 }
             }
-            Layer::Breaker(_) | Layer::Hedge(_) => {}
+            Layer::Breaker(_)
+            | Layer::Hedge(_)
+            | Layer::RateLimit(_)
+            | Layer::ConcurrencyLimit(_) => {}
         }
     }
     Ok(())
@@ -167,7 +184,9 @@ fn check_blocking(layers: &[Layer], errors: &mut Errors) {
                     ));
                 }
             }
-            Layer::Breaker(_) => {}
+            // A blocking function is admitted or refused at once: it never
+            // waits in a limit's queue.
+            Layer::Breaker(_) | Layer::RateLimit(_) | Layer::ConcurrencyLimit(_) => {}
             Layer::Hedge(args) => errors.push(syn::Error::new(
                 args.span,
                 "`#[hedge]` needs an `async fn`: its attempts run at the same time, inside the caller's task",

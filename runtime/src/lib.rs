@@ -36,6 +36,12 @@ pub use steadfast_grammar::{parse as parse_duration, DurationError};
     doc = "Fails fast while the service behind the function keeps failing (documented with feature `tonic`)."
 )]
 pub use steadfast_macros::circuit_breaker;
+#[cfg_attr(feature = "tonic", doc = include_str!("docs/concurrency_limit.md"))]
+#[cfg_attr(
+    not(feature = "tonic"),
+    doc = "Runs at most as many calls at once as a `ConcurrencyLimit` allows (documented with feature `tonic`)."
+)]
+pub use steadfast_macros::concurrency_limit;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/deadline.md"))]
 #[cfg_attr(
     not(feature = "tonic"),
@@ -48,6 +54,12 @@ pub use steadfast_macros::deadline;
     doc = "Starts another attempt when the first is slow, and takes the first answer (documented with feature `tonic`)."
 )]
 pub use steadfast_macros::hedge;
+#[cfg_attr(feature = "tonic", doc = include_str!("docs/rate_limit.md"))]
+#[cfg_attr(
+    not(feature = "tonic"),
+    doc = "Admits the calls at the rate a `RateLimiter` allows (documented with feature `tonic`)."
+)]
+pub use steadfast_macros::rate_limit;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/retry.md"))]
 #[cfg_attr(
     not(feature = "tonic"),

@@ -70,6 +70,7 @@ mod without_channel {
         }
     }
 }
+pub use crate::limit::{ConcurrencyLimit, Limited, RateLimiter};
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
 #[cfg(feature = "tonic")]
@@ -77,7 +78,9 @@ pub use crate::tonic::streamed::{ReplayableStream, Replayed};
 #[cfg(feature = "tonic")]
 pub use crate::tonic::ResponseGuard;
 pub use crate::RetryBudget;
-pub use steadfast_macros::{__rpc as rpc, circuit_breaker, deadline, hedge, retry};
+pub use steadfast_macros::{
+    __rpc as rpc, circuit_breaker, concurrency_limit, deadline, hedge, rate_limit, retry,
+};
 
 /// Not named by emitted code: the rules' own doctests, the crate's tests and
 /// the fuzz targets reach the state machines, the wire codec and its
@@ -259,6 +262,31 @@ impl<T, E: From<CircuitOpen>> Refusable for Result<T, E> {
 #[cold]
 pub fn refused<R: Refusable>(open: CircuitOpen) -> R {
     R::refused(open)
+}
+
+/// What a function whose rate or concurrency limit refused the call
+/// returns.
+#[diagnostic::on_unimplemented(
+    message = "`#[rate_limit]` and `#[concurrency_limit]` need the error type to implement `From<steadfast::Limited>`, and `{Self}` does not",
+    label = "the error type of this `Result` must implement `From<steadfast::Limited>`",
+    note = "`tonic::Status` and `std::io::Error` do; for your own type, add `impl From<steadfast::Limited>`"
+)]
+pub trait Limitable {
+    /// `Err(E::from(limited))`.
+    fn limited(limited: Limited) -> Self;
+}
+
+impl<T, E: From<Limited>> Limitable for Result<T, E> {
+    #[inline]
+    fn limited(limited: Limited) -> Self {
+        Err(E::from(limited))
+    }
+}
+
+/// The result of a call a limit refused.
+#[cold]
+pub fn limited<R: Limitable>(limited: Limited) -> R {
+    R::limited(limited)
 }
 
 /// Autoref specialisation: errors that implement [`Fault`] say whether they

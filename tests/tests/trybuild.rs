@@ -1,4 +1,5 @@
-//! Compile-time behaviour of `#[retry]`, `#[deadline]` and `#[circuit_breaker]`: every supported
+//! Compile-time behaviour of the attributes (`#[retry]`, `#[deadline]`, `#[circuit_breaker]`,
+//! `#[hedge]`, `#[rate_limit]`, `#[concurrency_limit]`): every supported
 //! signature compiles, and every mistake is an error on the token to change.
 //! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p steadfast-tests --test trybuild`.
 

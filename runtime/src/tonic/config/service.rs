@@ -14,7 +14,7 @@ use super::BoxError;
 use super::{MethodPolicy, ServiceConfig};
 use crate::tonic::guard::{GuardFuture, Guarded};
 
-/// The service made by [`ServiceConfigLayer`]: clones share the config and
+/// The service made by [`ServiceConfigLayer`](super::ServiceConfigLayer): clones share the config and
 /// its retry budget.
 ///
 /// ```
