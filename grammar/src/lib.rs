@@ -1,5 +1,5 @@
-//! The one vocabulary of `steadfast`: how durations, backoff schedules,
-//! jitter and status codes are spelled, and which values they may take.
+//! The one vocabulary of `steadfast`: how durations, rates, backoff
+//! schedules, jitter and status codes are spelled, and which values they may take.
 //!
 //! The `#[retry]` and `#[deadline]` attributes, the `(steadfast.policy)`
 //! proto options and gRPC service config files all accept the same words and
@@ -22,6 +22,7 @@
 
 mod duration;
 pub mod policy;
+pub mod rate;
 #[cfg(feature = "service-config")]
 pub mod service_config;
 

@@ -581,7 +581,8 @@ enum Limit {
 // Output: `B` run only once the limit admits the call (an `async fn` may
 //         wait in the limit's queue; a blocking one is admitted or refused
 //         at once), a concurrency limit's place held while it runs;
-//         `Err(E::from(Limited))` without running it otherwise.
+//         `Err(E::from(Limited))` without running it otherwise. A limit of
+//         the function's own is a `static` in the body.
 fn limit(
     which: Limit,
     args: &LimitArgs,
@@ -591,14 +592,29 @@ fn limit(
     in_call: Option<&Spans<'_>>,
 ) -> TokenStream {
     let ty = ret.ty;
-    let expr = &args.shared;
-    let span = syn::spanned::Spanned::span(expr);
-    let limit = {
-        let p = crate::runtime::private_at(span);
-        match which {
-            Limit::Rate => quote_spanned!(span=> let __steadfast_limit: &#p::RateLimiter = &#expr;),
-            Limit::Concurrency => {
-                quote_spanned!(span=> let __steadfast_limit: &#p::ConcurrencyLimit = &#expr;)
+    let limit = match &args.shared {
+        Some(expr) => {
+            let span = syn::spanned::Spanned::span(expr);
+            let p = crate::runtime::private_at(span);
+            match which {
+                Limit::Rate => {
+                    quote_spanned!(span=> let __steadfast_limit: &#p::RateLimiter = &#expr;)
+                }
+                Limit::Concurrency => {
+                    quote_spanned!(span=> let __steadfast_limit: &#p::ConcurrencyLimit = &#expr;)
+                }
+            }
+        }
+        None => {
+            let p = crate::runtime::private();
+            let construction = args.construction();
+            let ty = match which {
+                Limit::Rate => quote!(#p::RateLimiter),
+                Limit::Concurrency => quote!(#p::ConcurrencyLimit),
+            };
+            quote! {
+                static __STEADFAST_LIMIT: #ty = #construction;
+                let __steadfast_limit = &__STEADFAST_LIMIT;
             }
         }
     };

@@ -112,3 +112,40 @@ mod concurrency {
         assert!(hold(Duration::ZERO).await.is_ok());
     }
 }
+
+mod own {
+    use super::*;
+
+    #[steadfast::rate_limit(rate = 10/s, burst = 2)]
+    async fn two_at_once() -> Result<(), std::io::Error> {
+        Ok(())
+    }
+
+    #[steadfast::concurrency_limit(max = 1, queue = 50ms)]
+    async fn one_at_a_time(wait: Duration) -> Result<(), std::io::Error> {
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_limit_of_the_functions_own_is_one_for_all_its_calls() {
+        two_at_once().await.unwrap();
+        two_at_once().await.unwrap();
+        let refused = two_at_once().await.unwrap_err();
+        assert_eq!(limited(&refused).unwrap().retry_after(), Some(MS(100)));
+
+        let start = Instant::now();
+        let (a, b) = tokio::join!(one_at_a_time(MS(30)), one_at_a_time(Duration::ZERO));
+        assert!(
+            a.is_ok() && b.is_ok(),
+            "the second waited 30 ms of its 50 ms queue"
+        );
+        assert_eq!(start.elapsed(), MS(30));
+        let (a, b) = tokio::join!(one_at_a_time(MS(80)), one_at_a_time(Duration::ZERO));
+        assert!(a.is_ok());
+        assert_eq!(
+            limited(&b.unwrap_err()).unwrap().which(),
+            Which::Concurrency
+        );
+    }
+}

@@ -5,12 +5,7 @@ static ORDERS: RateLimiter = RateLimiter::per_second(50);
 static DB: ConcurrencyLimit = ConcurrencyLimit::new(32);
 
 #[steadfast::rate_limit()]
-async fn no_limiter() -> Result<(), Status> {
-    Ok(())
-}
-
-#[steadfast::rate_limit(rate = 50)]
-async fn own_limiter() -> Result<(), Status> {
+async fn no_limit() -> Result<(), Status> {
     Ok(())
 }
 

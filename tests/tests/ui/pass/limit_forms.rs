@@ -38,6 +38,18 @@ async fn hedged(id: &str) -> Result<String, Status> {
     Ok(id.to_owned())
 }
 
+#[steadfast::rate_limit(rate = 50/s, burst = 10, queue = 500ms)]
+#[steadfast::concurrency_limit(max = 8, queue = 100ms)]
+async fn own_limits(id: u32) -> Result<u32, Status> {
+    Ok(id)
+}
+
+#[steadfast::rate_limit(rate = "3000/m")]
+#[steadfast::rate_limit(rate = 5/100ms)]
+fn own_blocking(id: u32) -> Result<u32, std::io::Error> {
+    Ok(id)
+}
+
 #[tonic::async_trait]
 trait Orders: Send + Sync + 'static {
     async fn create(&self, request: Request<u32>) -> Result<Response<u32>, Status>;
@@ -69,4 +81,6 @@ fn main() {
     assert_send(&stacked("a"));
     assert_send(&hedged("a"));
     let _ = blocking(1);
+    assert_send(&own_limits(1));
+    let _ = own_blocking(1);
 }
