@@ -1,6 +1,7 @@
 //! Compiles `proto/retry_testing.proto` twice with `steadfast-build`, once
-//! under each service config grpc-go's retry tests use: each build makes
-//! the clients of the services its config names.
+//! under each service config grpc-go's retry tests use (each build makes
+//! the clients of the services its config names), and `proto/limits.proto`
+//! (flow control in proto options).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
@@ -15,5 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .out_dir(&dir)
             .compile(&["proto/retry_testing.proto"], &["proto"])?;
     }
+    let dir = out.join("limits");
+    std::fs::create_dir_all(&dir)?;
+    steadfast_build::configure()
+        .out_dir(&dir)
+        .compile(&["proto/limits.proto"], &["proto"])?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use proc_macro2::TokenStream;
 use prost_build::{Method, Service, ServiceGenerator};
 use quote::{format_ident, quote};
 
+use crate::limits::{Concurrency, RateLimit};
 use crate::options::Channel;
 use crate::policy::{duration_literal, Breaker, Hedge, Retry};
 use crate::tonic_output;
@@ -27,6 +28,8 @@ pub(crate) struct MethodPlan {
     pub(crate) retry: Option<Retry>,
     pub(crate) breaker: Option<Breaker>,
     pub(crate) hedge: Option<Hedge>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) concurrency: Option<Concurrency>,
     /// Where each part of the policy came from, and what was left out why.
     pub(crate) notes: Vec<String>,
 }
@@ -234,6 +237,8 @@ fn client(
             retry: None,
             breaker: None,
             hedge: None,
+            rate_limit: None,
+            concurrency: None,
             notes: vec!["No policy.".to_owned()],
         });
         method(rt, &full_name, m, &plan, budget_name, own_unary)
@@ -289,6 +294,81 @@ fn client(
             },
         )
     };
+    // One rate limiter and one bulkhead per method that has them, in a
+    // struct the client and its clones share.
+    let limited: Vec<(&Method, &MethodPlan)> = service
+        .methods
+        .iter()
+        .filter_map(|m| {
+            let plan = plans.get(&format!("{full_name}/{}", m.proto_name))?;
+            (plan.rate_limit.is_some() || plan.concurrency.is_some()).then_some((m, plan))
+        })
+        .collect();
+    let limits_type = format_ident!("{}Limits", ours);
+    let rate_arms = limited
+        .iter()
+        .filter(|(_, plan)| plan.rate_limit.is_some())
+        .map(|(m, _)| {
+            let field = limit_field(m, "rate");
+            let proto = &m.proto_name;
+            quote!(#proto => Some(&self.limits.#field))
+        });
+    let concurrency_arms = limited
+        .iter()
+        .filter(|(_, plan)| plan.concurrency.is_some())
+        .map(|(m, _)| {
+            let field = limit_field(m, "concurrency");
+            let proto = &m.proto_name;
+            quote!(#proto => Some(&self.limits.#field))
+        });
+    // An empty `match` would be a lint in the user's crate.
+    let lookup = |arms: Vec<TokenStream>| {
+        if arms.is_empty() {
+            quote!(None)
+        } else {
+            quote!(match method { #(#arms,)* _ => None })
+        }
+    };
+    let rate_lookup = lookup(rate_arms.collect());
+    let concurrency_lookup = lookup(concurrency_arms.collect());
+    let (limits_field, limits_init, limits_item) = if limited.is_empty() {
+        (quote!(), quote!(), quote!())
+    } else {
+        let mut fields = Vec::new();
+        let mut inits = Vec::new();
+        for (m, plan) in &limited {
+            let name = format!("{full_name}/{}", m.proto_name);
+            if let Some(limit) = &plan.rate_limit {
+                let field = limit_field(m, "rate");
+                let construction = rate_construction(p, limit);
+                fields.push(quote!(#field: #p::RateLimiter));
+                inits.push(quote!(#field: #construction.named(#name)));
+            }
+            if let Some(limit) = &plan.concurrency {
+                let field = limit_field(m, "concurrency");
+                let construction = concurrency_construction(p, limit);
+                fields.push(quote!(#field: #p::ConcurrencyLimit));
+                inits.push(quote!(#field: #construction.named(#name)));
+            }
+        }
+        (
+            quote!(limits: ::std::sync::Arc<#limits_type>,),
+            quote!(limits: ::std::sync::Arc::new(#limits_type::new()),),
+            quote! {
+                /// The rate and concurrency limits of a client's methods, shared by its clones.
+                #[derive(Debug)]
+                struct #limits_type {
+                    #(#fields,)*
+                }
+
+                impl #limits_type {
+                    const fn new() -> Self {
+                        Self { #(#inits,)* }
+                    }
+                }
+            },
+        )
+    };
     // Only where tonic wrote its own (`build_transport`).
     let connect = connect.map(|channel| {
         let (doc, apply) = channel_policy(p, &channel);
@@ -327,6 +407,7 @@ fn client(
         #p::contract!(#contract);
         #budget_item
         #breakers_item
+        #limits_item
 
         #(#docs)*
         #[derive(Debug, Clone)]
@@ -339,6 +420,7 @@ fn client(
             /// `grpc.target` in the metrics (feature `opentelemetry`).
             target: #p::Target,
             #breakers_field
+            #limits_field
         }
 
         #connect
@@ -351,6 +433,7 @@ fn client(
                     unary: ::core::option::Option::None,
                     target: #p::Target::OTHER,
                     #breakers_init
+                    #limits_init
                 }
             }
         }
@@ -422,6 +505,20 @@ fn client(
             #[allow(unused_variables)]
             pub fn circuit_breaker(&self, method: &str) -> ::core::option::Option<&#p::CircuitBreaker> {
                 #breakers_lookup
+            }
+
+            /// The rate limiter of `method` (its proto name, as `"GetUser"`), if its policy has
+            /// one: shared by this client's clones, changed while running with `set_rate`.
+            #[allow(unused_variables)]
+            pub fn rate_limiter(&self, method: &str) -> ::core::option::Option<&#p::RateLimiter> {
+                #rate_lookup
+            }
+
+            /// The concurrency limit of `method` (its proto name), if its policy has one: shared
+            /// by this client's clones, changed while running with `set_max`.
+            #[allow(unused_variables)]
+            pub fn concurrency_limit(&self, method: &str) -> ::core::option::Option<&#p::ConcurrencyLimit> {
+                #concurrency_lookup
             }
 
             /// Compresses requests with `encoding` (the server must accept it). Every call
@@ -543,6 +640,15 @@ fn method(
         let field = field_name(method);
         attrs.push(quote!(#[#p::circuit_breaker(self.breakers.#field)]));
     }
+    // Innermost: every attempt (a retry, a hedge) asks the limits.
+    if plan.rate_limit.is_some() {
+        let field = limit_field(method, "rate");
+        attrs.push(quote!(#[#p::rate_limit(self.limits.#field)]));
+    }
+    if plan.concurrency.is_some() {
+        let field = limit_field(method, "concurrency");
+        attrs.push(quote!(#[#p::concurrency_limit(self.limits.#field)]));
+    }
     let mut docs: Vec<String> = method.comments.leading.clone();
     if !docs.is_empty() {
         docs.push(String::new());
@@ -560,6 +666,18 @@ fn method(
             } else {
                 ""
             }
+        ));
+    }
+    if let Some(limit) = &plan.rate_limit {
+        docs.push(format!(
+            " Rate limit: `#[rate_limit({})]`, one per client, shared by its clones, asked by every attempt.",
+            limit.attribute_args()
+        ));
+    }
+    if let Some(limit) = &plan.concurrency {
+        docs.push(format!(
+            " Concurrency limit: `#[concurrency_limit({})]`, one per client, shared by its clones, a place per attempt.",
+            limit.attribute_args()
         ));
     }
     docs.extend(plan.notes.iter().map(|n| format!(" {n}")));
@@ -707,6 +825,41 @@ fn method(
 /// The field of a method's breaker: its Rust name, without `r#`.
 fn field_name(method: &Method) -> syn::Ident {
     format_ident!("{}", method.name.trim_start_matches("r#"))
+}
+
+/// The field of a method's `which` limit: `<method>_rate`, `<method>_concurrency`.
+fn limit_field(method: &Method, which: &str) -> syn::Ident {
+    format_ident!("{}_{which}", method.name.trim_start_matches("r#"))
+}
+
+/// `RateLimiter::per(..)` with the settings, as a constant expression.
+fn rate_construction(p: &TokenStream, limit: &RateLimit) -> TokenStream {
+    let (count, secs, nanos) = (
+        limit.count,
+        limit.period.as_secs(),
+        limit.period.subsec_nanos(),
+    );
+    let mut tokens =
+        quote!(#p::RateLimiter::per(#count, ::core::time::Duration::new(#secs, #nanos)));
+    if let Some(burst) = limit.burst {
+        tokens = quote!(#tokens.burst(#burst));
+    }
+    if let Some(queue) = limit.queue {
+        let (secs, nanos) = (queue.as_secs(), queue.subsec_nanos());
+        tokens = quote!(#tokens.queue(::core::time::Duration::new(#secs, #nanos)));
+    }
+    tokens
+}
+
+/// `ConcurrencyLimit::new(..)` with the settings, as a constant expression.
+fn concurrency_construction(p: &TokenStream, limit: &Concurrency) -> TokenStream {
+    let max = limit.max as usize;
+    let mut tokens = quote!(#p::ConcurrencyLimit::new(#max));
+    if let Some(queue) = limit.queue {
+        let (secs, nanos) = (queue.as_secs(), queue.subsec_nanos());
+        tokens = quote!(#tokens.queue(::core::time::Duration::new(#secs, #nanos)));
+    }
+    tokens
 }
 
 /// `CircuitBreaker::new()` with the settings, as a constant expression.

@@ -43,7 +43,9 @@
 //! idempotency rule (the service config's is the owner's word); each hedge
 //! runs on a clone of the client. A method is retried or hedged, not both
 //! (gRPC A6): the more specific source wins, and both in one source is a
-//! build error. A `breaker` gives the method a circuit breaker per client.
+//! build error. A `breaker` gives the method a circuit breaker per client; a
+//! `rate_limit` and a `concurrency` a rate limiter and a bulkhead per client,
+//! asked by every attempt.
 //! Nothing is silently ignored.
 //!
 //! The generated client is named, built and called like tonic's (see the
@@ -63,6 +65,7 @@
 
 mod codegen;
 mod error;
+mod limits;
 mod options;
 mod plan;
 mod policy;
@@ -73,6 +76,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 pub use error::Error;
+pub use limits::{Concurrency, RateLimit};
 pub use policy::{Backoff, Breaker, Hedge, Policy, Retry};
 /// tonic-prost-build, for [`Builder::tonic`].
 pub use tonic_prost_build;

@@ -5,6 +5,7 @@ use prost_reflect::{DynamicMessage, ExtensionDescriptor, FileDescriptor, Reflect
 
 use steadfast_grammar::policy::{check_max_attempts, check_multiplier, Jitter};
 
+use crate::limits::{Concurrency, RateLimit};
 use crate::policy::{code_variant, Backoff, Breaker, Hedge, HedgeDelay, Policy, Retry};
 
 /// The schema users import as `steadfast/options.proto`.
@@ -146,6 +147,8 @@ pub(crate) fn read(
     }
     policy.hedge = nested(message, "hedge", read_hedge, &mut problem);
     policy.breaker = nested(message, "breaker", read_breaker, &mut problem);
+    policy.rate_limit = nested(message, "rate_limit", read_rate_limit, &mut problem);
+    policy.concurrency = nested(message, "concurrency", read_concurrency, &mut problem);
     policy.retry = nested(message, "retry", read_retry, &mut problem);
     Some(policy)
 }
@@ -332,6 +335,72 @@ fn read_breaker(message: &DynamicMessage) -> Result<Breaker, Vec<String>> {
     problems.extend(breaker.problems());
     if problems.is_empty() {
         Ok(breaker)
+    } else {
+        Err(problems)
+    }
+}
+
+fn read_rate_limit(message: &DynamicMessage) -> Result<RateLimit, Vec<String>> {
+    let mut problems = Vec::new();
+    let rate = match string(message, "rate") {
+        Some(text) => match steadfast_grammar::rate::parse_rate(&text) {
+            Ok(rate) => Some(rate),
+            Err(e) => {
+                problems.push(format!("rate: {e}"));
+                None
+            }
+        },
+        None => {
+            problems.push("rate is required, as in `rate: \"50/s\"`".to_owned());
+            None
+        }
+    };
+    if string(message, "warm_up").is_some() {
+        problems.push("warm_up is not supported yet (issue 27): remove it".to_owned());
+    }
+    let queue = match string(message, "queue") {
+        Some(text) => match steadfast_grammar::parse(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(format!("queue: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let burst = match field(message, "burst") {
+        Some(Value::U32(n)) if n > 0 => Some(n),
+        _ => None,
+    };
+    match rate {
+        Some(rate) if problems.is_empty() => {
+            let mut limit = RateLimit::new(rate.count, rate.period);
+            limit.burst = burst;
+            limit.queue = queue;
+            Ok(limit)
+        }
+        _ => Err(problems),
+    }
+}
+
+fn read_concurrency(message: &DynamicMessage) -> Result<Concurrency, Vec<String>> {
+    let mut problems = Vec::new();
+    let max = match field(message, "max") {
+        Some(Value::U32(n)) if n > 0 => n,
+        _ => {
+            problems.push("max is required and at least 1, as in `max: 32`".to_owned());
+            0
+        }
+    };
+    let mut limit = Concurrency::new(max);
+    if let Some(text) = string(message, "queue") {
+        match steadfast_grammar::parse(&text) {
+            Ok(d) => limit.queue = Some(d),
+            Err(e) => problems.push(format!("queue: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(limit)
     } else {
         Err(problems)
     }

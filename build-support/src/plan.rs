@@ -358,11 +358,25 @@ fn method_plan(
     if let Some((source, _)) = &breaker {
         notes.push(format!("Circuit breaker from {}.", source.describe()));
     }
+    let rate_limit = sources
+        .iter()
+        .find_map(|(s, p)| p.and_then(|p| p.rate_limit.clone()).map(|l| (*s, l)));
+    if let Some((source, _)) = &rate_limit {
+        notes.push(format!("Rate limit from {}.", source.describe()));
+    }
+    let concurrency = sources
+        .iter()
+        .find_map(|(s, p)| p.and_then(|p| p.concurrency.clone()).map(|l| (*s, l)));
+    if let Some((source, _)) = &concurrency {
+        notes.push(format!("Concurrency limit from {}.", source.describe()));
+    }
     MethodPlan {
         deadline: deadline.map(|(_, d)| d),
         retry: retry.map(|(_, r, _)| r),
         breaker: breaker.map(|(_, b)| b),
         hedge: hedge.map(|(_, h, _)| h),
+        rate_limit: rate_limit.map(|(_, l)| l),
+        concurrency: concurrency.map(|(_, l)| l),
         notes,
     }
 }
@@ -478,6 +492,16 @@ fn check_builder(builder: &Builder, problems: &mut Vec<String>) {
         if let Some(hedge) = &policy.hedge {
             for problem in hedge.problems() {
                 problems.push(format!("{place}: hedge: {problem}"));
+            }
+        }
+        if let Some(limit) = &policy.rate_limit {
+            for problem in limit.problems() {
+                problems.push(format!("{place}: rate_limit: {problem}"));
+            }
+        }
+        if let Some(limit) = &policy.concurrency {
+            for problem in limit.problems() {
+                problems.push(format!("{place}: concurrency: {problem}"));
             }
         }
         if let Some(retry) = &policy.retry {

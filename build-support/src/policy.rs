@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 use steadfast_grammar::policy::Growth;
 
+use crate::limits::{Concurrency, RateLimit};
+
 /// A call policy: a deadline for the whole call and how to retry it.
 ///
 /// Builder defaults use it ([`Builder::default_policy`](crate::Builder::default_policy),
@@ -28,6 +30,8 @@ pub struct Policy {
     pub(crate) unsafe_retry: bool,
     pub(crate) breaker: Option<Breaker>,
     pub(crate) hedge: Option<Hedge>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) concurrency: Option<Concurrency>,
 }
 
 impl Policy {
@@ -85,6 +89,51 @@ impl Policy {
     pub fn breaker(mut self, breaker: Breaker) -> Self {
         self.breaker = Some(breaker);
         self
+    }
+
+    /// A rate limit for the method (one per generated client, shared by its
+    /// clones); every attempt asks it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast_build::{Policy, RateLimit};
+    /// let p = Policy::new().rate_limit(RateLimit::new(50, Duration::from_secs(1)));
+    /// assert!(p.get_rate_limit().is_some());
+    /// ```
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// A concurrency limit (bulkhead) for the method (one per generated
+    /// client, shared by its clones); every attempt takes a place.
+    ///
+    /// ```
+    /// use steadfast_build::{Concurrency, Policy};
+    /// let p = Policy::new().concurrency(Concurrency::new(32));
+    /// assert!(p.get_concurrency().is_some());
+    /// ```
+    pub fn concurrency(mut self, limit: Concurrency) -> Self {
+        self.concurrency = Some(limit);
+        self
+    }
+
+    /// The rate limit, if set.
+    ///
+    /// ```
+    /// assert_eq!(steadfast_build::Policy::new().get_rate_limit(), None);
+    /// ```
+    pub fn get_rate_limit(&self) -> Option<&RateLimit> {
+        self.rate_limit.as_ref()
+    }
+
+    /// The concurrency limit, if set.
+    ///
+    /// ```
+    /// assert_eq!(steadfast_build::Policy::new().get_concurrency(), None);
+    /// ```
+    pub fn get_concurrency(&self) -> Option<&Concurrency> {
+        self.concurrency.as_ref()
     }
 
     /// Hedging: after a delay without an answer, another attempt beside

@@ -984,3 +984,57 @@ fn retry_codes_without_quotes_are_an_error_that_says_how_to_write_them() {
         );
     }
 }
+
+/// `rate_limit` and `concurrency` become one limit per method and client,
+/// asked by every attempt (innermost, below the retry); their mistakes are
+/// build errors at the option's `file:line`.
+#[test]
+fn flow_control_options_become_per_client_limits_and_bad_ones_are_located_errors() {
+    let code = ok(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option idempotency_level = IDEMPOTENT;
+    option (steadfast.policy) = {
+      retry: { max_attempts: 3 }
+      rate_limit: { rate: "50/s" burst: 10 queue: "500ms" }
+      concurrency: { max: 8 queue: "100ms" }
+    };
+  }
+}"#,
+        ),
+    );
+    let retry = code.find("#[::steadfast::__private::retry(").expect(&code);
+    let rate = code
+        .find("#[::steadfast::__private::rate_limit(self.limits.get_rate)]")
+        .expect(&code);
+    let places = code
+        .find("#[::steadfast::__private::concurrency_limit(self.limits.get_concurrency)]")
+        .expect(&code);
+    assert!(retry < rate && rate < places, "{code}");
+    assert!(code.contains(".burst(10u32)"), "{code}");
+    assert!(code.contains(r#".named("shop.v1.Shop/Get")"#), "{code}");
+
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (steadfast.policy) = {
+      rate_limit: { rate: "0/s" warm_up: "10s" }
+      concurrency: { queue: "soon" }
+    };
+  }
+}"#,
+        ),
+    );
+    for expected in [
+        "svc.proto:8:5: rate_limit: rate: `0/s`: a rate admits at least one call per period",
+        "warm_up is not supported yet",
+        "concurrency: max is required",
+        "queue: ",
+    ] {
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+}

@@ -1,0 +1,114 @@
+//! End to end: a generated client's `rate_limit` and `concurrency` proto
+//! options (`tests/proto/limits.proto`) against a real tonic server on
+//! 127.0.0.1. One limit per method and client, shared by its clones,
+//! asked by every attempt; a refusal never reaches the server.
+#![allow(clippy::unwrap_used)] // test-only
+
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use steadfast_tests::limits::orders_server::{Orders, OrdersServer};
+use steadfast_tests::limits::{Order, ResilientOrdersClient};
+use tonic::service::Routes;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Response, Status};
+
+/// Counts the calls it gets; fails the first `fail` of `Create`.
+#[derive(Clone, Default)]
+struct Server {
+    calls: Arc<AtomicU32>,
+    fail: Arc<AtomicU32>,
+}
+
+#[tonic::async_trait]
+impl Orders for Server {
+    async fn create(&self, request: Request<Order>) -> Result<Response<Order>, Status> {
+        self.calls.fetch_add(1, SeqCst);
+        let failing = self
+            .fail
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(Status::unavailable("injected"));
+        }
+        Ok(Response::new(request.into_inner()))
+    }
+
+    async fn slow(&self, request: Request<Order>) -> Result<Response<Order>, Status> {
+        self.calls.fetch_add(1, SeqCst);
+        let order = request.into_inner();
+        tokio::time::sleep(Duration::from_millis(u64::from(order.work_ms))).await;
+        Ok(Response::new(order))
+    }
+}
+
+async fn serve(server: Server) -> (ResilientOrdersClient<Channel>, tokio::task::JoinHandle<()>) {
+    let (addr, incoming) = steadfast_examples::faulty::bind().await.unwrap();
+    let task = steadfast_examples::faulty::serve_with_deadlines(
+        Routes::new(OrdersServer::new(server)),
+        incoming,
+    );
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    (ResilientOrdersClient::new(channel), task)
+}
+
+fn order(id: u32, work_ms: u32) -> Order {
+    Order { id, work_ms }
+}
+
+#[tokio::test]
+async fn the_rate_limit_admits_its_burst_and_refuses_the_rest_before_the_server() {
+    let server = Server::default();
+    let (client, task) = serve(server.clone()).await;
+    let mut a = client.clone();
+    let mut b = client.clone(); // a clone shares the limit
+    a.create(order(1, 0)).await.unwrap();
+    b.create(order(2, 0)).await.unwrap();
+    let refused = a.create(order(3, 0)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(refused.metadata().get("grpc-retry-pushback-ms").is_some());
+    assert_eq!(
+        server.calls.load(SeqCst),
+        2,
+        "the refusal never reached the server"
+    );
+    let limiter = client.rate_limiter("Create").unwrap();
+    assert_eq!(limiter.name(), "limits.testing.Orders/Create");
+    assert!(client.rate_limiter("Slow").is_none());
+    // Another client has a limit of its own.
+    let (mut other, other_task) = serve(Server::default()).await;
+    other.create(order(4, 0)).await.unwrap();
+    task.abort();
+    other_task.abort();
+}
+
+#[tokio::test]
+async fn every_attempt_asks_the_rate_limit() {
+    let server = Server::default();
+    server.fail.store(2, SeqCst);
+    let (mut client, task) = serve(server.clone()).await;
+    // Attempt 1 and 2 take the burst and fail; attempt 3 is refused.
+    let status = client.create(order(1, 0)).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(server.calls.load(SeqCst), 2);
+    task.abort();
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_keeps_one_call_in_flight() {
+    let server = Server::default();
+    let (client, task) = serve(server.clone()).await;
+    let (mut a, mut b) = (client.clone(), client.clone());
+    let slow = tokio::spawn(async move { a.slow(order(1, 300)).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let refused = b.slow(order(2, 0)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(slow.await.unwrap().is_ok());
+    assert!(b.slow(order(3, 0)).await.is_ok(), "the place came back");
+    assert_eq!(server.calls.load(SeqCst), 2);
+    assert_eq!(client.concurrency_limit("Slow").unwrap().in_flight(), 0);
+    task.abort();
+}
