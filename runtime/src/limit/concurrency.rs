@@ -260,8 +260,12 @@ impl ConcurrencyLimit {
             return Err(self.refused());
         }
         crate::trace::event!(limit = self.name, "waiting for the concurrency limit");
+        let start = tokio::time::Instant::now();
         match tokio::time::timeout(wait, self.places.acquire()).await {
-            Ok(Ok(permit)) => Ok(self.permit(permit)),
+            Ok(Ok(permit)) => {
+                super::waited(Which::Concurrency, self.name, start.elapsed());
+                Ok(self.permit(permit))
+            }
             // Timed out (the semaphore is never closed).
             _ => Err(self.refused()),
         }
@@ -275,7 +279,7 @@ impl ConcurrencyLimit {
     }
 
     fn refused(&self) -> Limited {
-        crate::trace::event!(limit = self.name, "refused by the concurrency limit");
+        super::refused(Which::Concurrency, self.name);
         Limited::new(Which::Concurrency, self.name, None)
     }
 }

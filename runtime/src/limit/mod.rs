@@ -18,6 +18,11 @@
 //! Time is tokio's clock, as for deadlines and breakers, so a paused clock
 //! drives limits in tests.
 //!
+//! Every refusal is an `INFO` event (target `steadfast`, the limit's name);
+//! with feature `opentelemetry`, the counter `steadfast.limit.refusals` (by
+//! `limit` and `kind`) and the histogram `steadfast.limit.queue_wait` (the
+//! seconds an admitted call waited in a queue) beside the breaker's.
+//!
 //! ```
 //! use std::time::Duration;
 //! use steadfast::{ConcurrencyLimit, RateLimiter};
@@ -41,8 +46,25 @@
 
 mod concurrency;
 mod limited;
+#[cfg(feature = "opentelemetry")]
+mod metrics;
 mod rate;
 
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
 pub use limited::{LimitError, Limited, Which};
 pub use rate::RateLimiter;
+
+/// A limit refused a call: its event, and its metric.
+#[allow(unused_variables)]
+fn refused(which: Which, name: &'static str) {
+    crate::trace::event!(limit = name, kind = which.as_str(), "refused by a limit");
+    #[cfg(feature = "opentelemetry")]
+    metrics::refused(which, name);
+}
+
+/// A call waited `wait` in a limit's queue and was admitted.
+#[allow(unused_variables)]
+fn waited(which: Which, name: &'static str, wait: std::time::Duration) {
+    #[cfg(feature = "opentelemetry")]
+    metrics::waited(which, name, wait);
+}

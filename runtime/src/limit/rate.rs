@@ -348,6 +348,7 @@ impl RateLimiter {
                     "waiting for the rate limit"
                 );
                 tokio::time::sleep(Duration::from_nanos(wait)).await;
+                super::waited(Which::Rate, self.name, start.elapsed());
                 Ok(())
             }
             Err(wait) => Err(self.refused(wait)),
@@ -379,11 +380,7 @@ impl RateLimiter {
     }
 
     fn refused(&self, wait: u64) -> Limited {
-        crate::trace::event!(
-            limit = self.name,
-            retry_after_ms = wait / 1_000_000,
-            "refused by the rate limit"
-        );
+        super::refused(Which::Rate, self.name);
         Limited::new(Which::Rate, self.name, Some(Duration::from_nanos(wait)))
     }
 }

@@ -1,0 +1,56 @@
+//! The limits' metrics (feature `opentelemetry`), beside the breaker's:
+//! `steadfast.limit.refusals` (a counter, by limit and kind) and
+//! `steadfast.limit.queue_wait` (a histogram of the time calls waited in a
+//! limit's queue before they were admitted, in seconds).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use opentelemetry::metrics::{Counter, Histogram};
+use opentelemetry::KeyValue;
+
+use super::Which;
+
+fn meter() -> opentelemetry::metrics::Meter {
+    opentelemetry::global::meter("steadfast")
+}
+
+/// Made on first use from opentelemetry's global meter provider.
+fn refusals() -> &'static Counter<u64> {
+    static REFUSALS: OnceLock<Counter<u64>> = OnceLock::new();
+    REFUSALS.get_or_init(|| {
+        meter()
+            .u64_counter("steadfast.limit.refusals")
+            .with_unit("{call}")
+            .with_description("Calls refused by a rate or concurrency limit, by limit and kind.")
+            .build()
+    })
+}
+
+fn queue_waits() -> &'static Histogram<f64> {
+    static WAITS: OnceLock<Histogram<f64>> = OnceLock::new();
+    WAITS.get_or_init(|| {
+        meter()
+            .f64_histogram("steadfast.limit.queue_wait")
+            .with_unit("s")
+            .with_description("Time calls waited in a limit's queue before they were admitted.")
+            .build()
+    })
+}
+
+fn attributes(which: Which, name: &'static str) -> [KeyValue; 2] {
+    [
+        KeyValue::new("limit", name),
+        KeyValue::new("kind", which.as_str()),
+    ]
+}
+
+/// A limit refused a call.
+pub(super) fn refused(which: Which, name: &'static str) {
+    refusals().add(1, &attributes(which, name));
+}
+
+/// A call waited `wait` in a limit's queue, then was admitted.
+pub(super) fn waited(which: Which, name: &'static str, wait: Duration) {
+    queue_waits().record(wait.as_secs_f64(), &attributes(which, name));
+}
