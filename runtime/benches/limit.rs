@@ -1,0 +1,305 @@
+//! What admitting a call costs: `steadfast`'s `RateLimiter` against
+//! `governor` 0.10 (direct and keyed) and `tower::limit::RateLimit` 0.5;
+//! its `ConcurrencyLimit` against `tokio::sync::Semaphore` and
+//! `tower::limit::ConcurrencyLimit`. Uncontended (one thread) and with both
+//! cores contending (two threads on one limit). Every limit is set so that
+//! it admits every call: this is the admit path, not the refusal. In one
+//! process, the variants alternated round by round; each variant's median
+//! over the rounds and its spread (min–max), minus the empty loop, and the
+//! ratio of the medians to the first variant of its group.
+//!
+//! `cargo bench -p steadfast --bench limit`
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use steadfast::{ConcurrencyLimit, RateLimiter};
+
+const ROUNDS: usize = 15;
+const CALLS: u32 = 200_000;
+
+type Run = Box<dyn FnMut() -> Duration>;
+
+fn timed(mut f: impl FnMut(u32)) -> Duration {
+    let start = Instant::now();
+    for i in 0..CALLS {
+        f(i);
+    }
+    start.elapsed()
+}
+
+/// `f` on two threads at once, `CALLS / 2` calls each: the time until both are done.
+fn contended<F: Fn(u32) + Send + Sync + 'static>(f: Arc<F>) -> Duration {
+    let barrier = Arc::new(Barrier::new(2));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (f, barrier) = (Arc::clone(&f), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let start = Instant::now();
+                for i in 0..CALLS / 2 {
+                    f(i);
+                }
+                start.elapsed()
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .map(|t| t.join().expect("a bench thread"))
+        .max()
+        .unwrap_or_default()
+}
+
+static OURS: RateLimiter = RateLimiter::per(u32::MAX, Duration::from_nanos(1)).burst(u32::MAX);
+static PLACES: ConcurrencyLimit = ConcurrencyLimit::new(1 << 20);
+
+fn quota() -> governor::Quota {
+    governor::Quota::per_second(NonZeroU32::MAX)
+}
+
+fn variants() -> Vec<(&'static str, &'static str, Run)> {
+    let rt = std::rc::Rc::new(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime"),
+    );
+    let direct = Arc::new(governor::RateLimiter::direct(quota()));
+    let keyed = Arc::new(governor::RateLimiter::<u32, _, _>::keyed(quota()));
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(1 << 20));
+    let mut v: Vec<(&str, &str, Run)> = vec![
+        (
+            "rate",
+            "empty loop",
+            Box::new(|| {
+                timed(|i| {
+                    black_box(i);
+                })
+            }),
+        ),
+        (
+            "rate",
+            "steadfast RateLimiter::try_acquire",
+            Box::new(|| {
+                timed(|i| {
+                    black_box(OURS.try_acquire()).ok();
+                    black_box(i);
+                })
+            }),
+        ),
+        (
+            "rate",
+            "(tokio Instant::now() alone)",
+            Box::new(|| {
+                timed(|i| {
+                    black_box(tokio::time::Instant::now());
+                    black_box(i);
+                })
+            }),
+        ),
+        ("rate", "governor 0.10 direct check", {
+            let direct = Arc::clone(&direct);
+            Box::new(move || {
+                timed(|i| {
+                    black_box(direct.check()).ok();
+                    black_box(i);
+                })
+            })
+        }),
+        ("rate", "governor 0.10 keyed check_key (16 keys)", {
+            let keyed = Arc::clone(&keyed);
+            Box::new(move || {
+                timed(|i| {
+                    black_box(keyed.check_key(&(i % 16))).ok();
+                })
+            })
+        }),
+        (
+            "bulkhead",
+            "empty loop",
+            Box::new(|| {
+                timed(|i| {
+                    black_box(i);
+                })
+            }),
+        ),
+        (
+            "bulkhead",
+            "steadfast ConcurrencyLimit::try_acquire",
+            Box::new(|| {
+                timed(|i| {
+                    drop(black_box(PLACES.try_acquire()));
+                    black_box(i);
+                })
+            }),
+        ),
+        ("bulkhead", "tokio Semaphore::try_acquire", {
+            let semaphore = Arc::clone(&semaphore);
+            Box::new(move || {
+                timed(|i| {
+                    drop(black_box(semaphore.try_acquire()));
+                    black_box(i);
+                })
+            })
+        }),
+        (
+            "2 threads",
+            "steadfast RateLimiter::try_acquire",
+            Box::new(|| {
+                contended(Arc::new(|i: u32| {
+                    black_box(OURS.try_acquire()).ok();
+                    black_box(i);
+                }))
+            }),
+        ),
+        ("2 threads", "governor 0.10 direct check", {
+            let direct = Arc::clone(&direct);
+            Box::new(move || {
+                let direct = Arc::clone(&direct);
+                contended(Arc::new(move |i: u32| {
+                    black_box(direct.check()).ok();
+                    black_box(i);
+                }))
+            })
+        }),
+        (
+            "2 threads",
+            "steadfast ConcurrencyLimit::try_acquire",
+            Box::new(|| {
+                contended(Arc::new(|i: u32| {
+                    drop(black_box(PLACES.try_acquire()));
+                    black_box(i);
+                }))
+            }),
+        ),
+        ("2 threads", "tokio Semaphore::try_acquire", {
+            let semaphore = Arc::clone(&semaphore);
+            Box::new(move || {
+                let semaphore = Arc::clone(&semaphore);
+                contended(Arc::new(move |i: u32| {
+                    drop(black_box(semaphore.try_acquire()));
+                    black_box(i);
+                }))
+            })
+        }),
+    ];
+    // tower's limits are services: a call is poll_ready, then call.
+    let (rt1, rt2, rt3) = (rt.clone(), rt.clone(), rt.clone());
+    v.push((
+        "tower",
+        "empty service",
+        Box::new(move || {
+            let mut service =
+                tower::service_fn(|x: u32| async move { Ok::<u32, ()>(black_box(x)) });
+            rt1.block_on(async {
+                use tower::{Service, ServiceExt};
+                let start = Instant::now();
+                for i in 0..CALLS {
+                    black_box(service.ready().await.expect("ready").call(i).await).ok();
+                }
+                start.elapsed()
+            })
+        }),
+    ));
+    v.push((
+        "tower",
+        "steadfast acquire().await around it",
+        Box::new(move || {
+            let mut service =
+                tower::service_fn(|x: u32| async move { Ok::<u32, ()>(black_box(x)) });
+            rt2.block_on(async {
+                use tower::{Service, ServiceExt};
+                let start = Instant::now();
+                for i in 0..CALLS {
+                    OURS.acquire().await.expect("admitted");
+                    let place = PLACES.acquire().await.expect("a place");
+                    black_box(service.ready().await.expect("ready").call(i).await).ok();
+                    drop(place);
+                }
+                start.elapsed()
+            })
+        }),
+    ));
+    v.push((
+        "tower",
+        "tower RateLimit + ConcurrencyLimit 0.5",
+        Box::new(move || {
+            rt3.block_on(async {
+                use tower::{Service, ServiceExt};
+                let service =
+                    tower::service_fn(|x: u32| async move { Ok::<u32, ()>(black_box(x)) });
+                let mut service = tower::ServiceBuilder::new()
+                    .rate_limit(u64::MAX, Duration::from_secs(1))
+                    .concurrency_limit(1 << 20)
+                    .service(service);
+                let start = Instant::now();
+                for i in 0..CALLS {
+                    black_box(service.ready().await.expect("ready").call(i).await).ok();
+                }
+                start.elapsed()
+            })
+        }),
+    ));
+    v
+}
+
+fn main() {
+    let mut variants = variants();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for (_, _, run) in variants.iter_mut() {
+        run(); // warm up
+    }
+    for round in 0..ROUNDS {
+        let n = variants.len();
+        for k in 0..n {
+            let i = if round % 2 == 0 { k } else { n - 1 - k };
+            let elapsed = (variants[i].2)();
+            samples[i].push(elapsed.as_nanos() as f64 / f64::from(CALLS));
+        }
+    }
+    let median = |s: &[f64]| {
+        let mut s = s.to_vec();
+        s.sort_by(f64::total_cmp);
+        s[s.len() / 2]
+    };
+    println!("cost per admitted call, {ROUNDS} alternated rounds of {CALLS} calls (ns; 2 threads: wall time / calls):");
+    println!(
+        "{:<10} {:<42} {:>8} {:>15} {:>11} {:>9}",
+        "group", "variant", "median", "spread", "over empty", "ratio"
+    );
+    let mut empty = 0.0;
+    let mut first: Option<(&str, f64)> = None;
+    for (i, (group, name, _)) in variants.iter().enumerate() {
+        let m = median(&samples[i]);
+        if name.starts_with("empty") {
+            empty = m;
+        }
+        let cost = if group.starts_with('2') { m } else { m - empty };
+        let base = match first {
+            Some((g, base)) if g == *group => base,
+            _ if name.starts_with("empty") => {
+                first = None;
+                f64::NAN
+            }
+            _ => {
+                first = Some((group, cost));
+                cost
+            }
+        };
+        let (lo, hi) = samples[i]
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+        println!(
+            "{group:<10} {name:<42} {m:>8.1} {:>15} {cost:>11.1} {:>9}",
+            format!("{lo:.1}–{hi:.1}"),
+            if base.is_nan() {
+                String::new()
+            } else {
+                format!("{:.2}", cost / base)
+            }
+        );
+    }
+}
