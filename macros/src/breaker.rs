@@ -6,7 +6,6 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::meta::ParseNestedMeta;
-use syn::parse::ParseStream;
 use syn::{Expr, LitFloat, LitInt, Path};
 
 use crate::duration::{self, DurationArg};
@@ -116,10 +115,6 @@ fn positive(d: DurationArg, key: &str) -> syn::Result<DurationArg> {
 }
 
 /// Whether the arguments start with `ident =` (keys) rather than a breaker.
-fn starts_with_key(input: ParseStream<'_>) -> bool {
-    input.peek(syn::Ident) && input.peek2(syn::Token![=]) && !input.peek2(syn::Token![==])
-}
-
 impl BreakerArgs {
     pub(crate) fn parse(args: TokenStream) -> syn::Result<Self> {
         let mut this = Self {
@@ -136,25 +131,11 @@ impl BreakerArgs {
             own_key: None,
         };
         let mut errors = keys::Errors::default();
-        let rest = syn::parse::Parser::parse2(
-            |input: ParseStream<'_>| {
-                if !input.is_empty() && !starts_with_key(input) {
-                    this.shared = Some(input.parse::<Expr>()?);
-                    if input.is_empty() {
-                        return Ok(TokenStream::new());
-                    }
-                    input.parse::<syn::Token![,]>()?;
-                }
-                input.parse::<TokenStream>()
-            },
+        let (shared, rest) = keys::split_shared(
             args,
-        );
-        let rest = rest.map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected a shared breaker, as in `#[circuit_breaker(USERS)]`, or keys such as `failure_ratio = 0.5, open_for = 5s`",
-            )
-        })?;
+            "expected a shared breaker, as in `#[circuit_breaker(USERS)]`, or keys such as `failure_ratio = 0.5, open_for = 5s`",
+        )?;
+        this.shared = shared;
         keys::parse(rest, &mut errors, |meta| this.key(meta));
         if let Err(e) = this.validate() {
             errors.push(e);

@@ -502,6 +502,29 @@ fn deadline(
     }
 }
 
+/// The body run once, as an expression of the function's `Result` type: an
+/// `async fn`'s awaited (in the call span when `in_call`), a blocking one's
+/// called as a closure. What the layers that run the body at most once
+/// (a breaker, a limit) wrap.
+fn run_once(
+    body: &TokenStream,
+    ret: &Ret<'_>,
+    is_async: bool,
+    in_call: Option<&Spans<'_>>,
+) -> TokenStream {
+    let ty = ret.ty;
+    if is_async {
+        let attempt = ret.attempt(&[], body);
+        let drive = |future: TokenStream| quote!(#future.await);
+        match in_call {
+            Some(spans) => spans.drive_in_call(attempt, drive),
+            None => drive(attempt),
+        }
+    } else {
+        quote!((|| -> #ty { #body })())
+    }
+}
+
 // Input:  body `B`, returning `Result<T, E>`.
 // Output: `B` run only when the breaker lets the call through, its outcome
 //         reported to the breaker; `Err(E::from(CircuitOpen))` otherwise.
@@ -531,16 +554,7 @@ fn breaker(
             }
         }
     };
-    let run = if is_async {
-        let attempt = ret.attempt(&[], body);
-        let drive = |future: TokenStream| quote!(#future.await);
-        match in_call {
-            Some(spans) => spans.drive_in_call(attempt, drive),
-            None => drive(attempt),
-        }
-    } else {
-        quote!((|| -> #ty { #body })())
-    };
+    let run = run_once(body, ret, is_async, in_call);
     let fault = match &args.when {
         Some(when) => quote!(#when(__steadfast_error)),
         None => quote! {{
@@ -623,16 +637,7 @@ fn limit(
     } else {
         quote!(__steadfast_limit.try_acquire())
     };
-    let run = if is_async {
-        let attempt = ret.attempt(&[], body);
-        let drive = |future: TokenStream| quote!(#future.await);
-        match in_call {
-            Some(spans) => spans.drive_in_call(attempt, drive),
-            None => drive(attempt),
-        }
-    } else {
-        quote!((|| -> #ty { #body })())
-    };
+    let run = run_once(body, ret, is_async, in_call);
     let refused = {
         let p = crate::runtime::private_at(ret.span);
         quote_spanned!(ret.span=> #p::limited::<#ty>(__steadfast_limited))

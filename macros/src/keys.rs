@@ -94,3 +94,29 @@ pub(crate) fn unknown(key: &Path, known: &[&str], aliases: &[(&str, &str)]) -> s
         ),
     )
 }
+
+/// Splits `args` into a shared object written first (`USERS`, `self.limit`:
+/// any expression not written `key = ..`) and the keys after it; `expected`
+/// is the error's message when the expression does not parse.
+pub(crate) fn split_shared(
+    args: TokenStream,
+    expected: &str,
+) -> syn::Result<(Option<syn::Expr>, TokenStream)> {
+    let starts_with_key = |input: syn::parse::ParseStream<'_>| {
+        input.peek(syn::Ident) && input.peek2(syn::Token![=]) && !input.peek2(syn::Token![==])
+    };
+    syn::parse::Parser::parse2(
+        |input: syn::parse::ParseStream<'_>| {
+            if input.is_empty() || starts_with_key(input) {
+                return Ok((None, input.parse::<TokenStream>()?));
+            }
+            let shared = input.parse::<syn::Expr>()?;
+            if !input.is_empty() {
+                input.parse::<syn::Token![,]>()?;
+            }
+            Ok((Some(shared), input.parse::<TokenStream>()?))
+        },
+        args,
+    )
+    .map_err(|e| syn::Error::new(e.span(), expected))
+}

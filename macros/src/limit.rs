@@ -59,10 +59,6 @@ fn words(kind: Kind) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-fn starts_with_key(input: ParseStream<'_>) -> bool {
-    input.peek(syn::Ident) && input.peek2(syn::Token![=]) && !input.peek2(syn::Token![==])
-}
-
 impl LimitArgs {
     pub(crate) fn parse(kind: Kind, args: TokenStream, span: Span) -> syn::Result<Self> {
         let (name, example, _) = words(kind);
@@ -81,20 +77,9 @@ impl LimitArgs {
             queue: None,
             own_key: None,
         };
-        let rest = syn::parse::Parser::parse2(
-            |input: ParseStream<'_>| {
-                if !starts_with_key(input) {
-                    this.shared = Some(input.parse::<Expr>()?);
-                    if input.is_empty() {
-                        return Ok(TokenStream::new());
-                    }
-                    input.parse::<syn::Token![,]>()?;
-                }
-                input.parse::<TokenStream>()
-            },
-            args,
-        )
-        .map_err(|e| syn::Error::new(e.span(), format!("expected a limit, as in {example}")))?;
+        let (shared, rest) =
+            keys::split_shared(args, &format!("expected a limit, as in {example}"))?;
+        this.shared = shared;
         let mut errors = keys::Errors::default();
         keys::parse(rest, &mut errors, |meta| this.key(meta));
         // A key already reported wrong is not also reported missing.

@@ -32,7 +32,10 @@ fn op(x: u32) -> Result<u32, ()> {
     Ok(black_box(x))
 }
 
-type Run = Box<dyn FnMut() -> Duration>;
+#[path = "common/alternated.rs"]
+mod alternated;
+
+use alternated::{median, sample, spread, Variant};
 
 fn timed(mut f: impl FnMut(u32)) -> Duration {
     let start = Instant::now();
@@ -42,7 +45,7 @@ fn timed(mut f: impl FnMut(u32)) -> Duration {
     start.elapsed()
 }
 
-fn variants() -> Vec<(&'static str, &'static str, Run)> {
+fn variants() -> Vec<Variant> {
     use failsafe::CircuitBreaker as _;
 
     let failsafe = failsafe::Config::new().build();
@@ -53,7 +56,7 @@ fn variants() -> Vec<(&'static str, &'static str, Run)> {
             .expect("runtime"),
     );
 
-    let mut v: Vec<(&str, &str, Run)> = vec![
+    let mut v: Vec<Variant> = vec![
         (
             "sync",
             "empty loop",
@@ -161,24 +164,7 @@ fn variants() -> Vec<(&'static str, &'static str, Run)> {
 
 fn main() {
     let mut variants = variants();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    for (_, _, run) in variants.iter_mut() {
-        run(); // warm up
-    }
-    for round in 0..ROUNDS {
-        // Alternate the order too, so that no variant always runs first.
-        let n = variants.len();
-        for k in 0..n {
-            let i = if round % 2 == 0 { k } else { n - 1 - k };
-            let elapsed = (variants[i].2)();
-            samples[i].push(elapsed.as_nanos() as f64 / f64::from(CALLS));
-        }
-    }
-    let median = |s: &Vec<f64>| {
-        let mut s = s.clone();
-        s.sort_by(f64::total_cmp);
-        s[s.len() / 2]
-    };
+    let samples = sample(&mut variants, ROUNDS, CALLS);
     println!("closed-state cost per call, {ROUNDS} alternated rounds of {CALLS} calls (ns):");
     println!(
         "{:<6} {:<40} {:>8} {:>17} {:>12}",
@@ -190,12 +176,9 @@ fn main() {
         if *name == "empty loop" {
             empty = m;
         }
-        let (lo, hi) = samples[i]
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
         println!(
             "{group:<6} {name:<40} {m:>8.1} {:>17} {:>12.1}",
-            format!("{lo:.1}–{hi:.1}"),
+            spread(&samples[i]),
             m - empty
         );
     }

@@ -20,7 +20,10 @@ use steadfast::{ConcurrencyLimit, RateLimiter};
 const ROUNDS: usize = 15;
 const CALLS: u32 = 200_000;
 
-type Run = Box<dyn FnMut() -> Duration>;
+#[path = "common/alternated.rs"]
+mod alternated;
+
+use alternated::{median, sample, spread, Variant};
 
 fn timed(mut f: impl FnMut(u32)) -> Duration {
     let start = Instant::now();
@@ -60,7 +63,7 @@ fn quota() -> governor::Quota {
     governor::Quota::per_second(NonZeroU32::MAX)
 }
 
-fn variants() -> Vec<(&'static str, &'static str, Run)> {
+fn variants() -> Vec<Variant> {
     let rt = std::rc::Rc::new(
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -70,7 +73,7 @@ fn variants() -> Vec<(&'static str, &'static str, Run)> {
     let direct = Arc::new(governor::RateLimiter::direct(quota()));
     let keyed = Arc::new(governor::RateLimiter::<u32, _, _>::keyed(quota()));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(1 << 20));
-    let mut v: Vec<(&str, &str, Run)> = vec![
+    let mut v: Vec<Variant> = vec![
         (
             "rate",
             "empty loop",
@@ -248,23 +251,7 @@ fn variants() -> Vec<(&'static str, &'static str, Run)> {
 
 fn main() {
     let mut variants = variants();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    for (_, _, run) in variants.iter_mut() {
-        run(); // warm up
-    }
-    for round in 0..ROUNDS {
-        let n = variants.len();
-        for k in 0..n {
-            let i = if round % 2 == 0 { k } else { n - 1 - k };
-            let elapsed = (variants[i].2)();
-            samples[i].push(elapsed.as_nanos() as f64 / f64::from(CALLS));
-        }
-    }
-    let median = |s: &[f64]| {
-        let mut s = s.to_vec();
-        s.sort_by(f64::total_cmp);
-        s[s.len() / 2]
-    };
+    let samples = sample(&mut variants, ROUNDS, CALLS);
     println!("cost per admitted call, {ROUNDS} alternated rounds of {CALLS} calls (ns; 2 threads: wall time / calls):");
     println!(
         "{:<10} {:<42} {:>8} {:>15} {:>11} {:>9}",
@@ -289,12 +276,9 @@ fn main() {
                 cost
             }
         };
-        let (lo, hi) = samples[i]
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
         println!(
             "{group:<10} {name:<42} {m:>8.1} {:>15} {cost:>11.1} {:>9}",
-            format!("{lo:.1}–{hi:.1}"),
+            spread(&samples[i]),
             if base.is_nan() {
                 String::new()
             } else {

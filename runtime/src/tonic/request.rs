@@ -88,21 +88,27 @@ impl<M: Clone> ReplayableRequest<M> {
     /// assert_eq!(*r.attempt().unwrap().get_ref(), 1);
     /// ```
     pub fn attempt(&self) -> Result<Request<M>, Status> {
-        // Room for what goes in on the way out (`grpc-timeout`, the attempt
-        // number, `te`, `content-type`): a clone is full to capacity, and
-        // growing it costs more than copying into a larger one.
-        let caller = self.metadata.as_ref();
-        let mut headers = http::HeaderMap::with_capacity(caller.len() + 4);
-        for (name, value) in caller {
-            headers.append(name, value.clone());
-        }
-        stamp(&mut headers)?;
         Ok(Request::from_parts(
-            MetadataMap::from_headers(headers),
+            attempt_metadata(&self.metadata)?,
             self.extensions.clone(),
             self.message.clone(),
         ))
     }
+}
+
+/// A copy of the caller's `metadata` for one attempt, stamped with what is
+/// left of the deadline and the attempt's number.
+pub(crate) fn attempt_metadata(metadata: &MetadataMap) -> Result<MetadataMap, Status> {
+    // Room for what goes in on the way out (`grpc-timeout`, the attempt
+    // number, `te`, `content-type`): a clone is full to capacity, and
+    // growing it costs more than copying into a larger one.
+    let caller = metadata.as_ref();
+    let mut headers = http::HeaderMap::with_capacity(caller.len() + 4);
+    for (name, value) in caller {
+        headers.append(name, value.clone());
+    }
+    stamp(&mut headers)?;
+    Ok(MetadataMap::from_headers(headers))
 }
 
 /// The timeout a caller set on a request (`tonic::Request::set_timeout`):

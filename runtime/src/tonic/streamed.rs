@@ -13,9 +13,8 @@ use ::tonic::{Extensions, IntoStreamingRequest, Request, Status};
 use futures_core::Stream;
 use tonic_prost::prost::Message;
 
-use super::client::stamp;
 use super::replay::{self, Cursor, Record, Source};
-use super::request::request_timeout;
+use super::request::{attempt_metadata, request_timeout};
 
 /// How much of a streamed request is kept for a retry: 256 KiB, as
 /// grpc-go's default retry buffer and `ServiceConfigLayer`'s.
@@ -149,14 +148,8 @@ impl<M: Message + Clone + Send + 'static> ReplayableStream<M> {
                 "streamed request sent again after its call was committed",
             ));
         };
-        let caller = self.metadata.as_ref();
-        let mut headers = http::HeaderMap::with_capacity(caller.len() + 4);
-        for (name, value) in caller {
-            headers.append(name, value.clone());
-        }
-        stamp(&mut headers)?;
         Ok(Request::from_parts(
-            MetadataMap::from_headers(headers),
+            attempt_metadata(&self.metadata)?,
             self.extensions.clone(),
             Replayed(cursor),
         ))

@@ -52,6 +52,13 @@ impl Script {
     }
 }
 
+/// The entries `ids`, then the error `end` if any.
+fn scripted(ids: Vec<&'static str>, end: Option<Code>) -> EntryStream {
+    let items = ids.into_iter().map(|id| Ok(entry(id)));
+    let end = end.map(|code| Err(Status::new(code, "broke mid-stream")));
+    Box::pin(tokio_stream::iter(items.chain(end)))
+}
+
 pub(crate) fn entry(id: &str) -> Entry {
     Entry { id: id.to_owned() }
 }
@@ -93,13 +100,7 @@ impl Catalog for Script {
     async fn watch(&self, _: Request<Entry>) -> Result<Response<EntryStream>, Status> {
         match self.next("watch") {
             Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
-            Some(Act::Stream(ids, end)) => {
-                let items = ids.into_iter().map(|id| Ok(entry(id)));
-                let end = end.map(|code| Err(Status::new(code, "broke mid-stream")));
-                Ok(Response::new(Box::pin(tokio_stream::iter(
-                    items.chain(end),
-                ))))
-            }
+            Some(Act::Stream(ids, end)) => Ok(Response::new(scripted(ids, end))),
             Some(Act::Hang) => std::future::pending().await,
             None | Some(Act::FailAfterReading(_)) => {
                 Ok(Response::new(Box::pin(tokio_stream::empty())))
@@ -134,13 +135,7 @@ impl Catalog for Script {
     ) -> Result<Response<EntryStream>, Status> {
         match self.next("chat") {
             Some(Act::Fail(code)) => Err(Status::new(code, "injected")),
-            Some(Act::Stream(ids, end)) => {
-                let items = ids.into_iter().map(|id| Ok(entry(id)));
-                let end = end.map(|code| Err(Status::new(code, "broke mid-stream")));
-                Ok(Response::new(Box::pin(tokio_stream::iter(
-                    items.chain(end),
-                ))))
-            }
+            Some(Act::Stream(ids, end)) => Ok(Response::new(scripted(ids, end))),
             _ => {
                 let echo = request
                     .into_inner()
