@@ -1,7 +1,8 @@
 //! End to end: a generated client's `rate_limit` and `concurrency` proto
 //! options (`tests/proto/limits.proto`) against a real tonic server on
 //! 127.0.0.1. One limit per method and client, shared by its clones,
-//! asked by every attempt; a refusal never reaches the server.
+//! asked by every attempt; a refusal never reaches the server. And a
+//! `#[concurrency_limit]` with a queue in front of a slow backend.
 #![allow(clippy::unwrap_used)] // test-only
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
@@ -14,11 +15,14 @@ use tonic::service::Routes;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 
-/// Counts the calls it gets; fails the first `fail` of `Create`.
+/// Counts the calls it gets, and the most `Slow` calls in flight at once;
+/// fails the first `fail` of `Create`.
 #[derive(Clone, Default)]
 struct Server {
     calls: Arc<AtomicU32>,
     fail: Arc<AtomicU32>,
+    in_flight: Arc<AtomicU32>,
+    most_in_flight: Arc<AtomicU32>,
 }
 
 #[tonic::async_trait]
@@ -37,8 +41,11 @@ impl Orders for Server {
 
     async fn slow(&self, request: Request<Order>) -> Result<Response<Order>, Status> {
         self.calls.fetch_add(1, SeqCst);
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, SeqCst);
         let order = request.into_inner();
         tokio::time::sleep(Duration::from_millis(u64::from(order.work_ms))).await;
+        self.in_flight.fetch_sub(1, SeqCst);
         Ok(Response::new(order))
     }
 }
@@ -110,5 +117,45 @@ async fn the_concurrency_limit_keeps_one_call_in_flight() {
     assert!(b.slow(order(3, 0)).await.is_ok(), "the place came back");
     assert_eq!(server.calls.load(SeqCst), 2);
     assert_eq!(client.concurrency_limit("Slow").unwrap().in_flight(), 0);
+    task.abort();
+}
+
+/// A slow backend behind a bulkhead of 8 with a queue: 200 callers at
+/// once, every one served, never more than 8 at the backend.
+#[steadfast::concurrency_limit(max = 8, queue = 10s)]
+async fn guarded(
+    client: &mut steadfast_tests::limits::orders_client::OrdersClient<Channel>,
+    id: u32,
+) -> Result<Order, Status> {
+    Ok(client.slow(order(id, 20)).await?.into_inner())
+}
+
+#[tokio::test]
+async fn a_bulkhead_keeps_a_slow_backend_at_its_limit_under_200_callers() {
+    let server = Server::default();
+    let (addr, incoming) = steadfast_examples::faulty::bind().await.unwrap();
+    let task = steadfast_examples::faulty::serve_with_deadlines(
+        Routes::new(OrdersServer::new(server.clone())),
+        incoming,
+    );
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    let client = steadfast_tests::limits::orders_client::OrdersClient::new(channel);
+    let mut callers = tokio::task::JoinSet::new();
+    for id in 0..200 {
+        let mut client = client.clone();
+        callers.spawn(async move { guarded(&mut client, id).await });
+    }
+    let mut served = 0;
+    while let Some(answer) = callers.join_next().await {
+        answer.unwrap().unwrap();
+        served += 1;
+    }
+    assert_eq!(served, 200);
+    assert_eq!(server.calls.load(SeqCst), 200);
+    let most = server.most_in_flight.load(SeqCst);
+    assert!(most <= 8, "{most} calls at the backend at once");
+    assert!(most >= 2, "the callers did run side by side: {most}");
     task.abort();
 }
