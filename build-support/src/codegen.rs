@@ -848,6 +848,10 @@ fn rate_construction(p: &TokenStream, limit: &RateLimit) -> TokenStream {
         let (secs, nanos) = (queue.as_secs(), queue.subsec_nanos());
         tokens = quote!(#tokens.queue(::core::time::Duration::new(#secs, #nanos)));
     }
+    if let Some(warm_up) = limit.warm_up {
+        let (secs, nanos) = (warm_up.as_secs(), warm_up.subsec_nanos());
+        tokens = quote!(#tokens.warm_up(::core::time::Duration::new(#secs, #nanos)));
+    }
     tokens
 }
 

@@ -22,6 +22,7 @@ pub struct RateLimit {
     pub(crate) period: Duration,
     pub(crate) burst: Option<u32>,
     pub(crate) queue: Option<Duration>,
+    pub(crate) warm_up: Option<Duration>,
 }
 
 impl RateLimit {
@@ -36,6 +37,7 @@ impl RateLimit {
             period,
             burst: None,
             queue: None,
+            warm_up: None,
         }
     }
 
@@ -60,9 +62,24 @@ impl RateLimit {
         self
     }
 
+    /// Warms up after a quiet spell, from a third of the rate to all of it
+    /// over about `period` (Sentinel's WARM_UP).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = steadfast_build::RateLimit::new(50, Duration::from_secs(1)).warm_up(Duration::from_secs(10));
+    /// ```
+    pub fn warm_up(mut self, period: Duration) -> Self {
+        self.warm_up = Some(period);
+        self
+    }
+
     /// What is wrong with these settings, if anything.
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if self.warm_up.is_some_and(|d| d.is_zero()) {
+            problems.push("warm_up must be longer than zero".to_owned());
+        }
         if self.count == 0 {
             problems.push("rate admits at least one call per period".to_owned());
         }
@@ -83,6 +100,9 @@ impl RateLimit {
         }
         if let Some(queue) = self.queue {
             args.push_str(&format!(", queue = {}", duration_literal(queue)));
+        }
+        if let Some(warm_up) = self.warm_up {
+            args.push_str(&format!(", warm_up = {}", duration_literal(warm_up)));
         }
         args
     }

@@ -355,9 +355,20 @@ fn read_rate_limit(message: &DynamicMessage) -> Result<RateLimit, Vec<String>> {
             None
         }
     };
-    if string(message, "warm_up").is_some() {
-        problems.push("warm_up is not supported yet (issue 27): remove it".to_owned());
-    }
+    let warm_up = match string(message, "warm_up") {
+        Some(text) => match steadfast_grammar::parse(&text) {
+            Ok(d) if d.is_zero() => {
+                problems.push("warm_up must be longer than zero".to_owned());
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(format!("warm_up: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
     let queue = match string(message, "queue") {
         Some(text) => match steadfast_grammar::parse(&text) {
             Ok(d) => Some(d),
@@ -377,6 +388,7 @@ fn read_rate_limit(message: &DynamicMessage) -> Result<RateLimit, Vec<String>> {
             let mut limit = RateLimit::new(rate.count, rate.period);
             limit.burst = burst;
             limit.queue = queue;
+            limit.warm_up = warm_up;
             Ok(limit)
         }
         _ => Err(problems),

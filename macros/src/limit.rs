@@ -39,6 +39,7 @@ pub(crate) struct LimitArgs {
     burst: Option<u32>,
     max: Option<usize>,
     queue: Option<DurationArg>,
+    warm_up: Option<DurationArg>,
     /// The first key that only a limit of the function's own takes.
     own_key: Option<(String, Span)>,
 }
@@ -75,6 +76,7 @@ impl LimitArgs {
             burst: None,
             max: None,
             queue: None,
+            warm_up: None,
             own_key: None,
         };
         let (shared, rest) =
@@ -136,10 +138,19 @@ impl LimitArgs {
                 }
                 set_once(&mut self.queue, d, &key)
             }
-            "warm_up" => Err(syn::Error::new(
-                key_span,
-                "`warm_up` is not supported yet (issue 27): a limit warms up from a third of its rate only in a later release",
-            )),
+            "warm_up" => {
+                let d = duration::parse(meta.input)?;
+                match d.literal {
+                    None => Err(syn::Error::new(
+                        d.span,
+                        "`warm_up` of a limit of the function's own is a literal duration, as in `warm_up = 10s`",
+                    )),
+                    Some(p) if p.is_zero() => {
+                        Err(syn::Error::new(d.span, "`warm_up` is longer than zero"))
+                    }
+                    Some(_) => set_once(&mut self.warm_up, d, &key),
+                }
+            }
             _ => Err(syn::Error::new(
                 key_span,
                 "`key`: keyed limits (one budget per key) are not supported yet (issue 27)",
@@ -189,6 +200,10 @@ impl LimitArgs {
                 let mut limit = quote!(#p::RateLimiter::per(#count, ::core::time::Duration::new(#secs, #nanos)));
                 if let Some(burst) = self.burst {
                     limit = quote!(#limit.burst(#burst));
+                }
+                if let Some(warm_up) = &self.warm_up {
+                    let warm_up = &warm_up.tokens;
+                    limit = quote!(#limit.warm_up(#warm_up));
                 }
                 limit
             }

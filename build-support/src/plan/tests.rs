@@ -998,7 +998,7 @@ fn flow_control_options_become_per_client_limits_and_bad_ones_are_located_errors
     option idempotency_level = IDEMPOTENT;
     option (steadfast.policy) = {
       retry: { max_attempts: 3 }
-      rate_limit: { rate: "50/s" burst: 10 queue: "500ms" }
+      rate_limit: { rate: "50/s" burst: 10 queue: "500ms" warm_up: "10s" }
       concurrency: { max: 8 queue: "100ms" }
     };
   }
@@ -1014,6 +1014,10 @@ fn flow_control_options_become_per_client_limits_and_bad_ones_are_located_errors
         .expect(&code);
     assert!(retry < rate && rate < places, "{code}");
     assert!(code.contains(".burst(10u32)"), "{code}");
+    assert!(
+        code.contains(".warm_up(::core::time::Duration::new(10u64, 0u32))"),
+        "{code}"
+    );
     assert!(code.contains(r#".named("shop.v1.Shop/Get")"#), "{code}");
 
     let message = err(
@@ -1022,7 +1026,7 @@ fn flow_control_options_become_per_client_limits_and_bad_ones_are_located_errors
             r#"service Shop {
   rpc Get (Item) returns (Item) {
     option (steadfast.policy) = {
-      rate_limit: { rate: "0/s" warm_up: "10s" }
+      rate_limit: { rate: "0/s" warm_up: "0s" }
       concurrency: { queue: "soon" }
     };
   }
@@ -1031,7 +1035,7 @@ fn flow_control_options_become_per_client_limits_and_bad_ones_are_located_errors
     );
     for expected in [
         "svc.proto:8:5: rate_limit: rate: `0/s`: a rate admits at least one call per period",
-        "warm_up is not supported yet",
+        "rate_limit: warm_up must be longer than zero",
         "concurrency: max is required",
         "queue: ",
     ] {

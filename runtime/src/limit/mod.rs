@@ -49,6 +49,7 @@ mod limited;
 #[cfg(feature = "opentelemetry")]
 mod metrics;
 mod rate;
+mod warm_up;
 
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
 pub use limited::{LimitError, Limited, Which};

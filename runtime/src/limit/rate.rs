@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::limited::{LimitError, Limited, Which};
+use super::warm_up::WarmUp;
 use crate::{clock, deadline};
 
 /// How many calls may start per unit of time: a steady rate, and a burst
@@ -54,6 +55,8 @@ pub struct RateLimiter {
     /// every admitted call writes it, and the settings beside it are read by
     /// every call.
     tat: OwnLine,
+    /// Sentinel's WARM_UP, when set.
+    warm_up: Option<WarmUp>,
 }
 
 /// An atomic word alone on its cache line.
@@ -116,6 +119,7 @@ impl RateLimiter {
             burst_set: AtomicBool::new(false),
             queue: Duration::ZERO,
             tat: OwnLine(AtomicU64::new(0)),
+            warm_up: None,
         }
     }
 
@@ -205,6 +209,34 @@ impl RateLimiter {
     pub const fn queue(self, max_wait: Duration) -> Self {
         Self {
             queue: max_wait,
+            ..self
+        }
+    }
+
+    /// Warms up after a quiet spell (Sentinel's WARM_UP): a cold limiter
+    /// admits a third of its rate, rising to all of it as calls keep coming,
+    /// over about `period` (Sentinel's `WarmUpController`, cold factor 3);
+    /// it cools down again when calls stay under a third of the rate. A new
+    /// limiter starts cold.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::RateLimiter;
+    ///
+    /// static ORDERS: RateLimiter = RateLimiter::per_second(90).burst(1).warm_up(Duration::from_secs(10));
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// ORDERS.try_acquire().unwrap();
+    /// // Cold: a third of 90 a second, one every 33 ms.
+    /// let refused = ORDERS.try_acquire().unwrap_err();
+    /// assert_eq!(refused.retry_after().unwrap().as_millis(), 33);
+    /// # }
+    /// ```
+    #[must_use]
+    pub const fn warm_up(self, period: Duration) -> Self {
+        Self {
+            warm_up: Some(WarmUp::new(clock::nanos(period))),
             ..self
         }
     }
@@ -369,6 +401,10 @@ impl RateLimiter {
     /// the wait, or the wait refused.
     fn reserve(&self, now: u64, fits: impl Fn(u64) -> bool) -> Result<u64, u64> {
         let interval = self.interval.load(Ordering::Relaxed);
+        let interval = match &self.warm_up {
+            Some(warm_up) => warm_up.interval(now, interval),
+            None => interval,
+        };
         let burst = self.burst.load(Ordering::Relaxed).max(1);
         let tolerance = interval.saturating_mul(burst - 1);
         let mut current = self.tat.0.load(Ordering::Acquire);
@@ -385,7 +421,12 @@ impl RateLimiter {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Ok(wait),
+                Ok(_) => {
+                    if let Some(warm_up) = &self.warm_up {
+                        warm_up.passed();
+                    }
+                    return Ok(wait);
+                }
                 Err(actual) => current = actual,
             }
         }

@@ -155,3 +155,75 @@ fn absurd_settings_are_errors_and_huge_ones_saturate() {
     let slow = RateLimiter::per(1, Duration::MAX).burst(u32::MAX);
     assert!(slow.try_acquire().is_ok());
 }
+
+/// Calls admitted in each of `seconds` seconds, a call tried every
+/// millisecond (tokio's paused clock).
+async fn admitted_each_second(limiter: &RateLimiter, seconds: usize) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for _ in 0..seconds {
+        let mut admitted = 0;
+        for _ in 0..1000 {
+            if limiter.try_acquire().is_ok() {
+                admitted += 1;
+            }
+            tokio::time::advance(Duration::from_millis(1)).await;
+        }
+        counts.push(admitted);
+    }
+    counts
+}
+
+/// Sentinel's `WarmUpController` under full load, second by second, as
+/// Sentinel computes it: the calls it admits in each second (its tokens
+/// synced at each second's start, its `warningQps` then).
+fn sentinel_warm_up(rate: f64, warm_up_seconds: f64, seconds: usize) -> Vec<f64> {
+    let cold = 3.0;
+    let warning = warm_up_seconds * rate / (cold - 1.0);
+    let max = warning + 2.0 * warm_up_seconds * rate / (1.0 + cold);
+    let slope = (cold - 1.0) / rate / (max - warning);
+    let (mut tokens, mut passed) = (max, 0.0);
+    let mut out = Vec::new();
+    for second in 0..seconds {
+        if second > 0 {
+            if tokens < warning || passed < rate / cold {
+                tokens += rate;
+            }
+            tokens = (tokens.min(max) - passed).max(0.0);
+        }
+        let qps = if tokens >= warning {
+            1.0 / ((tokens - warning) * slope + 1.0 / rate)
+        } else {
+            rate
+        };
+        passed = qps.floor();
+        out.push(passed);
+    }
+    out
+}
+
+/// Sentinel's WARM_UP under full load: a third of the rate in the first
+/// second, rising to all of it over the warm-up period, second by second
+/// within a few calls of Sentinel's own formula, never above the rate; cold
+/// again after a quiet spell.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_cold_limiter_warms_up_from_a_third_of_its_rate_as_sentinels_formula_does() {
+    // A burst of 2 absorbs the millisecond steps of the test's clock.
+    let limiter = RateLimiter::per_second(90)
+        .burst(2)
+        .warm_up(Duration::from_secs(10));
+    let curve = admitted_each_second(&limiter, 14).await;
+    let sentinel = sentinel_warm_up(90.0, 10.0, 14);
+    for (second, (&ours, &theirs)) in curve.iter().zip(&sentinel).enumerate() {
+        assert!(
+            (ours as f64 - theirs).abs() <= 3.0,
+            "second {second}: {ours} admitted, Sentinel {theirs}\nours     {curve:?}\nSentinel {sentinel:?}"
+        );
+    }
+    assert!((29..=33).contains(&curve[0]), "{curve:?}");
+    assert!(curve.iter().all(|&n| n <= 91), "{curve:?}");
+    assert_eq!(curve[13], 90, "{curve:?}");
+    // Ten quiet seconds: cold again.
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let again = admitted_each_second(&limiter, 1).await;
+    assert!(again[0] <= 40, "{again:?} after {curve:?}");
+}

@@ -18,7 +18,7 @@ async fn zero_burst_negative_queue() -> Result<(), Status> {
     Ok(())
 }
 
-#[steadfast::rate_limit(rate = 50/s, warm_up = 10s)]
+#[steadfast::rate_limit(rate = 50/s, warm_up = 0s)]
 async fn warm_up() -> Result<(), Status> {
     Ok(())
 }

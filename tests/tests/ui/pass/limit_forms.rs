@@ -38,7 +38,7 @@ async fn hedged(id: &str) -> Result<String, Status> {
     Ok(id.to_owned())
 }
 
-#[steadfast::rate_limit(rate = 50/s, burst = 10, queue = 500ms)]
+#[steadfast::rate_limit(rate = 50/s, burst = 10, queue = 500ms, warm_up = 10s)]
 #[steadfast::concurrency_limit(max = 8, queue = 100ms)]
 async fn own_limits(id: u32) -> Result<u32, Status> {
     Ok(id)
