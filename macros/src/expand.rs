@@ -611,6 +611,9 @@ fn limit(
             let span = syn::spanned::Spanned::span(expr);
             let p = crate::runtime::private_at(span);
             match which {
+                Limit::Rate if args.key.is_some() => {
+                    quote_spanned!(span=> let __steadfast_limit: &#p::KeyedRateLimiter = &#expr;)
+                }
                 Limit::Rate => {
                     quote_spanned!(span=> let __steadfast_limit: &#p::RateLimiter = &#expr;)
                 }
@@ -623,6 +626,7 @@ fn limit(
             let p = crate::runtime::private();
             let construction = args.construction();
             let ty = match which {
+                Limit::Rate if args.key.is_some() => quote!(#p::KeyedRateLimiter),
                 Limit::Rate => quote!(#p::RateLimiter),
                 Limit::Concurrency => quote!(#p::ConcurrencyLimit),
             };
@@ -632,10 +636,11 @@ fn limit(
             }
         }
     };
-    let admit = if is_async {
-        quote!(__steadfast_limit.acquire().await)
-    } else {
-        quote!(__steadfast_limit.try_acquire())
+    let admit = match (&args.key, is_async) {
+        (Some(key), true) => quote!(__steadfast_limit.acquire_key(&(#key)).await),
+        (Some(key), false) => quote!(__steadfast_limit.try_acquire_key(&(#key))),
+        (None, true) => quote!(__steadfast_limit.acquire().await),
+        (None, false) => quote!(__steadfast_limit.try_acquire()),
     };
     let run = run_once(body, ret, is_async, in_call);
     let refused = {

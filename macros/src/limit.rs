@@ -40,6 +40,8 @@ pub(crate) struct LimitArgs {
     max: Option<usize>,
     queue: Option<DurationArg>,
     warm_up: Option<DurationArg>,
+    /// The expression whose value picks the budget (a keyed rate limit).
+    pub(crate) key: Option<Expr>,
     /// The first key that only a limit of the function's own takes.
     own_key: Option<(String, Span)>,
 }
@@ -77,6 +79,7 @@ impl LimitArgs {
             max: None,
             queue: None,
             warm_up: None,
+            key: None,
             own_key: None,
         };
         let (shared, rest) =
@@ -109,7 +112,8 @@ impl LimitArgs {
             return Err(keys::unknown(&key, known, KEY_ALIASES));
         }
         let key_span = syn::spanned::Spanned::span(&key);
-        if self.own_key.is_none() {
+        // `key` goes beside a shared (keyed) limit too.
+        if self.own_key.is_none() && name != "key" {
             self.own_key = Some((name.clone(), key_span));
         }
         match name.as_str() {
@@ -151,10 +155,11 @@ impl LimitArgs {
                     Some(_) => set_once(&mut self.warm_up, d, &key),
                 }
             }
-            _ => Err(syn::Error::new(
+            _ if self.kind == Kind::ConcurrencyLimit => Err(syn::Error::new(
                 key_span,
-                "`key`: keyed limits (one budget per key) are not supported yet (issue 27)",
+                "`key`: a concurrency limit per key is not supported; key a `#[rate_limit]`",
             )),
+            _ => set_once(&mut self.key, meta.value()?.parse()?, &key),
         }
     }
 
@@ -211,6 +216,9 @@ impl LimitArgs {
         if let Some(queue) = &self.queue {
             let queue = &queue.tokens;
             limit = quote!(#limit.queue(#queue));
+        }
+        if self.key.is_some() {
+            limit = quote!(#p::KeyedRateLimiter::new(#limit));
         }
         limit
     }

@@ -27,7 +27,7 @@ mod window;
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
-pub use limit::{ConcurrencyLimit, Limited, RateLimiter};
+pub use limit::{ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 pub use retry::{retry, retry_blocking, RatioBudget, RetryBudget, RetryPolicy, Retryable};
 pub use steadfast_grammar::{parse as parse_duration, DurationError};
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/circuit_breaker.md"))]

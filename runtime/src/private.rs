@@ -70,7 +70,7 @@ mod without_channel {
         }
     }
 }
-pub use crate::limit::{ConcurrencyLimit, Limited, RateLimiter};
+pub use crate::limit::{ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
 #[cfg(feature = "tonic")]

@@ -149,3 +149,33 @@ mod own {
         );
     }
 }
+
+mod keyed {
+    use super::*;
+    use steadfast::KeyedRateLimiter;
+
+    static PER_USER: KeyedRateLimiter = KeyedRateLimiter::new(RateLimiter::per_second(10).burst(1));
+
+    #[steadfast::rate_limit(PER_USER, key = user)]
+    async fn for_user(user: &str) -> Result<(), std::io::Error> {
+        Ok(())
+    }
+
+    #[steadfast::rate_limit(rate = 10/s, burst = 1, key = order.0)]
+    fn for_order(order: (u32, &str)) -> Result<(), std::io::Error> {
+        Ok(())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_keyed_limit_gives_each_key_its_own_budget() {
+        for_user("alice").await.unwrap();
+        assert_eq!(
+            limited(&for_user("alice").await.unwrap_err()).unwrap().retry_after(),
+            Some(MS(100))
+        );
+        for_user("bob").await.unwrap();
+        for_order((1, "a")).unwrap();
+        for_order((2, "a")).unwrap();
+        assert!(for_order((1, "b")).is_err(), "order 1's budget is spent");
+    }
+}

@@ -45,6 +45,7 @@
 //! ```
 
 mod concurrency;
+mod keyed;
 mod limited;
 #[cfg(feature = "opentelemetry")]
 mod metrics;
@@ -52,6 +53,7 @@ mod rate;
 mod warm_up;
 
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
+pub use keyed::KeyedRateLimiter;
 pub use limited::{LimitError, Limited, Which};
 pub use rate::RateLimiter;
 

@@ -1,7 +1,7 @@
 //! [`RateLimiter`]: GCRA (the generic cell rate algorithm) on one atomic
 //! word, the theoretical arrival time of the next call.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::limited::{LimitError, Limited, Which};
@@ -44,6 +44,9 @@ pub struct RateLimiter {
     name: &'static str,
     /// Nanoseconds between two calls at the steady rate.
     interval: AtomicU64,
+    /// The rate as it was set: calls per period (ns), for [`rate`](Self::rate).
+    count: AtomicU32,
+    period: AtomicU64,
     /// Calls admitted at once (at least 1).
     burst: AtomicU64,
     /// Whether `burst` was set, rather than following the count per period.
@@ -115,6 +118,8 @@ impl RateLimiter {
         Self {
             name: "",
             interval: AtomicU64::new(interval(count, period)),
+            count: AtomicU32::new(count),
+            period: AtomicU64::new(clock::nanos(period)),
             burst: AtomicU64::new(count as u64),
             burst_set: AtomicBool::new(false),
             queue: Duration::ZERO,
@@ -279,22 +284,18 @@ impl RateLimiter {
         u32::try_from(self.burst.load(Ordering::Relaxed)).unwrap_or(u32::MAX)
     }
 
-    /// The steady rate, as calls per second when it is a whole number of
-    /// them, or as one call per interval.
+    /// The steady rate, as it was set: calls per period.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let limiter = steadfast::RateLimiter::per(1, Duration::from_millis(250));
-    /// assert_eq!(limiter.rate(), (4, Duration::from_secs(1)));
+    /// let limiter = steadfast::RateLimiter::per(3000, Duration::from_secs(60));
+    /// assert_eq!(limiter.rate(), (3000, Duration::from_secs(60)));
     /// ```
     pub fn rate(&self) -> (u32, Duration) {
-        let interval = self.interval.load(Ordering::Relaxed);
-        let second = 1_000_000_000;
-        if second % interval == 0 {
-            ((second / interval) as u32, Duration::from_secs(1))
-        } else {
-            (1, Duration::from_nanos(interval))
-        }
+        (
+            self.count.load(Ordering::Relaxed),
+            Duration::from_nanos(self.period.load(Ordering::Relaxed)),
+        )
     }
 
     /// Changes the rate to `count` per `period`, from the next call on (a
@@ -315,6 +316,8 @@ impl RateLimiter {
         check_rate(count, period)?;
         self.interval
             .store(interval(count, period), Ordering::Relaxed);
+        self.count.store(count, Ordering::Relaxed);
+        self.period.store(clock::nanos(period), Ordering::Relaxed);
         if !self.burst_set.load(Ordering::Relaxed) {
             self.burst.store(u64::from(count), Ordering::Relaxed);
         }
@@ -371,16 +374,7 @@ impl RateLimiter {
     /// # }
     /// ```
     pub async fn acquire(&self) -> Result<(), Limited> {
-        let queue = clock::nanos(self.queue);
-        // The clock is read once on the admit path; again only to weigh a wait.
-        let fits = |wait: u64| {
-            wait == 0
-                || (wait <= queue
-                    && deadline::starts_in_time(
-                        tokio::time::Instant::now().checked_add(Duration::from_nanos(wait)),
-                    ))
-        };
-        match self.reserve(clock::now(), fits) {
+        match self.reserve(clock::now(), self.fits()) {
             Ok(0) => Ok(()),
             Ok(wait) => {
                 crate::trace::event!(
@@ -400,21 +394,10 @@ impl RateLimiter {
     /// Takes the next turn if `fits` its wait (nanoseconds from `now`):
     /// the wait, or the wait refused.
     fn reserve(&self, now: u64, fits: impl Fn(u64) -> bool) -> Result<u64, u64> {
-        let interval = self.interval.load(Ordering::Relaxed);
-        let interval = match &self.warm_up {
-            Some(warm_up) => warm_up.interval(now, interval),
-            None => interval,
-        };
-        let burst = self.burst.load(Ordering::Relaxed).max(1);
-        let tolerance = interval.saturating_mul(burst - 1);
+        let cell = self.cell(now);
         let mut current = self.tat.0.load(Ordering::Acquire);
         loop {
-            let tat = current.max(now);
-            let wait = tat.saturating_sub(tolerance).saturating_sub(now);
-            if !fits(wait) {
-                return Err(wait);
-            }
-            let next = tat.saturating_add(interval);
+            let (next, wait) = cell.admit(current, now, &fits)?;
             match self.tat.0.compare_exchange_weak(
                 current,
                 next,
@@ -432,9 +415,69 @@ impl RateLimiter {
         }
     }
 
-    fn refused(&self, wait: u64) -> Limited {
+    /// The GCRA settings of a call at `now` (the interval warmed up).
+    pub(super) fn cell(&self, now: u64) -> Cell {
+        let interval = self.interval.load(Ordering::Relaxed);
+        let interval = match &self.warm_up {
+            Some(warm_up) => warm_up.interval(now, interval),
+            None => interval,
+        };
+        let burst = self.burst.load(Ordering::Relaxed).max(1);
+        Cell {
+            interval,
+            tolerance: interval.saturating_mul(burst - 1),
+        }
+    }
+
+    /// A call's wait (ns) fits: none, or within the queue and before the
+    /// current deadline. Reads the clock again only to weigh a wait.
+    pub(super) fn fits(&self) -> impl Fn(u64) -> bool {
+        let queue = clock::nanos(self.queue);
+        move |wait: u64| {
+            wait == 0
+                || (wait <= queue
+                    && deadline::starts_in_time(
+                        tokio::time::Instant::now().checked_add(Duration::from_nanos(wait)),
+                    ))
+        }
+    }
+
+    pub(super) fn refused(&self, wait: u64) -> Limited {
         super::refused(Which::Rate, self.name);
         Limited::new(Which::Rate, self.name, Some(Duration::from_nanos(wait)))
+    }
+}
+
+/// One GCRA step's settings: the interval between calls and the tolerance
+/// (`interval × (burst − 1)`), in nanoseconds.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cell {
+    interval: u64,
+    tolerance: u64,
+}
+
+impl Cell {
+    /// A call at `now` against the theoretical arrival time `tat`: the new
+    /// `tat` and the call's wait, when `fits` takes the wait; the wait
+    /// refused otherwise. The one rule of every rate limit here.
+    pub(super) fn admit(
+        self,
+        tat: u64,
+        now: u64,
+        fits: impl Fn(u64) -> bool,
+    ) -> Result<(u64, u64), u64> {
+        let tat = tat.max(now);
+        let wait = tat.saturating_sub(self.tolerance).saturating_sub(now);
+        if !fits(wait) {
+            return Err(wait);
+        }
+        Ok((tat.saturating_add(self.interval), wait))
+    }
+
+    /// Whether a key whose next call was due at `tat` is, at `now`, as a
+    /// key never seen: its record can go.
+    pub(super) fn idle(tat: u64, now: u64) -> bool {
+        tat <= now
     }
 }
 

@@ -33,6 +33,11 @@ async fn alias() -> Result<(), Status> {
     Ok(())
 }
 
+#[steadfast::concurrency_limit(max = 2, key = user)]
+async fn keyed_bulkhead(user: &str) -> Result<(), Status> {
+    Ok(())
+}
+
 #[steadfast::concurrency_limit(queue = 100ms)]
 async fn no_max() -> Result<(), Status> {
     Ok(())

@@ -50,6 +50,15 @@ fn own_blocking(id: u32) -> Result<u32, std::io::Error> {
     Ok(id)
 }
 
+static PER_USER: steadfast::KeyedRateLimiter =
+    steadfast::KeyedRateLimiter::new(RateLimiter::per_second(5));
+
+#[steadfast::rate_limit(PER_USER, key = user.as_str())]
+#[steadfast::rate_limit(rate = 100/s, key = (user.len(), id))]
+async fn keyed(user: String, id: u32) -> Result<u32, Status> {
+    Ok(id + user.len() as u32)
+}
+
 #[tonic::async_trait]
 trait Orders: Send + Sync + 'static {
     async fn create(&self, request: Request<u32>) -> Result<Response<u32>, Status>;
@@ -82,5 +91,6 @@ fn main() {
     assert_send(&hedged("a"));
     let _ = blocking(1);
     assert_send(&own_limits(1));
+    assert_send(&keyed(String::new(), 1));
     let _ = own_blocking(1);
 }
