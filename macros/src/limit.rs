@@ -165,6 +165,12 @@ impl LimitArgs {
 
     fn validate(&self, span: Span, keys_read: bool) -> syn::Result<()> {
         let (name, _, ty) = words(self.kind);
+        if let (Some(warm_up), Some(_)) = (&self.warm_up, &self.key) {
+            return Err(syn::Error::new(
+                warm_up.span,
+                "a keyed limit does not warm up (one warm-up could not stand for every key): remove `warm_up` or `key`",
+            ));
+        }
         match (&self.shared, &self.own_key) {
             (Some(_), Some((key, key_span))) => Err(syn::Error::new(
                 *key_span,

@@ -170,7 +170,9 @@ mod keyed {
     async fn a_keyed_limit_gives_each_key_its_own_budget() {
         for_user("alice").await.unwrap();
         assert_eq!(
-            limited(&for_user("alice").await.unwrap_err()).unwrap().retry_after(),
+            limited(&for_user("alice").await.unwrap_err())
+                .unwrap()
+                .retry_after(),
             Some(MS(100))
         );
         for_user("bob").await.unwrap();

@@ -40,7 +40,8 @@ type Records = HashMap<u64, u64, BuildHasherDefault<Prehashed>>;
 
 /// A rate limit per key: each key (a user id, a tenant, a hot product)
 /// gets the budget of the [`RateLimiter`] it is made from (rate, burst,
-/// queue; its `warm_up` is not used), and no key can take another's.
+/// queue; a limiter that warms up is refused: one warm-up could not stand
+/// for every key), and no key can take another's.
 ///
 /// Memory is bounded: a key's record goes once the key is idle (its next
 /// call would be as a new key's), and at most `max_keys`
@@ -78,6 +79,10 @@ impl KeyedRateLimiter {
     /// static PER_TENANT: steadfast::KeyedRateLimiter =
     ///     steadfast::KeyedRateLimiter::new(steadfast::RateLimiter::per_second(100));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `limit` warms up (in a `static`, a compile error).
     pub const fn new(limit: RateLimiter) -> Self {
         Self::with_max_keys(limit, DEFAULT_MAX_KEYS)
     }
@@ -91,7 +96,16 @@ impl KeyedRateLimiter {
     /// static PER_USER: KeyedRateLimiter = KeyedRateLimiter::with_max_keys(RateLimiter::per_second(1), 1000);
     /// assert_eq!(PER_USER.max_keys_recorded(), 1000);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `limit` warms up (in a `static`, a compile error): one warm-up
+    /// could not stand for every key.
     pub const fn with_max_keys(limit: RateLimiter, keys: usize) -> Self {
+        assert!(
+            !limit.warms_up(),
+            "a keyed rate limit does not warm up: make it from a RateLimiter without warm_up"
+        );
         Self {
             limit,
             max_keys: if keys < SHARDS { SHARDS } else { keys },
@@ -191,10 +205,13 @@ impl KeyedRateLimiter {
         key: &K,
         fits: impl Fn(u64) -> bool,
     ) -> Result<Option<u64>, Option<u64>> {
-        let hash = self.seed.get_or_init(std::hash::RandomState::new).hash_one(key);
+        let hash = self
+            .seed
+            .get_or_init(std::hash::RandomState::new)
+            .hash_one(key);
         let shard = &self.shards[(hash % SHARDS as u64) as usize];
         let now = clock::now();
-        let cell: Cell = self.limit.cell(now);
+        let cell: Cell = self.limit.steady_cell();
         let mut records = lock(shard);
         let tat = records.get(&hash).copied();
         let (next, wait) = cell.admit(tat.unwrap_or(0), now, fits).map_err(Some)?;

@@ -415,13 +415,27 @@ impl RateLimiter {
         }
     }
 
+    /// Whether the limiter warms up.
+    pub(super) const fn warms_up(&self) -> bool {
+        self.warm_up.is_some()
+    }
+
     /// The GCRA settings of a call at `now` (the interval warmed up).
-    pub(super) fn cell(&self, now: u64) -> Cell {
+    fn cell(&self, now: u64) -> Cell {
         let interval = self.interval.load(Ordering::Relaxed);
-        let interval = match &self.warm_up {
-            Some(warm_up) => warm_up.interval(now, interval),
-            None => interval,
-        };
+        match &self.warm_up {
+            Some(warm_up) => self.cell_of(warm_up.interval(now, interval)),
+            None => self.cell_of(interval),
+        }
+    }
+
+    /// The GCRA settings at the steady rate, whatever the warm-up: a keyed
+    /// limiter's (one warm-up state could not stand for every key).
+    pub(super) fn steady_cell(&self) -> Cell {
+        self.cell_of(self.interval.load(Ordering::Relaxed))
+    }
+
+    fn cell_of(&self, interval: u64) -> Cell {
         let burst = self.burst.load(Ordering::Relaxed).max(1);
         Cell {
             interval,

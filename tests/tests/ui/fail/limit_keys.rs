@@ -33,6 +33,11 @@ async fn alias() -> Result<(), Status> {
     Ok(())
 }
 
+#[steadfast::rate_limit(rate = 5/s, warm_up = 10s, key = user)]
+async fn keyed_warm_up(user: &str) -> Result<(), Status> {
+    Ok(())
+}
+
 #[steadfast::concurrency_limit(max = 2, key = user)]
 async fn keyed_bulkhead(user: &str) -> Result<(), Status> {
     Ok(())
