@@ -24,8 +24,9 @@ pub(crate) trait Source: Send {
     /// The stream's next item.
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Item>>;
 
-    /// What to keep of `item` and its size, or `None` when it cannot be
-    /// sent again (a body's trailers or error).
+    /// What to keep of `item` and its size (never zero, so that the limit
+    /// bounds how many are kept too), or `None` when it cannot be sent again
+    /// (a body's trailers or error).
     fn keep(item: &Self::Item) -> Option<(Self::Kept, usize)>;
 
     /// The item again, from what was kept.

@@ -31,8 +31,10 @@ impl<M: Message + Clone + Send> Source for Messages<M> {
         self.0.as_mut().poll_next(cx)
     }
 
+    /// A message's size as it goes on the wire: its 5-byte gRPC prefix
+    /// and its encoding (so that empty messages count too).
     fn keep(message: &M) -> Option<(M, usize)> {
-        Some((message.clone(), message.encoded_len()))
+        Some((message.clone(), message.encoded_len().saturating_add(5)))
     }
 
     fn again(kept: &M) -> M {
@@ -195,5 +197,25 @@ impl<M: Message + Clone + Send + 'static> Stream for Replayed<M> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<M>> {
         self.0.poll_item(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ::tonic::codegen::tokio_stream::{self, StreamExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn empty_messages_count_toward_the_limit_by_their_prefix() {
+        // Twenty empty messages: 0 bytes encoded, 5 on the wire each.
+        let replayable = ReplayableStream::with_limit(tokio_stream::iter([0u32; 20]), 50);
+        let sent: Vec<u32> = replayable.attempt().unwrap().into_inner().collect().await;
+        assert_eq!(sent.len(), 20);
+        assert!(!replay::replayable(&replayable.record), "100 bytes > 50");
+        let small = ReplayableStream::with_limit(tokio_stream::iter([0u32; 10]), 50);
+        let _: Vec<u32> = small.attempt().unwrap().into_inner().collect().await;
+        let again: Vec<u32> = small.attempt().unwrap().into_inner().collect().await;
+        assert_eq!(again.len(), 10, "50 bytes: kept whole");
     }
 }

@@ -45,9 +45,10 @@ impl Source for BodySource {
         Pin::new(&mut self.0).poll_frame(cx)
     }
 
+    /// A frame's bytes (at least one: empty frames count too).
     fn keep(item: &Self::Item) -> Option<(Bytes, usize)> {
         let data = item.as_ref().ok()?.data_ref()?;
-        Some((data.clone(), data.len()))
+        Some((data.clone(), data.len().max(1)))
     }
 
     fn again(kept: &Bytes) -> Self::Item {
