@@ -13,24 +13,7 @@ use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::Code;
 
 mod common;
-use common::catalog::{client, entry, server, Act};
-
-/// Messages that come one by one, `gap` apart, as a live stream's do.
-fn live(
-    ids: &'static [&'static str],
-    gap: Duration,
-) -> impl tokio_stream::Stream<Item = steadfast_examples::catalog::v1::Entry> {
-    let (send, receive) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
-        for id in ids {
-            tokio::time::sleep(gap).await;
-            if send.send(entry(id)).await.is_err() {
-                return;
-            }
-        }
-    });
-    tokio_stream::wrappers::ReceiverStream::new(receive)
-}
+use common::catalog::{client, entry, live, server, Act};
 
 #[tokio::test]
 async fn a_client_stream_read_then_failed_is_replayed_whole() {

@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 mod common;
-use common::catalog::{client, entry, server, Act};
+use common::catalog::{client, entry, live, server, Act};
 
 #[tokio::test]
 async fn a_keyword_named_rpc_is_called_and_retried() {
@@ -132,17 +132,25 @@ mod through_the_layer {
     use steadfast::tonic::{ServiceConfigLayer, ServiceConfigService};
     use steadfast_examples::catalog::v1::catalog_client::CatalogClient;
 
-    fn layered(addr: SocketAddr) -> CatalogClient<ServiceConfigService<Channel>> {
-        let layer = ServiceConfigLayer::from_json(
-            r#"{"methodConfig": [{"name": [{"service": "catalog.v1.Catalog"}], "timeout": "5s",
-                "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
-                                "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-        )
-        .unwrap();
+    /// tonic's catalog client over the layer of `config`.
+    fn layered_with(
+        addr: SocketAddr,
+        config: &str,
+    ) -> CatalogClient<ServiceConfigService<Channel>> {
+        let layer = ServiceConfigLayer::from_json(config).unwrap();
         let channel = Channel::from_shared(format!("http://{addr}"))
             .unwrap()
             .connect_lazy();
         CatalogClient::new(tower::ServiceBuilder::new().layer(layer).service(channel))
+    }
+
+    fn layered(addr: SocketAddr) -> CatalogClient<ServiceConfigService<Channel>> {
+        layered_with(
+            addr,
+            r#"{"methodConfig": [{"name": [{"service": "catalog.v1.Catalog"}], "timeout": "5s",
+                "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.05s",
+                                "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
+        )
     }
 
     #[tokio::test]
@@ -150,16 +158,7 @@ mod through_the_layer {
         let s = server([Act::FailAfterReading(Code::Unavailable)]).await;
         // Messages that come one by one, as a live stream's do: the first
         // attempt sends them as they come, recording them.
-        let (send, receive) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            for id in ["a", "b", "c"] {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                if send.send(entry(id)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let stream = tokio_stream::wrappers::ReceiverStream::new(receive);
+        let stream = live(&["a", "b", "c"], Duration::from_millis(20));
         let reply = layered(s.addr).upload(stream).await.unwrap();
         assert_eq!(reply.into_inner().id, "a,b,c");
         assert_eq!(s.script.calls(), ["upload", "upload"]);
@@ -168,26 +167,12 @@ mod through_the_layer {
     #[tokio::test]
     async fn under_a_timeout_only_a_stream_goes_as_it_comes_and_a_unary_call_whole() {
         let s = server([]).await;
-        let layer = ServiceConfigLayer::from_json(
+        let mut client = layered_with(
+            s.addr,
             r#"{"methodConfig": [{"name": [{"service": "catalog.v1.Catalog"}], "timeout": "5s"}]}"#,
-        )
-        .unwrap();
-        let channel = Channel::from_shared(format!("http://{}", s.addr))
-            .unwrap()
-            .connect_lazy();
-        let mut client =
-            CatalogClient::new(tower::ServiceBuilder::new().layer(layer).service(channel));
+        );
         // Not there when the call starts: sent as the messages come.
-        let (send, receive) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            for id in ["x", "y"] {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                if send.send(entry(id)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let stream = tokio_stream::wrappers::ReceiverStream::new(receive);
+        let stream = live(&["x", "y"], Duration::from_millis(20));
         let reply = client.upload(stream).await.unwrap();
         assert_eq!(reply.into_inner().id, "x,y");
         // A unary call's request, read whole and sent as one chunk.
@@ -229,16 +214,11 @@ mod through_the_layer {
     #[tokio::test]
     async fn a_hedged_bidi_call_whose_requests_wait_on_responses_is_sent_once() {
         let s = server([]).await;
-        let layer = ServiceConfigLayer::from_json(
+        let mut client = layered_with(
+            s.addr,
             r#"{"methodConfig": [{"name": [{"service": "catalog.v1.Catalog"}], "timeout": "5s",
                 "hedgingPolicy": {"maxAttempts": 3, "hedgingDelay": "0.05s"}}]}"#,
-        )
-        .unwrap();
-        let channel = Channel::from_shared(format!("http://{}", s.addr))
-            .unwrap()
-            .connect_lazy();
-        let mut client =
-            CatalogClient::new(tower::ServiceBuilder::new().layer(layer).service(channel));
+        );
         let (send, receive) = tokio::sync::mpsc::channel(4);
         send.send(entry("ping")).await.unwrap();
         let stream = tokio_stream::wrappers::ReceiverStream::new(receive);

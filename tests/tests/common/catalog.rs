@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use steadfast_examples::catalog::v1::catalog_server::{Catalog, CatalogServer};
 use steadfast_examples::catalog::v1::{Entry, ResilientCatalogClient};
@@ -172,4 +173,18 @@ pub(crate) fn client(addr: SocketAddr) -> ResilientCatalogClient<Channel> {
         .unwrap()
         .connect_lazy();
     ResilientCatalogClient::new(channel)
+}
+
+/// Messages that come one by one, `gap` apart, as a live stream's do.
+pub(crate) fn live(ids: &'static [&'static str], gap: Duration) -> impl Stream<Item = Entry> {
+    let (send, receive) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        for id in ids {
+            tokio::time::sleep(gap).await;
+            if send.send(entry(id)).await.is_err() {
+                return;
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(receive)
 }
