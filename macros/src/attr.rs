@@ -21,6 +21,7 @@ pub(crate) enum Kind {
     Hedge,
     RateLimit,
     ConcurrencyLimit,
+    Fallback,
     /// `#[steadfast::__rpc("pkg.Service", "Method")]`: the generated
     /// clients' marker, naming the spans as gRPC A72 does.
     Rpc,
@@ -35,6 +36,7 @@ impl Kind {
             Self::Hedge => "hedge",
             Self::RateLimit => "rate_limit",
             Self::ConcurrencyLimit => "concurrency_limit",
+            Self::Fallback => "fallback",
             Self::Rpc => "__rpc",
         }
     }
@@ -68,7 +70,7 @@ pub(crate) fn take_stack(attrs: &mut Vec<Attribute>, runtime: Option<&Path>) -> 
 }
 
 /// `retry`, `deadline`, `circuit_breaker`, `hedge`, `rate_limit`,
-/// `concurrency_limit`: bare, under
+/// `concurrency_limit`, `fallback`: bare, under
 /// `steadfast::`, under the runtime's path or its first segment (a crate
 /// that re-exports the attributes), or under `<runtime>::__private::` (as
 /// generated code names them).
@@ -97,6 +99,7 @@ fn kind_of(attr: &Attribute, runtime: Option<&Path>) -> Option<Kind> {
         "hedge" => Some(Kind::Hedge),
         "rate_limit" => Some(Kind::RateLimit),
         "concurrency_limit" => Some(Kind::ConcurrencyLimit),
+        "fallback" => Some(Kind::Fallback),
         "__rpc" => Some(Kind::Rpc),
         _ => None,
     }

@@ -12,10 +12,11 @@ use syn::Type;
 
 use crate::attr::RetryArgs;
 use crate::breaker::BreakerArgs;
+use crate::fallback::FallbackArgs;
 use crate::hedge::HedgeArgs;
 use crate::item::Shape;
 use crate::limit::LimitArgs;
-use crate::valid::{Layer, ParamClone, Plan};
+use crate::valid::{Handed, Layer, ParamClone, Plan};
 
 pub(crate) fn function(plan: Plan) -> TokenStream {
     let p = crate::runtime::private();
@@ -24,6 +25,7 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
         function,
         layers,
         clones,
+        handed,
         result,
         result_span,
     } = plan;
@@ -38,17 +40,18 @@ pub(crate) fn function(plan: Plan) -> TokenStream {
         plain: false,
     };
     let body = if spans.rpc.is_some() {
-        body(&function, &layers, &clones, &ret, &spans)
+        body(&function, &layers, &clones, &handed, &ret, &spans)
     } else {
         // A plain function's spans are feature `function-spans`'s (the
         // runtime's `__function_spans!` keeps one of the two): even never
         // taken, the traced branch costs the untraced one ~25 instructions
         // (a larger future, and drop glue for the span).
-        let off = body(&function, &layers, &clones, &ret, &spans);
+        let off = body(&function, &layers, &clones, &handed, &ret, &spans);
         let on = body(
             &function,
             &layers,
             &clones,
+            &handed,
             &ret,
             &Spans {
                 plain: true,
@@ -86,6 +89,7 @@ fn body(
     function: &crate::item::Function,
     layers: &[Layer],
     clones: &[ParamClone],
+    handed: &[Handed],
     ret: &Ret<'_>,
     spans: &Spans<'_>,
 ) -> TokenStream {
@@ -137,6 +141,7 @@ fn body(
                 is_async,
                 in_call(index),
             ),
+            Layer::Fallback(args) => fallback(args, handed, &body, ret, is_async, in_call(index)),
             Layer::Hedge(args) => hedge(
                 args,
                 clones,
@@ -667,6 +672,105 @@ fn limit(
         match #admit {
             #admitted
             ::core::result::Result::Err(__steadfast_limited) => #refused,
+        }
+    }
+}
+
+// Input:  body `B`, returning `Result<T, E>`; the parameters the handler
+//         may ask for.
+// Output: `B`'s result, or, on an error the fallback answers (a local
+//         refusal, or what `when` selects), the handler's answer. The
+//         handler's shape (the error alone, or the parameters by reference
+//         and then the error) is a type the compiler picks before `B` runs:
+//         with the parameters, each by-value one is kept for the handler and
+//         `B` gets a clone; with the error alone, nothing is kept.
+fn fallback(
+    args: &FallbackArgs,
+    handed: &[Handed],
+    body: &TokenStream,
+    ret: &Ret<'_>,
+    is_async: bool,
+    in_call: Option<&Spans<'_>>,
+) -> TokenStream {
+    let p = crate::runtime::private();
+    let ty = ret.ty;
+    let handler = &args.handler;
+    let handler_span = syn::spanned::Spanned::span(handler);
+    let kept = |name: &syn::Ident| quote::format_ident!("__steadfast_kept_{}", name.unraw());
+    let probes = handed.iter().map(|h| {
+        let name = &h.name;
+        match h.owned {
+            Some(_) => quote!(&#name),
+            None => quote!(&*#name),
+        }
+    });
+    let mode = {
+        let p = crate::runtime::private_at(handler_span);
+        // The parameters' types are known before the handler is matched
+        // against them, so that a handler that does not fit is reported as
+        // such (rather than as a tuple of the wrong length).
+        quote_spanned! {handler_span=>
+            let __steadfast_probe = (#(#probes,)*);
+            let __steadfast_mode = #p::fallback_mode::<#ty, _, _, _>(&#handler, __steadfast_probe);
+        }
+    };
+    let splits = handed.iter().filter_map(|h| {
+        let owned = h.owned.as_ref()?;
+        let name = &h.name;
+        let kept = kept(name);
+        let mutable = owned.mutable.then(|| quote!(mut));
+        let p = crate::runtime::private_at(h.span);
+        Some(quote_spanned! {h.span=>
+            #[allow(unused_mut)]
+            let (#mutable #name, #kept) = #p::keep(__steadfast_mode, #name);
+        })
+    });
+    let params = handed.iter().map(|h| {
+        let name = &h.name;
+        match h.owned {
+            Some(_) => {
+                let kept = kept(name);
+                quote!(&#kept)
+            }
+            None => quote!(&*#name),
+        }
+    });
+    let answers = match &args.when {
+        None => {
+            let p = crate::runtime::private_at(ret.span);
+            quote_spanned!(ret.span=> #p::is_local_refusal(&__steadfast_error))
+        }
+        Some(when) => quote! {
+            #when(&__steadfast_error) || {
+                #[allow(unused_imports)]
+                use #p::{ViaLocalRefusal as _, ViaNoRefusal as _};
+                (&#p::RefusalProbe(&__steadfast_error)).__steadfast_is_local_refusal()
+            }
+        },
+    };
+    let call = {
+        let p = crate::runtime::private_at(handler_span);
+        quote_spanned! {handler_span=>
+            #p::call_fallback(__steadfast_mode, #handler, (#(#params,)*), __steadfast_error)
+        }
+    };
+    let answer = {
+        let p = crate::runtime::private_at(handler_span);
+        if is_async {
+            quote_spanned!(handler_span=> #p::answer::<#ty, _, _>(#call).await)
+        } else {
+            quote_spanned!(handler_span=> #p::answer_now::<#ty, _>(#call))
+        }
+    };
+    let run = run_once(body, ret, is_async, in_call);
+    quote! {
+        #mode
+        #(#splits)*
+        #[allow(clippy::redundant_closure_call)]
+        let __steadfast_result: #ty = #run;
+        match __steadfast_result {
+            ::core::result::Result::Err(__steadfast_error) if #answers => #answer,
+            __steadfast_result => __steadfast_result,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The `#[retry]`, `#[deadline]`, `#[circuit_breaker]`, `#[hedge]`, `#[rate_limit]` and
-//! `#[concurrency_limit]` attributes. Documented and re-exported
+//! The `#[retry]`, `#[deadline]`, `#[circuit_breaker]`, `#[hedge]`, `#[rate_limit]`,
+//! `#[concurrency_limit]` and `#[fallback]` attributes. Documented and re-exported
 //! by the `steadfast` crate: depend on that, not on this.
 //!
 //! Parse → validate → expand: `item` takes the function apart, `attr`
@@ -13,6 +13,7 @@ mod breaker;
 mod duration;
 mod entry;
 mod expand;
+mod fallback;
 mod hedge;
 mod item;
 mod keys;
@@ -53,6 +54,12 @@ pub fn rate_limit(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn concurrency_limit(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(attr::Kind::ConcurrencyLimit, args.into(), item.into()).into()
+}
+
+/// See `steadfast::fallback`.
+#[proc_macro_attribute]
+pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(attr::Kind::Fallback, args.into(), item.into()).into()
 }
 
 /// What `steadfast-build` puts on a generated client's method: the gRPC

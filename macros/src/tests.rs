@@ -133,3 +133,17 @@ fn circuit_breaker_around_the_body() {
         }
     )));
 }
+
+#[test]
+fn fallback_keeps_parameters_only_in_the_shape_that_asks() {
+    insta::assert_snapshot!(pretty(expand(
+        Kind::Fallback,
+        quote!(order_busy),
+        quote! {
+            #[rate_limit(ORDERS)]
+            async fn create_order(client: &mut Client, mut order: Order) -> Result<Reply, Status> {
+                client.create(order).await
+            }
+        }
+    )));
+}

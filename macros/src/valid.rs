@@ -9,6 +9,7 @@ use syn::{FnArg, Pat, Type};
 use crate::attr::{self, Kind, RetryArgs, Written};
 use crate::breaker::BreakerArgs;
 use crate::duration::DurationArg;
+use crate::fallback::FallbackArgs;
 use crate::hedge::HedgeArgs;
 use crate::item::{Function, Shape};
 use crate::keys::Errors;
@@ -22,6 +23,7 @@ pub(crate) enum Layer {
     Hedge(Box<HedgeArgs>),
     RateLimit(Box<LimitArgs>),
     ConcurrencyLimit(Box<LimitArgs>),
+    Fallback(Box<FallbackArgs>),
 }
 
 impl Layer {
@@ -39,6 +41,21 @@ pub(crate) struct ParamClone {
     pub(crate) span: Span,
 }
 
+/// A parameter a `#[fallback]` handler may ask for, by reference.
+pub(crate) struct Handed {
+    /// Its name in the body (`self`, or the ident `#[async_trait]` bound it to).
+    pub(crate) name: syn::Ident,
+    /// Taken by value: kept for the handler when it asks (the body gets a
+    /// clone), and bound `mut` again when it was.
+    pub(crate) owned: Option<Owned>,
+    pub(crate) span: Span,
+}
+
+/// How a by-value parameter is bound for the body.
+pub(crate) struct Owned {
+    pub(crate) mutable: bool,
+}
+
 /// What the expansion writes: the function (its by-value parameters renamed
 /// where a pattern cannot be cloned), the layers outermost first, the
 /// statements that clone by-value parameters into each attempt, and the
@@ -49,6 +66,9 @@ pub(crate) struct Plan {
     pub(crate) function: Function,
     pub(crate) layers: Vec<Layer>,
     pub(crate) clones: Vec<ParamClone>,
+    /// The parameters a `#[fallback]` handler may ask for, in order (empty
+    /// without one).
+    pub(crate) handed: Vec<Handed>,
     pub(crate) result: Type,
     pub(crate) result_span: Span,
 }
@@ -78,6 +98,8 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
                 .map(|a| Layer::RateLimit(Box::new(a))),
             Kind::ConcurrencyLimit => LimitArgs::parse(written.kind, written.args, written.span)
                 .map(|a| Layer::ConcurrencyLimit(Box::new(a))),
+            Kind::Fallback => FallbackArgs::parse(written.args, written.span)
+                .map(|a| Layer::Fallback(Box::new(a))),
             Kind::Rpc => continue,
         };
         match parsed {
@@ -110,6 +132,8 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             .any(|l| matches!(l, Layer::ConcurrencyLimit(_)))
         {
             "`#[concurrency_limit]` needs a function returning `Result<T, E>` with `E: From<steadfast::Limited>`"
+        } else if layers.iter().any(|l| matches!(l, Layer::Fallback(_))) {
+            "`#[fallback]` needs a function returning `Result<T, E>`: its handler answers the errors"
         } else {
             "a generated client's method returns `Result<T, tonic::Status>`"
         };
@@ -118,11 +142,19 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
     if !function.is_async() {
         check_blocking(&layers, &mut errors);
     }
+    let handed = if layers.iter().any(|l| matches!(l, Layer::Fallback(_))) {
+        handed_parameters(&function, &mut errors)
+    } else {
+        Vec::new()
+    };
     let clones = if retries {
         clone_parameters(&mut function, &mut errors)
     } else {
         Vec::new()
     };
+    if !handed.is_empty() {
+        unbind_mut(&mut function);
+    }
     let layers = fold_attempt_deadlines(layers, &mut errors);
     let result_span = function.output_span();
     match result {
@@ -131,6 +163,7 @@ pub(crate) fn plan(mut function: Function, stack: Vec<Written>) -> syn::Result<P
             function,
             layers,
             clones,
+            handed,
             result,
             result_span,
         }),
@@ -163,7 +196,8 @@ fn check_nesting(layers: &[Layer]) -> syn::Result<()> {
             Layer::Breaker(_)
             | Layer::Hedge(_)
             | Layer::RateLimit(_)
-            | Layer::ConcurrencyLimit(_) => {}
+            | Layer::ConcurrencyLimit(_)
+            | Layer::Fallback(_) => {}
         }
     }
     Ok(())
@@ -185,8 +219,11 @@ fn check_blocking(layers: &[Layer], errors: &mut Errors) {
                 }
             }
             // A blocking function is admitted or refused at once: it never
-            // waits in a limit's queue.
-            Layer::Breaker(_) | Layer::RateLimit(_) | Layer::ConcurrencyLimit(_) => {}
+            // waits in a limit's queue. Its fallback handler answers at once.
+            Layer::Breaker(_)
+            | Layer::RateLimit(_)
+            | Layer::ConcurrencyLimit(_)
+            | Layer::Fallback(_) => {}
             Layer::Hedge(args) => errors.push(syn::Error::new(
                 args.span,
                 "`#[hedge]` needs an `async fn`: its attempts run at the same time, inside the caller's task",
@@ -305,4 +342,87 @@ fn clone_parameters(function: &mut Function, errors: &mut Errors) -> Vec<ParamCl
         }
     }
     clones
+}
+
+// Input:  the function's parameters.
+// Output: each one as a `#[fallback]` handler would be handed it: its name,
+//         and whether it is taken by value (then kept for the handler that
+//         asks). A parameter without a name, and a consumed `self`, are
+//         errors: the handler could not be handed them.
+fn handed_parameters(function: &Function, errors: &mut Errors) -> Vec<Handed> {
+    let self_name = match &function.shape {
+        Shape::AsyncTrait { prologue, .. } => prologue.iter().find_map(|stmt| match stmt {
+            syn::Stmt::Local(local) => match &local.pat {
+                Pat::Ident(p) if p.ident == "__self" => Some(p.ident.clone()),
+                _ => None,
+            },
+            _ => None,
+        }),
+        _ => None,
+    };
+    let mut handed = Vec::new();
+    for input in &function.sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => {
+                if receiver.reference.is_none() {
+                    errors.push(syn::Error::new(
+                        receiver.self_token.span,
+                        "`#[fallback]` keeps the parameters for its handler, so it cannot take a consumed `self`: take `&self` or `&mut self`",
+                    ));
+                    continue;
+                }
+                let name = self_name
+                    .clone()
+                    .unwrap_or_else(|| syn::Ident::new("self", receiver.self_token.span));
+                handed.push(Handed {
+                    name,
+                    owned: None,
+                    span: receiver.self_token.span,
+                });
+            }
+            FnArg::Typed(arg) => {
+                let span = arg.pat.span();
+                let Pat::Ident(ident) = &*arg.pat else {
+                    errors.push(syn::Error::new(
+                        span,
+                        "`#[fallback]` hands the parameters to its handler by name: bind this one to a name (`order: Order`) and take it apart in the body",
+                    ));
+                    continue;
+                };
+                if ident.subpat.is_some() || ident.by_ref.is_some() {
+                    errors.push(syn::Error::new(
+                        span,
+                        "`#[fallback]` hands the parameters to its handler by name: bind this one to a plain name",
+                    ));
+                    continue;
+                }
+                let owned = (!matches!(*arg.ty, Type::Reference(_))).then(|| Owned {
+                    mutable: ident.mutability.is_some(),
+                });
+                handed.push(Handed {
+                    name: ident.ident.clone(),
+                    owned,
+                    span: arg.ty.span(),
+                });
+            }
+        }
+    }
+    handed
+}
+
+/// A by-value parameter is bound for the body by the fallback's split
+/// (`let (mut x, kept) = ..`): the signature's binding is never mutated.
+fn unbind_mut(function: &mut Function) {
+    if matches!(function.shape, Shape::AsyncTrait { .. }) {
+        return;
+    }
+    for input in &mut function.sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            if let (Pat::Ident(ident), false) =
+                (&mut *arg.pat, matches!(*arg.ty, Type::Reference(_)))
+            {
+                ident.mutability = None;
+            }
+        }
+    }
 }

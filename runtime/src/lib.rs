@@ -15,6 +15,7 @@ pub mod backoff;
 pub mod breaker;
 mod clock;
 pub mod deadline;
+mod fallback;
 pub mod hedge;
 pub mod limit;
 mod local;
@@ -27,6 +28,7 @@ mod window;
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
+pub use fallback::LocalRefusal;
 pub use limit::{ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 pub use retry::{retry, retry_blocking, RatioBudget, RetryBudget, RetryPolicy, Retryable};
 pub use steadfast_grammar::{parse as parse_duration, DurationError};
@@ -48,6 +50,12 @@ pub use steadfast_macros::concurrency_limit;
     doc = "Runs the function inside a deadline scope (documented with feature `tonic`)."
 )]
 pub use steadfast_macros::deadline;
+#[cfg_attr(feature = "tonic", doc = include_str!("docs/fallback.md"))]
+#[cfg_attr(
+    not(feature = "tonic"),
+    doc = "Answers a local refusal (a limit, an open breaker, a deadline) with a handler of the function's own (documented with feature `tonic`)."
+)]
+pub use steadfast_macros::fallback;
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/hedge.md"))]
 #[cfg_attr(
     not(feature = "tonic"),

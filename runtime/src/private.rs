@@ -70,6 +70,10 @@ mod without_channel {
         }
     }
 }
+pub use crate::fallback::handler::{
+    answer, answer_now, call_fallback, fallback_mode, is_local_refusal, keep, RefusalProbe,
+    ViaLocalRefusal, ViaNoRefusal,
+};
 pub use crate::limit::{ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
@@ -79,7 +83,7 @@ pub use crate::tonic::streamed::{ReplayableStream, Replayed};
 pub use crate::tonic::ResponseGuard;
 pub use crate::RetryBudget;
 pub use steadfast_macros::{
-    __rpc as rpc, circuit_breaker, concurrency_limit, deadline, hedge, rate_limit, retry,
+    __rpc as rpc, circuit_breaker, concurrency_limit, deadline, fallback, hedge, rate_limit, retry,
 };
 
 /// Not named by emitted code: the rules' own doctests, the crate's tests and

@@ -43,9 +43,10 @@ pub(in crate::tonic) fn stamp(headers: &mut HeaderMap) -> Result<(), Status> {
         return Ok(());
     };
     if remaining.is_zero() {
-        return Err(Status::deadline_exceeded(
-            "deadline exceeded before the call was sent",
-        ));
+        let mut status = Status::deadline_exceeded("deadline exceeded before the call was sent");
+        // A refusal of this process's, for `LocalRefusal`.
+        status.set_source(std::sync::Arc::new(crate::Elapsed::new()));
+        return Err(status);
     }
     // The method's own timeout (`Request::set_timeout`), if shorter, stays.
     let own = headers

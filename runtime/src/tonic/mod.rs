@@ -202,6 +202,7 @@ impl From<CircuitOpen> for Status {
         status
             .metadata_mut()
             .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
+        status.set_source(std::sync::Arc::new(open));
         status
     }
 }
@@ -229,12 +230,33 @@ impl From<crate::Limited> for Status {
                 .metadata_mut()
                 .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
         }
+        status.set_source(std::sync::Arc::new(limited));
         status
     }
 }
 
 impl From<Elapsed> for Status {
     fn from(elapsed: Elapsed) -> Self {
-        Status::deadline_exceeded(elapsed.to_string())
+        let mut status = Status::deadline_exceeded(elapsed.to_string());
+        status.set_source(std::sync::Arc::new(elapsed));
+        status
+    }
+}
+
+/// A status made here from a [`Limited`](crate::Limited),
+/// [`CircuitOpen`] or [`Elapsed`] keeps it as its source, which a status
+/// read from the wire never has: a server's `RESOURCE_EXHAUSTED` is not a
+/// local refusal.
+///
+/// ```
+/// use steadfast::{Elapsed, LocalRefusal};
+/// use tonic::Status;
+///
+/// assert!(Status::from(Elapsed::new()).is_local_refusal());
+/// assert!(!Status::deadline_exceeded("the server's deadline").is_local_refusal());
+/// ```
+impl crate::LocalRefusal for Status {
+    fn is_local_refusal(&self) -> bool {
+        std::error::Error::source(self).is_some_and(crate::fallback::is_refusal)
     }
 }

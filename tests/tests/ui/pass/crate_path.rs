@@ -13,9 +13,15 @@ async fn everything() -> Result<(), tonic::Status> { Ok(()) }
 #[platform::steadfast::hedge(max = 2, delay = 10ms, crate = platform::steadfast)]
 async fn hedged(id: &str) -> Result<String, tonic::Status> { Ok(id.to_owned()) }
 
+fn busy(_: &str, _: tonic::Status) -> Result<String, tonic::Status> { Ok(String::new()) }
+
+#[rt::fallback(busy, crate = "platform::steadfast")]
+#[rt::rate_limit(rate = 5/s, crate = "platform::steadfast")]
+async fn limited(id: &str) -> Result<String, tonic::Status> { Ok(id.to_owned()) }
+
 #[rt::retry(crate = "::steadfast", max = 2)]
 fn blocking() -> Result<(), std::io::Error> { Ok(()) }
 
 fn main() {
-    let _ = (everything(), hedged("a"), blocking());
+    let _ = (everything(), hedged("a"), limited("a"), blocking());
 }
