@@ -20,7 +20,8 @@
 //! The closed path takes no lock and allocates nothing: a success is one
 //! atomic add, and the clock is read only every few calls (see the window's
 //! notes in [`CircuitBreaker::window`]), on failures, and with a slow-call
-//! rule. Time is tokio's clock, so a paused clock drives it in tests.
+//! rule. Time is the CPU's time-stamp counter; with feature `test-util`,
+//! tokio's clock, so that a paused clock drives it in tests.
 
 #[cfg(feature = "opentelemetry")]
 mod metrics;

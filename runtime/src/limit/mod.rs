@@ -15,8 +15,9 @@
 //! ([`deadline::current`](crate::deadline::current)): a call that could only
 //! start after its deadline is refused at once.
 //!
-//! Time is tokio's clock, as for deadlines and breakers, so a paused clock
-//! drives limits in tests.
+//! Time is the CPU's time-stamp counter (about half the cost of a
+//! monotonic clock reading); with feature `test-util`, tokio's clock, so
+//! that a paused clock drives limits in tests (as breakers and budgets).
 //!
 //! Every refusal is an `INFO` event (target `steadfast`, the limit's name);
 //! with feature `opentelemetry`, the counter `steadfast.limit.refusals` (by

@@ -20,8 +20,8 @@ use crate::window::Window;
 /// on a failing service, this adds at most 20% (plus the floor).
 ///
 /// Lock-free and `const`, so that it can be a `static` named by
-/// `#[retry(budget = PATH)]`; the windows are tokio's clock, so a paused
-/// clock drives them in tests. Under contention the balance can be overdrawn
+/// `#[retry(budget = PATH)]`; with feature `test-util` its windows are
+/// tokio's clock, so that a paused clock drives them in tests. Under contention the balance can be overdrawn
 /// by as many retries as race for the last one.
 ///
 /// ```

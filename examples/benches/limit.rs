@@ -1,5 +1,5 @@
-//! What admitting a call costs: `steadfast`'s `RateLimiter` against
-//! `governor` 0.10 (direct and keyed) and `tower::limit::RateLimit` 0.5;
+//! What admitting a call costs: `steadfast`'s `RateLimiter` and
+//! `KeyedRateLimiter` against `governor` 0.10 (direct and keyed) and `tower::limit::RateLimit` 0.5;
 //! its `ConcurrencyLimit` against `tokio::sync::Semaphore` and
 //! `tower::limit::ConcurrencyLimit`. Uncontended (one thread) and with both
 //! cores contending (two threads on one limit). Every limit is set so that
@@ -8,19 +8,23 @@
 //! over the rounds and its spread (min–max), minus the empty loop, and the
 //! ratio of the medians to the first variant of its group.
 //!
-//! `cargo bench -p steadfast --bench limit`
+//! `cargo bench -p steadfast-examples --no-default-features --bench limit`
+//!
+//! Here rather than in the runtime's benches: those build with the
+//! runtime's feature `test-util` (its tests drive limits with tokio's
+//! paused clock), and this measures the clock users' builds read.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use steadfast::{ConcurrencyLimit, RateLimiter};
+use steadfast::{ConcurrencyLimit, KeyedRateLimiter, RateLimiter};
 
 const ROUNDS: usize = 15;
 const CALLS: u32 = 200_000;
 
-#[path = "common/alternated.rs"]
+#[path = "../../runtime/benches/common/alternated.rs"]
 mod alternated;
 
 use alternated::{median, sample, spread, Variant};
@@ -57,6 +61,9 @@ fn contended<F: Fn(u32) + Send + Sync + 'static>(f: Arc<F>) -> Duration {
 }
 
 static OURS: RateLimiter = RateLimiter::per(u32::MAX, Duration::from_nanos(1)).burst(u32::MAX);
+static OURS_KEYED: KeyedRateLimiter = KeyedRateLimiter::new(
+    RateLimiter::per(u32::MAX, Duration::from_nanos(1)).burst(u32::MAX),
+);
 static PLACES: ConcurrencyLimit = ConcurrencyLimit::new(1 << 20);
 
 fn quota() -> governor::Quota {
@@ -103,6 +110,25 @@ fn variants() -> Vec<Variant> {
                 })
             }),
         ),
+        (
+            "rate",
+            "(std Instant::now() alone)",
+            Box::new(|| {
+                timed(|i| {
+                    black_box(std::time::Instant::now());
+                    black_box(i);
+                })
+            }),
+        ),
+        ("rate", "(governor's clock alone: quanta)", {
+            let clock = governor::clock::DefaultClock::default();
+            Box::new(move || {
+                timed(|i| {
+                    black_box(governor::clock::Clock::now(&clock));
+                    black_box(i);
+                })
+            })
+        }),
         ("rate", "governor 0.10 direct check", {
             let direct = Arc::clone(&direct);
             Box::new(move || {
@@ -112,6 +138,15 @@ fn variants() -> Vec<Variant> {
                 })
             })
         }),
+        (
+            "rate",
+            "steadfast KeyedRateLimiter (16 keys)",
+            Box::new(|| {
+                timed(|i| {
+                    black_box(OURS_KEYED.try_acquire_key(&(i % 16))).ok();
+                })
+            }),
+        ),
         ("rate", "governor 0.10 keyed check_key (16 keys)", {
             let keyed = Arc::clone(&keyed);
             Box::new(move || {
