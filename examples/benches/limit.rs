@@ -61,9 +61,8 @@ fn contended<F: Fn(u32) + Send + Sync + 'static>(f: Arc<F>) -> Duration {
 }
 
 static OURS: RateLimiter = RateLimiter::per(u32::MAX, Duration::from_nanos(1)).burst(u32::MAX);
-static OURS_KEYED: KeyedRateLimiter = KeyedRateLimiter::new(
-    RateLimiter::per(u32::MAX, Duration::from_nanos(1)).burst(u32::MAX),
-);
+static OURS_KEYED: KeyedRateLimiter =
+    KeyedRateLimiter::new(RateLimiter::per(u32::MAX, Duration::from_nanos(1)).burst(u32::MAX));
 static PLACES: ConcurrencyLimit = ConcurrencyLimit::new(1 << 20);
 
 fn quota() -> governor::Quota {

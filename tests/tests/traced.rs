@@ -610,3 +610,35 @@ async fn every_span_of_a_generated_call_has_the_target_steadfast() {
         Some("Sent.user.UserService.GetUser")
     );
 }
+
+/// A refusal is an event naming the limit and its kind; a keyed limit's
+/// names the key too (its metric does not: one series per key).
+#[tokio::test]
+async fn a_refusal_is_an_event_naming_the_limit_and_the_key_of_a_keyed_one() {
+    use steadfast::{KeyedRateLimiter, RateLimiter};
+    static ORDERS: RateLimiter = RateLimiter::per_second(1).burst(1).named("orders");
+    static PER_USER: KeyedRateLimiter =
+        KeyedRateLimiter::new(RateLimiter::per_second(1).burst(1).named("per-user"));
+
+    let recorder = Recorder::default();
+    let _guard = recorder.install();
+    ORDERS.try_acquire().unwrap();
+    ORDERS.try_acquire().unwrap_err();
+    PER_USER.try_acquire_key("ada").unwrap();
+    PER_USER.try_acquire_key("ada").unwrap_err();
+
+    let refused: Vec<_> = recorder
+        .events("refused by a limit")
+        .into_iter()
+        .map(|e| e.fields)
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused[0].get("limit").map(String::as_str), Some("orders"));
+    assert_eq!(refused[0].get("kind").map(String::as_str), Some("rate"));
+    assert_eq!(refused[0].get("key"), None);
+    assert_eq!(
+        refused[1].get("limit").map(String::as_str),
+        Some("per-user")
+    );
+    assert_eq!(refused[1].get("key").map(String::as_str), Some("\"ada\""));
+}

@@ -2,6 +2,7 @@
 //! flow rules, governor's keyed limiter), with bounded memory.
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
@@ -155,10 +156,10 @@ impl KeyedRateLimiter {
     ///
     /// [`Limited`], with the time until the key's budget would admit a call
     /// (none when the limiter records as many keys as it may).
-    pub fn try_acquire_key<K: Hash + ?Sized>(&self, key: &K) -> Result<(), Limited> {
+    pub fn try_acquire_key<K: Hash + Debug + ?Sized>(&self, key: &K) -> Result<(), Limited> {
         match self.reserve(key, |wait| wait == 0) {
             Ok(_) => Ok(()),
-            Err(wait) => Err(self.refused(wait)),
+            Err(wait) => Err(self.refused(key, wait)),
         }
     }
 
@@ -185,7 +186,7 @@ impl KeyedRateLimiter {
     /// assert_eq!(start.elapsed(), Duration::from_millis(100));
     /// # }
     /// ```
-    pub async fn acquire_key<K: Hash + ?Sized>(&self, key: &K) -> Result<(), Limited> {
+    pub async fn acquire_key<K: Hash + Debug + ?Sized>(&self, key: &K) -> Result<(), Limited> {
         match self.reserve(key, self.limit.fits()) {
             Ok(None | Some(0)) => Ok(()),
             Ok(Some(wait)) => {
@@ -194,7 +195,7 @@ impl KeyedRateLimiter {
                 super::waited(Which::Rate, self.limit.name(), wait);
                 Ok(())
             }
-            Err(wait) => Err(self.refused(wait)),
+            Err(wait) => Err(self.refused(key, wait)),
         }
     }
 
@@ -225,14 +226,16 @@ impl KeyedRateLimiter {
         Ok(Some(wait))
     }
 
-    fn refused(&self, wait: Option<u64>) -> Limited {
-        match wait {
-            Some(wait) => self.limit.refused(wait),
-            None => {
-                super::refused(Which::Rate, self.limit.name());
-                Limited::new(Which::Rate, self.limit.name(), None)
-            }
-        }
+    /// The refusal of a call of `key`, which may be admitted after `wait`
+    /// (`None`: no room for a new key).
+    #[cold]
+    fn refused<K: Debug + ?Sized>(&self, key: &K, wait: Option<u64>) -> Limited {
+        super::refused_key(Which::Rate, self.limit.name(), &key);
+        Limited::new(
+            Which::Rate,
+            self.limit.name(),
+            wait.map(Duration::from_nanos),
+        )
     }
 }
 

@@ -66,6 +66,15 @@ fn refused(which: Which, name: &'static str) {
     metrics::refused(which, name);
 }
 
+/// A call of `key` refused by a keyed limit: the event names the key, the
+/// metric does not (one series per key would be unbounded).
+#[allow(unused_variables)]
+fn refused_key(which: Which, name: &'static str, key: &dyn std::fmt::Debug) {
+    crate::trace::event!(limit = name, kind = which.as_str(), key = ?key, "refused by a limit");
+    #[cfg(feature = "opentelemetry")]
+    metrics::refused(which, name);
+}
+
 /// A call waited `wait` in a limit's queue and was admitted.
 #[allow(unused_variables)]
 fn waited(which: Which, name: &'static str, wait: std::time::Duration) {
