@@ -32,6 +32,7 @@ use crate::tonic::timeout::TIMEOUT_NAME;
 pub(super) fn run<S, RB>(
     mut ready: S,
     timeout: Option<Duration>,
+    enforced_below: bool,
     policy: AttemptPolicy,
     request: Request<Body>,
     limit: usize,
@@ -74,7 +75,7 @@ where
         };
         // Made in place inside `Bounded`: a future held as a local, then
         // awaited, would be stored twice.
-        let answer = Bounded::new(timeout, async {
+        let answer = Bounded::new(timeout, enforced_below, async {
             let answer = match &policy {
                 AttemptPolicy::Retry(retry, codes) => {
                     attempts
@@ -106,6 +107,7 @@ where
 pub(super) fn run_once<S, RB>(
     mut ready: S,
     timeout: Option<Duration>,
+    enforced_below: bool,
     request: Request<Body>,
     limit: usize,
 ) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
@@ -124,7 +126,7 @@ where
     // into it, the request would be stored twice in the call's future.
     let mut request = Some(request);
     async move {
-        let answer = Bounded::new(timeout, async {
+        let answer = Bounded::new(timeout, enforced_below, async {
             let whole = Whole(&mut request);
             let answer = Answer::of(attempt(attempt_span, &stats, &mut ready, whole).await);
             spans::record(&span, &answer.response);
@@ -156,21 +158,52 @@ pin_project_lite::pin_project! {
     /// with a code that reports a timeout (`rule::reports_timeout`: the
     /// server's copy of the deadline may run out first), as for every
     /// other client.
+    ///
+    /// Through a service that enforces the `grpc-timeout` it sends (tonic's
+    /// `Channel`: its `GrpcTimeout`), the deadline is carried without a
+    /// timer of the layer's own: every attempt goes out with what is left
+    /// of it (rounded up, so the service's timer fires at or after it) and
+    /// every wait between attempts ends before it. A second timer per call
+    /// cost ~2% of a call's throughput at concurrency 1 (BENCHMARKS.md §14):
+    /// each registration into tokio's idle timer wheel wakes its driver.
     #[project = BoundedProj]
     pub(super) enum Bounded<F> {
         Free { #[pin] call: F },
         Timed { #[pin] call: crate::deadline::Timed<F> },
+        Carried { #[pin] call: crate::deadline::Carried<F> },
     }
 }
 
 impl<F: Future> Bounded<F> {
-    pub(super) fn new(timeout: Option<std::time::Duration>, call: F) -> Self {
+    pub(super) fn new(timeout: Option<std::time::Duration>, enforced_below: bool, call: F) -> Self {
         match timeout {
             None => Bounded::Free { call },
+            Some(timeout) if enforced_below => Bounded::Carried {
+                call: crate::deadline::emitted::carried(timeout, call),
+            },
             Some(timeout) => Bounded::Timed {
                 call: crate::deadline::timed(timeout, call),
             },
         }
+    }
+}
+
+/// Whether a call through `S` is bounded by the `grpc-timeout` it carries
+/// without a timer of the layer's: tonic's `Channel` enforces it (its
+/// `GrpcTimeout` layer), and so does `steadfast::tonic::Channel` (tonic's,
+/// sending the deadline). Any other service, a `Channel` under other
+/// layers included, gets the layer's own timer.
+pub(super) fn enforces_grpc_timeout<S: 'static>() -> bool {
+    #[cfg(feature = "channel")]
+    {
+        use std::any::TypeId;
+        let service = TypeId::of::<S>();
+        service == TypeId::of::<tonic::transport::Channel>()
+            || service == TypeId::of::<crate::tonic::Channel>()
+    }
+    #[cfg(not(feature = "channel"))]
+    {
+        false
     }
 }
 
@@ -184,6 +217,7 @@ where
         let (result, until) = match self.project() {
             BoundedProj::Free { call } => return call.poll(cx),
             BoundedProj::Timed { call } => std::task::ready!(call.poll(cx)),
+            BoundedProj::Carried { call } => std::task::ready!(call.poll(cx)),
         };
         let expired = || {
             let status = Status::deadline_exceeded("deadline exceeded before a response");

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tonic::body::Body;
 
-use super::call::{run, run_once};
+use super::call::{enforces_grpc_timeout, run, run_once};
 use super::BoxError;
 use super::{MethodPolicy, ServiceConfig};
 use crate::tonic::guard::{GuardFuture, Guarded};
@@ -67,16 +67,24 @@ where
         let clone = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, clone);
         let limit = self.buffer_limit;
+        let enforced_below = enforces_grpc_timeout::<S>();
         match self.config.policy(request.uri().path()) {
             None => Box::pin(GuardFuture::new(ready.call(request))),
             Some(MethodPolicy {
                 timeout,
                 attempts: None,
-            }) => Box::pin(run_once(ready, *timeout, request, limit)),
+            }) => Box::pin(run_once(ready, *timeout, enforced_below, request, limit)),
             Some(MethodPolicy {
                 timeout,
                 attempts: Some(attempts),
-            }) => Box::pin(run(ready, *timeout, attempts.clone(), request, limit)),
+            }) => Box::pin(run(
+                ready,
+                *timeout,
+                enforced_below,
+                attempts.clone(),
+                request,
+                limit,
+            )),
         }
     }
 }

@@ -29,6 +29,13 @@
 //!   - `config/outcome.rs`: `grpc-status` read with `Code::from_bytes`'s
 //!     rule (`00` and `014` are `UNKNOWN`), as the caller's status is
 //!     tonic's;
+//!   - `config/call.rs`'s `enforces_grpc_timeout`: `ServiceConfigLayer`
+//!     arms no timer of its own over tonic's `Channel`, whose connection
+//!     stack enforces the `grpc-timeout` a request carries (`GrpcTimeout`,
+//!     0.14: `transport/channel/service/connection.rs`). Re-check that it
+//!     still does, for every request, before its response headers; the
+//!     layer's hung-server test in `tests/tests/conformance.rs` runs
+//!     through a bare `Channel`;
 //!   - steadfast-build's `tonic_output` module: what it reads of
 //!     tonic-build's generated code (its list is there).
 

@@ -226,3 +226,65 @@ fn a_retry_policy_is_read_with_its_timeout_and_codes() {
     assert_eq!(retry.attempt_limit(), 3);
     assert!(codes.contains(Code::Aborted) && codes.contains(Code::Unavailable));
 }
+
+/// A transport that never answers and enforces no timeout of its own.
+#[derive(Debug, Clone)]
+struct Hung;
+
+impl Service<Request<Body>> for Hung {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = std::future::Pending<Result<Response<Body>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<Body>) -> Self::Future {
+        std::future::pending()
+    }
+}
+
+/// Over a service that does not enforce `grpc-timeout` itself, the layer
+/// arms its own timer: a hung call ends `DEADLINE_EXCEEDED` at the
+/// config's timeout, with and without retries.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_hung_transport_of_any_kind_is_ended_at_the_timeout_by_the_layers_timer() {
+    let once = r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "0.25s"}]}"#;
+    let retried = r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "0.25s",
+        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+        "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#;
+    for config in [once, retried] {
+        let mut service = ServiceConfigLayer::from_json(config).unwrap().layer(Hung);
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .unwrap();
+        let start = tokio::time::Instant::now();
+        let response = service.call(tonic_request(None)).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(250), "{config}");
+        assert_eq!(
+            response.headers().get("grpc-status"),
+            Some(&HeaderValue::from(Code::DeadlineExceeded as i32)),
+            "{config}"
+        );
+    }
+}
+
+/// Only tonic's `Channel` (bare, or sending the deadline as
+/// `steadfast::tonic::Channel`) is trusted to enforce the `grpc-timeout`
+/// it sends (its `GrpcTimeout`): under any other layer, or any other
+/// service, the layer keeps a timer of its own.
+#[test]
+fn only_tonics_channel_is_trusted_with_the_timeout() {
+    use crate::tonic::config::call::enforces_grpc_timeout;
+    #[cfg(feature = "channel")]
+    {
+        assert!(enforces_grpc_timeout::<tonic::transport::Channel>());
+        assert!(enforces_grpc_timeout::<crate::tonic::Channel>());
+        assert!(!enforces_grpc_timeout::<
+            crate::tonic::ServiceConfigService<tonic::transport::Channel>,
+        >());
+    }
+    assert!(!enforces_grpc_timeout::<Hung>());
+    assert!(!enforces_grpc_timeout::<Counted>());
+}
