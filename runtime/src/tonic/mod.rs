@@ -40,6 +40,7 @@ pub(crate) mod request;
 pub(crate) mod rule;
 mod scope;
 mod server;
+mod shed;
 pub(crate) mod span_status;
 pub(crate) mod streamed;
 pub(crate) mod timeout;
@@ -61,6 +62,7 @@ pub use pushback::Pushback;
 pub(crate) use pushback::PUSHBACK_HEADER;
 pub use scope::{scope, Scoped};
 pub use server::{DeadlineLayer, DeadlineService, ScopedResponse};
+pub use shed::{LimitFuture, LimitLayer, LimitService, MethodPathError, ServerLimit};
 pub(crate) use timeout::parse_timeout;
 
 use crate::breaker::{CircuitOpen, Fault};
@@ -76,7 +78,9 @@ pub(crate) fn service_and_method(path: &str) -> (&str, &str) {
 
 /// The code `status` stands for once tonic's own transport errors are seen
 /// through. A status the server sent has no `source`; one with a source was
-/// made by the local transport, and gRPC names those failures:
+/// made by the local transport (or here, from a refusal: see
+/// [`LocalRefusal`](crate::LocalRefusal)), and gRPC names the transport's
+/// failures:
 ///
 /// - tonic's local expiry of `grpc-timeout` (`CANCELLED`, "Timeout
 ///   expired") is `DEADLINE_EXCEEDED`;
