@@ -29,7 +29,7 @@ pub use backoff::{Backoff, Jitter};
 pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
 pub use fallback::LocalRefusal;
-pub use limit::{ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
+pub use limit::{AdaptiveLimit, ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 pub use retry::{retry, retry_blocking, RatioBudget, RetryBudget, RetryPolicy, Retryable};
 pub use steadfast_grammar::{parse as parse_duration, DurationError};
 #[cfg_attr(feature = "tonic", doc = include_str!("docs/circuit_breaker.md"))]

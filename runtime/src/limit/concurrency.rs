@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use super::adaptive::Controller;
 use super::limited::{LimitError, Limited, Which};
-use crate::deadline;
+use crate::{clock, deadline};
 
 /// How many calls may be in flight at once: a bulkhead. A call takes a
 /// place ([`ConcurrencyPermit`]) for as long as it runs; a permit dropped
@@ -47,6 +48,9 @@ pub struct ConcurrencyLimit {
     /// One `set_max` at a time.
     resizing: Mutex<()>,
     queue: Duration,
+    /// An adaptive limit's algorithm ([`AdaptiveLimit`](super::AdaptiveLimit)),
+    /// told each call's latency when its place comes back.
+    adaptive: Option<Controller>,
 }
 
 impl ConcurrencyLimit {
@@ -77,6 +81,36 @@ impl ConcurrencyLimit {
             owed: AtomicUsize::new(0),
             resizing: Mutex::new(()),
             queue: Duration::ZERO,
+            adaptive: None,
+        }
+    }
+
+    /// This limit, its `max` following `controller`.
+    pub(super) const fn adaptive(self, controller: Controller) -> Self {
+        Self {
+            adaptive: Some(controller),
+            ..self
+        }
+    }
+
+    /// An adaptive limit started again at `initial` places, kept between
+    /// `min` and `max`.
+    pub(super) const fn rebound(self, min: usize, initial: usize, max: usize) -> Self {
+        let Self {
+            name,
+            queue,
+            adaptive,
+            ..
+        } = self;
+        let adaptive = match adaptive {
+            Some(controller) => Some(controller.rebound(min, initial, max)),
+            None => None,
+        };
+        Self {
+            name,
+            queue,
+            adaptive,
+            ..Self::new(initial)
         }
     }
 
@@ -275,6 +309,32 @@ impl ConcurrencyLimit {
         ConcurrencyPermit {
             limit: self,
             permit: Some(permit),
+            since: if self.adaptive.is_some() {
+                clock::now()
+            } else {
+                0
+            },
+        }
+    }
+
+    /// An adaptive limit's sample: a call held its place for `held`, with
+    /// `in_flight` calls admitted.
+    fn adapt(&self, held: Duration, in_flight: usize) {
+        let Some(controller) = &self.adaptive else {
+            return;
+        };
+        let current = self.max();
+        if let Some(next) = controller.sample(held, in_flight, current) {
+            if self.set_max(next).is_ok() {
+                crate::trace::event!(
+                    limit = self.name,
+                    from = current,
+                    to = next,
+                    "adaptive limit changed"
+                );
+                #[cfg(feature = "opentelemetry")]
+                super::metrics::adapted(self.name, next);
+            }
         }
     }
 
@@ -297,6 +357,9 @@ impl ConcurrencyLimit {
 pub struct ConcurrencyPermit<'a> {
     limit: &'a ConcurrencyLimit,
     permit: Option<SemaphorePermit<'a>>,
+    /// When the place was taken, on the crate's clock (an adaptive
+    /// limit's only).
+    since: u64,
 }
 
 impl Drop for ConcurrencyPermit<'_> {
@@ -304,6 +367,14 @@ impl Drop for ConcurrencyPermit<'_> {
         let Some(permit) = self.permit.take() else {
             return;
         };
+        let adaptive = self.limit.adaptive.is_some().then(|| {
+            let held = Duration::from_nanos(clock::now().saturating_sub(self.since));
+            let max = self.limit.max();
+            (
+                held,
+                max.saturating_sub(self.limit.places.available_permits()),
+            )
+        });
         // A place the limit was lowered under goes, rather than come back.
         let owed = &self.limit.owed;
         let paid = owed
@@ -311,6 +382,11 @@ impl Drop for ConcurrencyPermit<'_> {
             .is_ok();
         if paid {
             permit.forget();
+        } else {
+            drop(permit);
+        }
+        if let Some((held, in_flight)) = adaptive {
+            self.limit.adapt(held, in_flight);
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use opentelemetry::metrics::{Counter, Histogram};
+use opentelemetry::metrics::{Counter, Gauge, Histogram};
 use opentelemetry::KeyValue;
 
 use super::Which;
@@ -53,4 +53,20 @@ pub(super) fn refused(which: Which, name: &'static str) {
 /// A call waited `wait` in a limit's queue, then was admitted.
 pub(super) fn waited(which: Which, name: &'static str, wait: Duration) {
     queue_waits().record(wait.as_secs_f64(), &attributes(which, name));
+}
+
+fn adaptive() -> &'static Gauge<u64> {
+    static ADAPTIVE: OnceLock<Gauge<u64>> = OnceLock::new();
+    ADAPTIVE.get_or_init(|| {
+        meter()
+            .u64_gauge("steadfast.limit.adaptive")
+            .with_unit("{call}")
+            .with_description("The concurrency an adaptive limit admits now, by limit.")
+            .build()
+    })
+}
+
+/// An adaptive limit now admits `max` calls at once.
+pub(super) fn adapted(name: &'static str, max: usize) {
+    adaptive().record(max as u64, &[KeyValue::new("limit", name)]);
 }

@@ -45,6 +45,7 @@
 //! # }
 //! ```
 
+mod adaptive;
 mod concurrency;
 mod keyed;
 mod limited;
@@ -53,6 +54,7 @@ mod metrics;
 mod rate;
 mod warm_up;
 
+pub use adaptive::AdaptiveLimit;
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
 pub use keyed::KeyedRateLimiter;
 pub use limited::{LimitError, Limited, Which};

@@ -44,7 +44,7 @@ use crate::{ConcurrencyLimit, Limited, RateLimiter};
 /// ```no_run
 /// use std::time::Duration;
 /// use steadfast::tonic::{DeadlineLayer, LimitLayer};
-/// use steadfast::{ConcurrencyLimit, RateLimiter};
+/// use steadfast::{AdaptiveLimit, ConcurrencyLimit, RateLimiter};
 ///
 /// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 /// tonic::transport::Server::builder()
@@ -53,7 +53,7 @@ use crate::{ConcurrencyLimit, Limited, RateLimiter};
 ///         LimitLayer::new()
 ///             .method("/shop.OrderService/CreateOrder", RateLimiter::per_second(1000))
 ///             .service("shop.OrderService", ConcurrencyLimit::new(256))
-///             .global(ConcurrencyLimit::new(1024).queue(Duration::from_millis(50))),
+///             .global(AdaptiveLimit::gradient()),
 ///     )
 ///     // .add_service(OrderServiceServer::new(MyService))
 ///     # .add_routes(tonic::service::Routes::default())
@@ -123,8 +123,9 @@ impl Entry {
     }
 }
 
-/// A limit [`LimitLayer`] asks: a [`RateLimiter`] or a [`ConcurrencyLimit`],
-/// owned, in an `Arc`, or a `static`.
+/// A limit [`LimitLayer`] asks: a [`RateLimiter`], a [`ConcurrencyLimit`] or
+/// an [`AdaptiveLimit`](crate::AdaptiveLimit), owned, in an `Arc`, or a
+/// `static`.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -196,6 +197,20 @@ macro_rules! server_limit_from {
 
 server_limit_from!(RateLimiter, Rate);
 server_limit_from!(ConcurrencyLimit, Concurrency);
+
+/// An adaptive limit serves as the concurrency limit it is.
+impl From<crate::AdaptiveLimit> for ServerLimit {
+    fn from(limit: crate::AdaptiveLimit) -> Self {
+        limit.into_limit().into()
+    }
+}
+
+impl From<&'static crate::AdaptiveLimit> for ServerLimit {
+    fn from(limit: &'static crate::AdaptiveLimit) -> Self {
+        let limit: &'static ConcurrencyLimit = limit;
+        limit.into()
+    }
+}
 
 /// A method path [`LimitLayer::try_method`] cannot match: not
 /// `/package.Service/Method`.
