@@ -26,7 +26,7 @@ mod trace;
 mod window;
 
 pub use backoff::{Backoff, Jitter};
-pub use breaker::{CircuitBreaker, CircuitOpen, CircuitState};
+pub use breaker::{AdaptiveThrottle, CircuitBreaker, CircuitOpen, CircuitState};
 pub use deadline::Elapsed;
 pub use fallback::LocalRefusal;
 pub use limit::{AdaptiveLimit, ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};

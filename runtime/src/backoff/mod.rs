@@ -8,7 +8,7 @@
 #[cfg(feature = "backoff")]
 mod compat;
 mod jitter;
-mod rng;
+pub(crate) mod rng;
 mod schedule;
 
 use std::time::Duration;

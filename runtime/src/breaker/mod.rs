@@ -26,11 +26,13 @@
 #[cfg(feature = "opentelemetry")]
 mod metrics;
 mod open;
+mod throttle;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use open::{CircuitOpen, CircuitState, Fault};
+pub use throttle::AdaptiveThrottle;
 
 use crate::clock;
 use crate::window::Window;
@@ -123,6 +125,10 @@ pub struct CircuitBreaker {
     calls: Window,
     /// Slow calls (a), with a slow-call rule.
     slow_calls: Window,
+    /// An adaptive throttle's `K` ([`AdaptiveThrottle`]): then `calls`
+    /// counts requests (a) and the ones the service accepted (b), and the
+    /// breaker never opens.
+    throttle: Option<f64>,
 }
 
 /// The defaults of [`CircuitBreaker::new`], as DESIGN.md and the attribute
@@ -162,6 +168,7 @@ impl CircuitBreaker {
             open_until: AtomicU64::new(0),
             calls: Window::new(Self::DEFAULT_WINDOW, Self::DEFAULT_BUCKETS),
             slow_calls: Window::new(Self::DEFAULT_WINDOW, Self::DEFAULT_BUCKETS),
+            throttle: None,
         }
     }
 
@@ -372,9 +379,35 @@ impl CircuitBreaker {
     pub fn acquire(&self) -> Result<Permit<'_>, CircuitOpen> {
         let w = self.state.load(Ordering::Acquire);
         if w & STATE_MASK == CLOSED {
+            if let Some(k) = self.throttle {
+                return self.acquire_throttled(w, k);
+            }
             return Ok(self.permit(w, false));
         }
         self.acquire_slow(w)
+    }
+
+    /// An adaptive throttle's admission (Google SRE, "Handling Overload"):
+    /// refused with probability `max(0, (requests − K·accepts) /
+    /// (requests + 1))` over the window; every request counts, refused or
+    /// not.
+    fn acquire_throttled(&self, w: u64, k: f64) -> Result<Permit<'_>, CircuitOpen> {
+        let now = clock::now();
+        let refused = throttle::refuse(self.rejection_odds(now, k));
+        self.calls.add(now, 1, 0);
+        if refused {
+            crate::trace::event!(breaker = self.name, "throttled");
+            let slice = self.calls.length() / self.calls.buckets() as u32;
+            return Err(CircuitOpen::throttled(slice));
+        }
+        Ok(self.permit(w, false))
+    }
+
+    /// An adaptive throttle's odds of refusing a call at `now`.
+    fn rejection_odds(&self, now: u64, k: f64) -> f64 {
+        let counts = self.calls.counts(now);
+        let (requests, accepts) = (counts.a as f64, counts.b as f64);
+        ((requests - k * accepts) / (requests + 1.0)).max(0.0)
     }
 
     #[inline]
@@ -468,7 +501,7 @@ impl CircuitBreaker {
     /// A closed-state outcome.
     #[inline]
     fn record_closed(&self, epoch_seen: u64, failed: bool, slow: bool) {
-        if !failed && !slow && self.slow.is_none() {
+        if !failed && !slow && self.slow.is_none() && self.throttle.is_none() {
             self.calls.add_pending();
             return;
         }
@@ -478,6 +511,13 @@ impl CircuitBreaker {
     #[cold]
     fn record_counted(&self, epoch_seen: u64, failed: bool, slow: bool) {
         let now = clock::now();
+        if self.throttle.is_some() {
+            // Accepted by the service: not a fault. A throttle never opens.
+            if !failed {
+                self.calls.add(now, 0, 1);
+            }
+            return;
+        }
         self.calls.flush(now);
         self.calls.add(now, 1, u64::from(failed));
         if slow {

@@ -64,6 +64,9 @@ impl fmt::Display for CircuitState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CircuitOpen {
     retry_after: Duration,
+    /// Refused by an [`AdaptiveThrottle`](crate::AdaptiveThrottle)'s odds
+    /// rather than an open breaker.
+    throttled: bool,
 }
 
 impl CircuitOpen {
@@ -74,7 +77,30 @@ impl CircuitOpen {
     /// assert_eq!(open.retry_after().as_secs(), 1);
     /// ```
     pub const fn new(retry_after: Duration) -> Self {
-        Self { retry_after }
+        Self {
+            retry_after,
+            throttled: false,
+        }
+    }
+
+    /// A refusal by an adaptive throttle, which may admit calls again as
+    /// its window moves on (`retry_after`).
+    pub(crate) const fn throttled(retry_after: Duration) -> Self {
+        Self {
+            retry_after,
+            throttled: true,
+        }
+    }
+
+    /// Whether an [`AdaptiveThrottle`](crate::AdaptiveThrottle) refused the
+    /// call (the service accepted too few calls lately), rather than an open
+    /// breaker.
+    ///
+    /// ```
+    /// assert!(!steadfast::CircuitOpen::new(std::time::Duration::ZERO).is_throttled());
+    /// ```
+    pub const fn is_throttled(&self) -> bool {
+        self.throttled
     }
 
     /// How long until the breaker lets a probe through: the rest of the
@@ -92,6 +118,11 @@ impl CircuitOpen {
 
 impl fmt::Display for CircuitOpen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.throttled {
+            return f.write_str(
+                "throttled: the service accepted too few calls lately, so some fail fast here",
+            );
+        }
         write!(
             f,
             "circuit breaker open: calls fail fast for another {:?}",
