@@ -1,7 +1,8 @@
 //! What admitting a call costs: `steadfast`'s `RateLimiter` and
 //! `KeyedRateLimiter` against `governor` 0.10 (direct and keyed) and `tower::limit::RateLimit` 0.5;
 //! its `ConcurrencyLimit` against `tokio::sync::Semaphore` and
-//! `tower::limit::ConcurrencyLimit`. Uncontended (one thread) and with both
+//! `tower::limit::ConcurrencyLimit`; the server's `LimitLayer` against
+//! tower's `ConcurrencyLimitLayer` and `load_shed`. Uncontended (one thread) and with both
 //! cores contending (two threads on one limit). Every limit is set so that
 //! it admits every call: this is the admit path, not the refusal. In one
 //! process, the variants alternated round by round; each variant's median
@@ -15,6 +16,8 @@
 //! paused clock), and this measures the clock users' builds read.
 
 use std::hint::black_box;
+
+use tonic::codegen::http;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -280,7 +283,82 @@ fn variants() -> Vec<Variant> {
             })
         }),
     ));
+    // A server's layers around a handler that answers at once: what a
+    // request pays to pass them when nothing is refused.
+    for (name, make) in server_variants() {
+        let rt = rt.clone();
+        let mut service = make();
+        v.push((
+            "server",
+            name,
+            Box::new(move || {
+                rt.block_on(async {
+                    use tower::{Service, ServiceExt};
+                    let start = Instant::now();
+                    for _ in 0..CALLS {
+                        let request = http::Request::builder()
+                            .uri("/user.UserService/GetUser")
+                            .body(())
+                            .expect("a request");
+                        black_box(service.ready().await.expect("ready").call(request).await).ok();
+                    }
+                    start.elapsed()
+                })
+            }),
+        ));
+    }
     v
+}
+
+type Http = tower::util::BoxService<http::Request<()>, http::Response<()>, tower::BoxError>;
+
+/// The server group's services, each made boxed (the same indirection for
+/// every variant).
+fn server_variants() -> Vec<(&'static str, Box<dyn Fn() -> Http>)> {
+    fn handler() -> impl tower::Service<
+        http::Request<()>,
+        Response = http::Response<()>,
+        Error = tower::BoxError,
+        Future = impl Send,
+    > + Clone
+           + Send
+           + 'static {
+        tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, tower::BoxError>(http::Response::new(()))
+        })
+    }
+    vec![
+        ("empty loop", Box::new(|| Http::new(handler()))),
+        (
+            "steadfast LimitLayer (global ConcurrencyLimit)",
+            Box::new(|| {
+                use tower::Layer;
+                let layer = steadfast::tonic::LimitLayer::new().global(ConcurrencyLimit::new(1 << 20));
+                Http::new(layer.layer(handler()))
+            }),
+        ),
+        (
+            "tower ConcurrencyLimitLayer 0.5",
+            Box::new(|| {
+                Http::new(
+                    tower::ServiceBuilder::new()
+                        .concurrency_limit(1 << 20)
+                        .service(handler()),
+                )
+            }),
+        ),
+        (
+            "tower load_shed + ConcurrencyLimitLayer 0.5",
+            Box::new(|| {
+                Http::new(
+                    tower::ServiceBuilder::new()
+                        .load_shed()
+                        .concurrency_limit(1 << 20)
+                        .service(handler()),
+                )
+            }),
+        ),
+    ]
 }
 
 fn main() {
