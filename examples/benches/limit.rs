@@ -17,10 +17,10 @@
 
 use std::hint::black_box;
 
-use tonic::codegen::http;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
+use tonic::codegen::http;
 
 use steadfast::{ConcurrencyLimit, KeyedRateLimiter, RateLimiter};
 
@@ -333,7 +333,8 @@ fn server_variants() -> Vec<(&'static str, Box<dyn Fn() -> Http>)> {
             "steadfast LimitLayer (global ConcurrencyLimit)",
             Box::new(|| {
                 use tower::Layer;
-                let layer = steadfast::tonic::LimitLayer::new().global(ConcurrencyLimit::new(1 << 20));
+                let layer =
+                    steadfast::tonic::LimitLayer::new().global(ConcurrencyLimit::new(1 << 20));
                 Http::new(layer.layer(handler()))
             }),
         ),

@@ -41,7 +41,11 @@ struct Pool(Arc<Semaphore>);
 #[tonic::async_trait]
 impl UserService for Pool {
     async fn get_user(&self, _: Request<UserRequest>) -> Result<Response<UserResponse>, Status> {
-        let _slot = self.0.acquire().await.map_err(|_| Status::internal("closed"))?;
+        let _slot = self
+            .0
+            .acquire()
+            .await
+            .map_err(|_| Status::internal("closed"))?;
         tokio::time::sleep(WORK).await;
         Ok(Response::new(UserResponse {
             name: "ada".into(),
@@ -64,7 +68,12 @@ async fn serve(limits: Option<LimitLayer>) -> (std::net::SocketAddr, tokio::task
                     .serve_with_incoming(incoming)
                     .await
             }
-            None => builder.add_service(service).serve_with_incoming(incoming).await,
+            None => {
+                builder
+                    .add_service(service)
+                    .serve_with_incoming(incoming)
+                    .await
+            }
         };
     });
     (addr, task)
@@ -109,8 +118,9 @@ async fn offer(addr: std::net::SocketAddr, rate: f64) -> Run {
             }
             match answer {
                 Ok(Ok(_)) if took <= DEADLINE => good.lock().expect("lock").push(took),
-                Ok(Err(status)) if status.code() != tonic::Code::DeadlineExceeded
-                    && status.code() != tonic::Code::Cancelled =>
+                Ok(Err(status))
+                    if status.code() != tonic::Code::DeadlineExceeded
+                        && status.code() != tonic::Code::Cancelled =>
                 {
                     refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }

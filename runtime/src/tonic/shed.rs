@@ -78,16 +78,66 @@ struct Limits {
 }
 
 impl Limits {
-    /// The limits of a request to `path`, in the order they are asked.
-    fn of<'a>(&'a self, path: &str) -> impl Iterator<Item = &'a Arc<Entry>> + 'a {
-        let (service, _) = super::service_and_method(path);
-        let method = self.methods.get(path).map(Vec::as_slice).unwrap_or(&[]);
-        let service = self.services.get(service).map(Vec::as_slice).unwrap_or(&[]);
-        method.iter().chain(service).chain(&self.global)
+    /// Every chain a request can meet, each in the order it is asked: a
+    /// method's limits, then its service's, then the server's.
+    fn chains(&self) -> Chains {
+        let service_chain = |service: &str| -> Chain {
+            let own = self.services.get(service).map(Vec::as_slice).unwrap_or(&[]);
+            own.iter().chain(&self.global).cloned().collect()
+        };
+        Chains {
+            methods: self
+                .methods
+                .iter()
+                .map(|(path, own)| {
+                    let (service, _) = super::service_and_method(path);
+                    let chain = own
+                        .iter()
+                        .chain(service_chain(service).iter())
+                        .cloned()
+                        .collect();
+                    (path.clone(), chain)
+                })
+                .collect(),
+            services: self
+                .services
+                .keys()
+                .map(|service| (service.clone(), service_chain(service)))
+                .collect(),
+            global: self.global.iter().cloned().collect(),
+        }
     }
+}
 
-    fn applies(&self, path: &str) -> bool {
-        self.of(path).next().is_some()
+/// The limits a request meets, in order, shared by the requests that meet
+/// them.
+type Chain = Arc<[Arc<Entry>]>;
+
+/// The chains, looked up once a request: by its path, else by its
+/// service, else the server's own.
+#[derive(Debug)]
+struct Chains {
+    methods: HashMap<String, Chain>,
+    services: HashMap<String, Chain>,
+    global: Chain,
+}
+
+impl Chains {
+    fn of(&self, path: &str) -> Option<&Chain> {
+        let by_method = if self.methods.is_empty() {
+            None
+        } else {
+            self.methods.get(path)
+        };
+        let chain = by_method
+            .or_else(|| {
+                if self.services.is_empty() {
+                    return None;
+                }
+                self.services.get(super::service_and_method(path).0)
+            })
+            .unwrap_or(&self.global);
+        (!chain.is_empty()).then_some(chain)
     }
 }
 
@@ -112,6 +162,14 @@ impl Entry {
                     mean => mean - mean / 8 + held / 8,
                 })
             });
+    }
+
+    /// Whether a request may wait in this limit's queue.
+    fn queues(&self) -> bool {
+        match &self.limit.0 {
+            Kind::Rate(limit) => !limit.max_wait().is_zero(),
+            Kind::Concurrency(limit) => !limit.max_wait().is_zero(),
+        }
     }
 
     /// When a place may free: the mean time a call holds one, once known.
@@ -342,7 +400,7 @@ impl<S> tower_layer::Layer<S> for LimitLayer {
     fn layer(&self, inner: S) -> Self::Service {
         LimitService {
             inner,
-            limits: Arc::new(self.limits.clone()),
+            chains: Arc::new(self.limits.chains()),
         }
     }
 }
@@ -357,7 +415,7 @@ impl<S> tower_layer::Layer<S> for LimitLayer {
 #[derive(Debug, Clone)]
 pub struct LimitService<S> {
     inner: S,
-    limits: Arc<Limits>,
+    chains: Arc<Chains>,
 }
 
 impl<S> LimitService<S> {
@@ -392,14 +450,14 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if !self.limits.applies(request.uri().path()) {
+        let Some(chain) = self.chains.of(request.uri().path()) else {
             return LimitFuture::passed(self.inner.call(request));
-        }
+        };
+        let chain = Arc::clone(chain);
         // The service polled ready takes this call; its clone stays for the next.
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        let limits = Arc::clone(&self.limits);
-        LimitFuture::limited(Box::pin(admit_then_call(limits, ready, request)))
+        LimitFuture::limited(Box::pin(admit_then_call(chain, ready, request)))
     }
 }
 
@@ -413,7 +471,7 @@ fn requested_timeout<B>(request: &http::Request<B>) -> Option<Duration> {
 /// the concurrency places until its response is ready; or answers the
 /// refusal.
 async fn admit_then_call<S, B, RB>(
-    limits: Arc<Limits>,
+    chain: Chain,
     mut ready: S,
     request: http::Request<B>,
 ) -> Result<http::Response<RB>, S::Error>
@@ -421,31 +479,55 @@ where
     S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>,
     RB: Default,
 {
-    let timeout = requested_timeout(&request).unwrap_or(Duration::MAX);
-    let admitted =
-        crate::deadline::emitted::carried(timeout, admit(limits.of(request.uri().path()))).await;
+    // Only a wait in a queue needs the request's deadline.
+    let admitted = if chain.iter().any(|entry| entry.queues()) {
+        let timeout = requested_timeout(&request).unwrap_or(Duration::MAX);
+        match crate::deadline::emitted::carried(timeout, admit(&chain)).await {
+            (Ok(admitted), _) => admitted,
+            (Err(elapsed), _) => Err(Status::deadline_exceeded(elapsed.to_string())),
+        }
+    } else {
+        admit(&chain).await
+    };
     let places = match admitted {
-        (Ok(Ok(places)), _) => places,
-        (Ok(Err(refusal)), _) => return Ok(refusal.into_http()),
-        (Err(elapsed), _) => return Ok(Status::deadline_exceeded(elapsed.to_string()).into_http()),
+        Ok(places) => places,
+        Err(refusal) => return Ok(refusal.into_http()),
     };
     let response = ready.call(request).await;
-    for (entry, permit, since) in places {
-        entry.record(since.elapsed());
-        drop(permit);
-    }
+    places.release();
     response
 }
 
-/// A concurrency place held by a call: its limit, the place, since when.
-type Place<'a> = (&'a Arc<Entry>, ConcurrencyPermit<'a>, tokio::time::Instant);
+/// A concurrency place held by a call: its limit, the place, since when
+/// (the crate's clock).
+type Place<'a> = (&'a Arc<Entry>, ConcurrencyPermit<'a>, u64);
+
+/// The places a call holds.
+#[derive(Default)]
+struct Places<'a>(Vec<Place<'a>>);
+
+impl<'a> Places<'a> {
+    fn push(&mut self, place: Place<'a>) {
+        self.0.push(place);
+    }
+
+    /// Gives the places back, each limit told how long it was held.
+    fn release(self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let now = crate::clock::now();
+        for (entry, permit, since) in self.0 {
+            entry.record(Duration::from_nanos(now.saturating_sub(since)));
+            drop(permit);
+        }
+    }
+}
 
 /// Every limit's admission, or the status of the first that refused.
-async fn admit<'a>(
-    entries: impl Iterator<Item = &'a Arc<Entry>>,
-) -> Result<Vec<Place<'a>>, Status> {
-    let mut places = Vec::new();
-    for entry in entries {
+async fn admit(chain: &[Arc<Entry>]) -> Result<Places<'_>, Status> {
+    let mut places = Places::default();
+    for entry in chain {
         match &entry.limit.0 {
             Kind::Rate(limit) => {
                 if let Err(limited) = limit.acquire().await {
@@ -453,7 +535,7 @@ async fn admit<'a>(
                 }
             }
             Kind::Concurrency(limit) => match limit.acquire().await {
-                Ok(permit) => places.push((entry, permit, tokio::time::Instant::now())),
+                Ok(permit) => places.push((entry, permit, crate::clock::now())),
                 Err(limited) => return Err(overloaded(limited, entry.pushback())),
             },
         }

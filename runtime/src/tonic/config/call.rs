@@ -193,10 +193,7 @@ impl<F: Future> Bounded<F> {
 /// `GrpcTimeout` layer), and so does `steadfast::tonic::Channel` (tonic's,
 /// sending the deadline). Any other service, a `Channel` under other
 /// layers included, gets the layer's own timer.
-#[cfg_attr(
-    not(feature = "channel"),
-    allow(clippy::extra_unused_type_parameters)
-)]
+#[cfg_attr(not(feature = "channel"), allow(clippy::extra_unused_type_parameters))]
 pub(super) fn enforces_grpc_timeout<S: 'static>() -> bool {
     #[cfg(feature = "channel")]
     {
