@@ -9,7 +9,10 @@
 //! Three servers: no limit; a fixed `ConcurrencyLimit` (set to the pool,
 //! the number an operator would have to know); `AdaptiveLimit::gradient()`
 //! (no number). For each: the calls completed within their deadline per
-//! second (goodput), and the p50 and p99 latency of those.
+//! second (goodput), the p50 and p99 latency of those, and the calls that
+//! failed otherwise (refused: `UNAVAILABLE` from a limit, or the
+//! transport's errors without one). First, the unloaded reference: a
+//! quarter of the capacity.
 //!
 //! ```sh
 //! cargo bench -p steadfast-examples --no-default-features --bench overload
@@ -154,6 +157,20 @@ async fn main() {
     println!(
         "{:<34} {:>6} {:>12} {:>8} {:>10} {:>10} {:>9}",
         "server", "offer", "goodput/s", "of 1x", "p50", "p99", "refused"
+    );
+    // The unloaded reference: a quarter of the capacity, no limit.
+    let (addr, task) = serve(None).await;
+    let unloaded = offer(addr, capacity / 4.0).await;
+    task.abort();
+    println!(
+        "{:<34} {:>5}x {:>12.0} {:>8} {:>10.1?} {:>10.1?} {:>9}",
+        "unloaded (no limit)",
+        "0.25",
+        unloaded.goodput,
+        "",
+        unloaded.p50,
+        unloaded.p99,
+        unloaded.refused
     );
     type Make = fn() -> Option<LimitLayer>;
     let servers: [(&str, Make); 3] = [
