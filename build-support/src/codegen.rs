@@ -16,7 +16,7 @@ use proc_macro2::TokenStream;
 use prost_build::{Method, Service, ServiceGenerator};
 use quote::{format_ident, quote};
 
-use crate::limits::{Concurrency, RateLimit};
+use crate::limits::{Adaptive, Concurrency, RateLimit};
 use crate::options::Channel;
 use crate::policy::{duration_literal, Breaker, Hedge, Retry};
 use crate::tonic_output;
@@ -346,9 +346,9 @@ fn client(
             }
             if let Some(limit) = &plan.concurrency {
                 let field = limit_field(m, "concurrency");
-                let construction = concurrency_construction(p, limit);
+                let construction = concurrency_construction(p, limit, &name);
                 fields.push(quote!(#field: #p::ConcurrencyLimit));
-                inits.push(quote!(#field: #construction.named(#name)));
+                inits.push(quote!(#field: #construction));
             }
         }
         (
@@ -855,13 +855,36 @@ fn rate_construction(p: &TokenStream, limit: &RateLimit) -> TokenStream {
     tokens
 }
 
-/// `ConcurrencyLimit::new(..)` with the settings, as a constant expression.
-fn concurrency_construction(p: &TokenStream, limit: &Concurrency) -> TokenStream {
+/// `ConcurrencyLimit::new(..)` (or an `AdaptiveLimit` made one) with the
+/// settings and `name`, as a constant expression.
+fn concurrency_construction(p: &TokenStream, limit: &Concurrency, name: &str) -> TokenStream {
     let max = limit.max as usize;
-    let mut tokens = quote!(#p::ConcurrencyLimit::new(#max));
+    let duration = |d: std::time::Duration| {
+        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+        quote!(::core::time::Duration::new(#secs, #nanos))
+    };
+    let mut tokens = match limit.adaptive {
+        None => quote!(#p::ConcurrencyLimit::new(#max)),
+        Some(adaptive) => {
+            let algorithm = match adaptive {
+                Adaptive::Gradient => quote!(#p::AdaptiveLimit::gradient()),
+                Adaptive::Vegas => quote!(#p::AdaptiveLimit::vegas()),
+                Adaptive::Aimd(timeout) => {
+                    let timeout = duration(timeout);
+                    quote!(#p::AdaptiveLimit::aimd(#timeout))
+                }
+            };
+            let initial = max.min(20);
+            quote!(#algorithm.bounds(1usize, #initial, #max))
+        }
+    };
     if let Some(queue) = limit.queue {
-        let (secs, nanos) = (queue.as_secs(), queue.subsec_nanos());
-        tokens = quote!(#tokens.queue(::core::time::Duration::new(#secs, #nanos)));
+        let queue = duration(queue);
+        tokens = quote!(#tokens.queue(#queue));
+    }
+    tokens = quote!(#tokens.named(#name));
+    if limit.adaptive.is_some() {
+        tokens = quote!(#tokens.into_limit());
     }
     tokens
 }

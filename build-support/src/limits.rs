@@ -119,6 +119,33 @@ impl RateLimit {
 pub struct Concurrency {
     pub(crate) max: u32,
     pub(crate) queue: Option<Duration>,
+    pub(crate) adaptive: Option<Adaptive>,
+}
+
+/// How an adaptive concurrency limit adapts (`steadfast::AdaptiveLimit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Adaptive {
+    Gradient,
+    Vegas,
+    Aimd(Duration),
+}
+
+impl Adaptive {
+    /// `gradient`, `vegas` or `aimd` (which needs its timeout).
+    pub(crate) fn parse(name: &str, aimd_timeout: Option<Duration>) -> Result<Self, String> {
+        match (name, aimd_timeout) {
+            ("gradient", _) => Ok(Self::Gradient),
+            ("vegas", _) => Ok(Self::Vegas),
+            ("aimd", Some(timeout)) if !timeout.is_zero() => Ok(Self::Aimd(timeout)),
+            ("aimd", _) => Err(
+                "adaptive: \"aimd\" needs `aimd_timeout`, as in `aimd_timeout: \"200ms\"`"
+                    .to_owned(),
+            ),
+            (other, _) => Err(format!(
+                "adaptive: expected \"gradient\", \"vegas\" or \"aimd\", not {other:?}"
+            )),
+        }
+    }
 }
 
 impl Concurrency {
@@ -128,7 +155,49 @@ impl Concurrency {
     /// let _ = steadfast_build::Concurrency::new(8);
     /// ```
     pub fn new(max: u32) -> Self {
-        Self { max, queue: None }
+        Self {
+            max,
+            queue: None,
+            adaptive: None,
+        }
+    }
+
+    /// A limit that follows the latency of the calls, as
+    /// `steadfast::AdaptiveLimit::gradient()` does: it starts at 20 places
+    /// (or `max`, when lower) and stays between 1 and `max`.
+    ///
+    /// ```
+    /// let _ = steadfast_build::Concurrency::gradient(100);
+    /// ```
+    pub fn gradient(max: u32) -> Self {
+        Self {
+            adaptive: Some(Adaptive::Gradient),
+            ..Self::new(max)
+        }
+    }
+
+    /// As [`gradient`](Self::gradient), with `AdaptiveLimit::vegas()`.
+    ///
+    /// ```
+    /// let _ = steadfast_build::Concurrency::vegas(100);
+    /// ```
+    pub fn vegas(max: u32) -> Self {
+        Self {
+            adaptive: Some(Adaptive::Vegas),
+            ..Self::new(max)
+        }
+    }
+
+    /// As [`gradient`](Self::gradient), with `AdaptiveLimit::aimd(timeout)`.
+    ///
+    /// ```
+    /// let _ = steadfast_build::Concurrency::aimd(100, std::time::Duration::from_millis(200));
+    /// ```
+    pub fn aimd(max: u32, timeout: Duration) -> Self {
+        Self {
+            adaptive: Some(Adaptive::Aimd(timeout)),
+            ..Self::new(max)
+        }
     }
 
     /// The longest a call waits for a place (never past its deadline).
@@ -143,18 +212,33 @@ impl Concurrency {
 
     /// What is wrong with these settings, if anything.
     pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         if self.max == 0 {
-            vec!["max must be at least 1".to_owned()]
-        } else {
-            Vec::new()
+            problems.push("max must be at least 1".to_owned());
         }
+        if matches!(self.adaptive, Some(Adaptive::Aimd(timeout)) if timeout.is_zero()) {
+            problems.push("aimd_timeout must be longer than zero".to_owned());
+        }
+        problems
     }
 
     /// The arguments of `#[steadfast::concurrency_limit(..)]`, for docs.
     pub(crate) fn attribute_args(&self) -> String {
-        match self.queue {
-            Some(queue) => format!("max = {}, queue = {}", self.max, duration_literal(queue)),
-            None => format!("max = {}", self.max),
+        let mut args = format!("max = {}", self.max);
+        if let Some(queue) = self.queue {
+            args.push_str(&format!(", queue = {}", duration_literal(queue)));
         }
+        match self.adaptive {
+            Some(Adaptive::Gradient) => args.push_str(", adaptive: gradient"),
+            Some(Adaptive::Vegas) => args.push_str(", adaptive: vegas"),
+            Some(Adaptive::Aimd(timeout)) => {
+                args.push_str(&format!(
+                    ", adaptive: aimd within {}",
+                    duration_literal(timeout)
+                ));
+            }
+            None => {}
+        }
+        args
     }
 }

@@ -411,6 +411,26 @@ fn read_concurrency(message: &DynamicMessage) -> Result<Concurrency, Vec<String>
             Err(e) => problems.push(format!("queue: {e}")),
         }
     }
+    let aimd_timeout = match string(message, "aimd_timeout") {
+        Some(text) => match steadfast_grammar::parse(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(format!("aimd_timeout: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    match string(message, "adaptive") {
+        Some(name) => match crate::limits::Adaptive::parse(&name, aimd_timeout) {
+            Ok(adaptive) => limit.adaptive = Some(adaptive),
+            Err(e) => problems.push(e),
+        },
+        None if aimd_timeout.is_some() => {
+            problems.push("aimd_timeout: only with `adaptive: \"aimd\"`".to_owned());
+        }
+        None => {}
+    }
     if problems.is_empty() {
         Ok(limit)
     } else {

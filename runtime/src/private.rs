@@ -74,7 +74,7 @@ pub use crate::fallback::handler::{
     answer, answer_now, call_fallback, fallback_mode, is_local_refusal, keep, RefusalProbe,
     ViaLocalRefusal, ViaNoRefusal,
 };
-pub use crate::limit::{ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
+pub use crate::limit::{AdaptiveLimit, ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
 #[cfg(feature = "tonic")]

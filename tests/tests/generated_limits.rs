@@ -39,6 +39,10 @@ impl Orders for Server {
         Ok(Response::new(request.into_inner()))
     }
 
+    async fn adaptive(&self, request: Request<Order>) -> Result<Response<Order>, Status> {
+        self.slow(request).await
+    }
+
     async fn slow(&self, request: Request<Order>) -> Result<Response<Order>, Status> {
         self.calls.fetch_add(1, SeqCst);
         let now = self.in_flight.fetch_add(1, SeqCst) + 1;
@@ -117,6 +121,38 @@ async fn the_concurrency_limit_keeps_one_call_in_flight() {
     assert!(b.slow(order(3, 0)).await.is_ok(), "the place came back");
     assert_eq!(server.calls.load(SeqCst), 2);
     assert_eq!(client.concurrency_limit("Slow").unwrap().in_flight(), 0);
+    task.abort();
+}
+
+/// `concurrency { max: 64 adaptive: "gradient" }`: the method's limit is an
+/// `AdaptiveLimit`, starting at 20 places, that moves (here: pinned at 3
+/// to measure the latency without load, as it does first) and stays
+/// within 1 and 64, while the calls are served.
+#[tokio::test]
+async fn an_adaptive_concurrency_option_gives_the_method_an_adaptive_limit() {
+    let server = Server::default();
+    let (client, task) = serve(server.clone()).await;
+    let limit = client.concurrency_limit("Adaptive").unwrap();
+    assert_eq!(limit.max(), 20);
+    let mut calls = tokio::task::JoinSet::new();
+    for id in 0..3 {
+        let mut client = client.clone();
+        calls.spawn(async move { client.adaptive(order(id, 5)).await });
+    }
+    while let Some(call) = calls.join_next().await {
+        call.unwrap().unwrap();
+    }
+    let max = client.concurrency_limit("Adaptive").unwrap().max();
+    assert_eq!(max, 3, "pinned for its first measurement");
+    for id in 0..60 {
+        client.clone().adaptive(order(id, 1)).await.unwrap();
+    }
+    let max = client.concurrency_limit("Adaptive").unwrap().max();
+    assert!((1..=64).contains(&max), "{max}");
+    assert!(
+        max != 3,
+        "the measurement ended and the limit went back: {max}"
+    );
     task.abort();
 }
 

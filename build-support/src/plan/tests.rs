@@ -1042,3 +1042,51 @@ fn flow_control_options_become_per_client_limits_and_bad_ones_are_located_errors
         assert!(message.contains(expected), "{expected}: {message}");
     }
 }
+
+/// `concurrency { adaptive }` makes the method's limit an `AdaptiveLimit`
+/// bounded by `max`; a misspelt algorithm, and "aimd" without its timeout,
+/// are build errors at the option.
+#[test]
+fn an_adaptive_concurrency_option_becomes_an_adaptive_limit_and_bad_ones_are_located_errors() {
+    let code = ok(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (steadfast.policy) = { concurrency: { max: 100 adaptive: "gradient" } };
+  }
+  rpc Put (Item) returns (Item) {
+    option (steadfast.policy) = { concurrency: { max: 8 adaptive: "aimd" aimd_timeout: "200ms" } };
+  }
+}"#,
+        ),
+    );
+    let squeezed: String = code.split_whitespace().collect();
+    for expected in [
+        "::steadfast::__private::AdaptiveLimit::gradient().bounds(1usize,20usize,100usize)",
+        r#".named("shop.v1.Shop/Get").into_limit()"#,
+        "::steadfast::__private::AdaptiveLimit::aimd(::core::time::Duration::new(0u64,200000000u32),).bounds(1usize,8usize,8usize)",
+    ] {
+        assert!(squeezed.contains(expected), "{expected}: {code}");
+    }
+
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (steadfast.policy) = { concurrency: { max: 10 adaptive: "gradiant" } };
+  }
+  rpc Put (Item) returns (Item) {
+    option (steadfast.policy) = { concurrency: { max: 10 adaptive: "aimd" } };
+  }
+}"#,
+        ),
+    );
+    for expected in [
+        r#"svc.proto:8:5: concurrency: adaptive: expected "gradient", "vegas" or "aimd", not "gradiant""#,
+        r#"adaptive: "aimd" needs `aimd_timeout`"#,
+    ] {
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+}

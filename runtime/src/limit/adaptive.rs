@@ -180,7 +180,7 @@ impl AdaptiveLimit {
     /// let limit: steadfast::ConcurrencyLimit = steadfast::AdaptiveLimit::aimd(std::time::Duration::from_secs(1)).into_limit();
     /// assert_eq!(limit.max(), 20);
     /// ```
-    pub fn into_limit(self) -> ConcurrencyLimit {
+    pub const fn into_limit(self) -> ConcurrencyLimit {
         self.limit
     }
 }
