@@ -314,7 +314,9 @@ type Http = tower::util::BoxService<http::Request<()>, http::Response<()>, tower
 
 /// The server group's services, each made boxed (the same indirection for
 /// every variant).
-fn server_variants() -> Vec<(&'static str, Box<dyn Fn() -> Http>)> {
+type MakeHttp = Box<dyn Fn() -> Http>;
+
+fn server_variants() -> Vec<(&'static str, MakeHttp)> {
     fn handler() -> impl tower::Service<
         http::Request<()>,
         Response = http::Response<()>,
