@@ -137,22 +137,26 @@ async fn gradient_finds_the_capacity_and_follows_the_backend() {
     );
 }
 
+/// Runs the callers against a 10 ms backend for 5 s behind `limit`, and
+/// asserts 90% of the capacity served with the calls' mean latency within
+/// `within`.
+async fn finds_the_capacity(limit: &'static ConcurrencyLimit, within: Duration) {
+    let stretch = run(
+        limit,
+        backend(Duration::from_millis(10)),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(stretch.mean_latency <= within, "{stretch:?}");
+    assert!(stretch.served >= 900.0, "{stretch:?}");
+}
+
 /// Vegas finds the capacity as well: 90% of it served, calls within 3× the
 /// base.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn vegas_finds_the_capacity() {
     static LIMIT: AdaptiveLimit = AdaptiveLimit::vegas();
-    let stretch = run(
-        &LIMIT,
-        backend(Duration::from_millis(10)),
-        Duration::from_secs(5),
-    )
-    .await;
-    assert!(
-        stretch.mean_latency <= Duration::from_millis(30),
-        "{stretch:?}"
-    );
-    assert!(stretch.served >= 900.0, "{stretch:?}");
+    finds_the_capacity(&LIMIT, Duration::from_millis(30)).await;
 }
 
 /// AIMD with a timeout of twice the base keeps the calls within it on
@@ -160,17 +164,7 @@ async fn vegas_finds_the_capacity() {
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn aimd_keeps_calls_within_its_timeout() {
     static LIMIT: AdaptiveLimit = AdaptiveLimit::aimd(Duration::from_millis(20));
-    let stretch = run(
-        &LIMIT,
-        backend(Duration::from_millis(10)),
-        Duration::from_secs(5),
-    )
-    .await;
-    assert!(
-        stretch.mean_latency <= Duration::from_millis(25),
-        "{stretch:?}"
-    );
-    assert!(stretch.served >= 900.0, "{stretch:?}");
+    finds_the_capacity(&LIMIT, Duration::from_millis(25)).await;
 }
 
 /// The limit only moves between its bounds.
