@@ -895,6 +895,14 @@ fn breaker_construction(p: &TokenStream, b: &Breaker) -> TokenStream {
         let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
         quote!(::core::time::Duration::new(#secs, #nanos))
     };
+    if let Some(k) = b.throttle {
+        let mut tokens = quote!(#p::AdaptiveThrottle::new().k(#k));
+        if let Some(d) = b.window {
+            let d = duration(d);
+            tokens = quote!(#tokens.window(#d));
+        }
+        return quote!(#tokens.into_breaker());
+    }
     let mut tokens = quote!(#p::CircuitBreaker::new());
     if let Some(r) = b.failure_ratio {
         tokens = quote!(#tokens.failure_ratio(#r));

@@ -325,6 +325,7 @@ fn read_breaker(message: &DynamicMessage) -> Result<Breaker, Vec<String>> {
     breaker.min_calls = count("min_calls");
     breaker.half_open = count("half_open");
     breaker.failures = count("failures");
+    breaker.throttle = number("throttle");
     match (slow, number("slow_ratio")) {
         (Some(slow), ratio) => breaker.slow = Some((slow, ratio.unwrap_or(0.8))),
         (None, Some(_)) => {

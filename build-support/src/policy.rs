@@ -471,6 +471,7 @@ pub struct Breaker {
     pub(crate) half_open: Option<u32>,
     pub(crate) slow: Option<(Duration, f64)>,
     pub(crate) failures: Option<u32>,
+    pub(crate) throttle: Option<f64>,
 }
 
 impl Breaker {
@@ -490,6 +491,20 @@ impl Breaker {
     /// ```
     pub fn failure_ratio(mut self, ratio: f64) -> Self {
         self.failure_ratio = Some(ratio);
+        self
+    }
+
+    /// Client-side adaptive throttling instead of the breaker's rules
+    /// (`steadfast::AdaptiveThrottle`, the Google SRE book's): calls refused
+    /// with probability `max(0, (requests − k·accepts) / (requests + 1))`
+    /// over `window` (2 minutes unless set); `k` is at least 1. Only
+    /// `window` goes beside it.
+    ///
+    /// ```
+    /// let _ = steadfast_build::Breaker::new().throttle(2.0);
+    /// ```
+    pub fn throttle(mut self, k: f64) -> Self {
+        self.throttle = Some(k);
         self
     }
 
@@ -556,6 +571,24 @@ impl Breaker {
     /// What is wrong with these settings, if anything.
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if let Some(k) = self.throttle {
+            if !(k >= 1.0 && k.is_finite()) {
+                problems.push(format!("throttle is the SRE book's K, at least 1, not {k}"));
+            }
+            let rules = [
+                ("failure_ratio", self.failure_ratio.is_some()),
+                ("min_calls", self.min_calls.is_some()),
+                ("open_for", self.open_for.is_some()),
+                ("half_open", self.half_open.is_some()),
+                ("slow", self.slow.is_some()),
+                ("failures", self.failures.is_some()),
+            ];
+            for (name, _) in rules.iter().filter(|(_, set)| *set) {
+                problems.push(format!(
+                    "{name} is a breaker's rule; an adaptive throttle (throttle) takes only window beside it"
+                ));
+            }
+        }
         let ratio_ok = |r: f64| r > 0.0 && r <= 1.0;
         if let Some(r) = self.failure_ratio.filter(|r| !ratio_ok(*r)) {
             problems.push(format!("failure_ratio is a fraction in (0, 1], not {r}"));
@@ -587,6 +620,9 @@ impl Breaker {
     /// The arguments of `#[steadfast::circuit_breaker(..)]`, for docs.
     pub(crate) fn attribute_args(&self) -> String {
         let mut args = Vec::new();
+        if let Some(k) = self.throttle {
+            args.push(format!("throttle = {k:?}"));
+        }
         if let Some(r) = self.failure_ratio {
             args.push(format!("failure_ratio = {r:?}"));
         }

@@ -20,6 +20,7 @@ pub(crate) const KEYS: &[&str] = &[
     "slow",
     "slow_ratio",
     "failures",
+    "throttle",
     "when",
 ];
 
@@ -40,6 +41,8 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("failure_count", "failures"),
     ("error_count", "failures"),
     ("if", "when"),
+    ("k", "throttle"),
+    ("adaptive_throttle", "throttle"),
 ];
 
 /// The most probes a half-open breaker lets through (the runtime's limit).
@@ -57,6 +60,12 @@ pub(crate) struct BreakerArgs {
     slow: Option<DurationArg>,
     slow_ratio: Option<(f64, Span)>,
     failures: Option<u32>,
+    /// An adaptive throttle's K (`AdaptiveThrottle`) instead of a breaker's
+    /// rules.
+    throttle: Option<(f64, Span)>,
+    /// The first key set that only a breaker's rules take (not `window`,
+    /// `when` or `throttle`).
+    rule_key: Option<(String, Span)>,
     pub(crate) when: Option<Path>,
     /// The first key that only a breaker of the function's own takes.
     own_key: Option<(String, Span)>,
@@ -127,6 +136,8 @@ impl BreakerArgs {
             slow: None,
             slow_ratio: None,
             failures: None,
+            throttle: None,
+            rule_key: None,
             when: None,
             own_key: None,
         };
@@ -148,6 +159,12 @@ impl BreakerArgs {
         let name = key.get_ident().map(ToString::to_string).unwrap_or_default();
         if name != "when" && KEYS.contains(&name.as_str()) && self.own_key.is_none() {
             self.own_key = Some((name.clone(), syn::spanned::Spanned::span(&key)));
+        }
+        if !["when", "window", "throttle"].contains(&name.as_str())
+            && KEYS.contains(&name.as_str())
+            && self.rule_key.is_none()
+        {
+            self.rule_key = Some((name.clone(), syn::spanned::Spanned::span(&key)));
         }
         match name.as_str() {
             "failure_ratio" => {
@@ -182,6 +199,16 @@ impl BreakerArgs {
                 let d = positive(duration::parse(meta.input)?, "slow")?;
                 set_once(&mut self.slow, d, &key)
             }
+            "throttle" => {
+                let (k, span) = number(meta)?;
+                if !(k >= 1.0 && k.is_finite()) {
+                    return Err(syn::Error::new(
+                        span,
+                        "`throttle` is the SRE book's K: at least 1, such as `2.0` (the book's)",
+                    ));
+                }
+                set_once(&mut self.throttle, (k, span), &key)
+            }
             "when" => set_once(&mut self.when, meta.value()?.parse()?, &key),
             _ => Err(keys::unknown(&key, KEYS, KEY_ALIASES)),
         }
@@ -192,6 +219,12 @@ impl BreakerArgs {
             return Err(syn::Error::new(
                 *key_span,
                 format!("`{key}` sets up a breaker of the function's own, but this one uses a shared breaker: set it where that breaker is defined (only `when` goes beside a shared breaker)"),
+            ));
+        }
+        if let (Some(_), Some((key, span))) = (&self.throttle, &self.rule_key) {
+            return Err(syn::Error::new(
+                *span,
+                format!("`{key}` is a breaker's rule; an adaptive throttle (`throttle = K`) takes only `window` beside it"),
             ));
         }
         if let (Some((_, span)), None) = (&self.slow_ratio, &self.slow) {
@@ -206,6 +239,14 @@ impl BreakerArgs {
     /// The breaker's construction, for a breaker of the function's own.
     pub(crate) fn construction(&self) -> TokenStream {
         let p = crate::runtime::private();
+        if let Some((k, _)) = self.throttle {
+            let mut t = quote!(#p::AdaptiveThrottle::new().k(#k));
+            if let Some(d) = &self.window {
+                let d = &d.tokens;
+                t = quote!(#t.window(#d));
+            }
+            return quote!(#t.into_breaker());
+        }
         let mut b = quote!(#p::CircuitBreaker::new());
         if let Some(r) = self.failure_ratio {
             b = quote!(#b.failure_ratio(#r));

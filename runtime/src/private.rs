@@ -12,7 +12,7 @@ use std::time::Duration;
 
 pub use crate::backoff::defaults::DEFAULT_INITIAL;
 pub use crate::backoff::{Backoff, Jitter};
-pub use crate::breaker::{CircuitBreaker, CircuitOpen, Fault};
+pub use crate::breaker::{AdaptiveThrottle, CircuitBreaker, CircuitOpen, Fault};
 pub use crate::deadline::emitted::{carried, timed};
 pub use crate::deadline::scope;
 pub use crate::hedge::{hedge, HedgePolicy, Latency};

@@ -104,3 +104,35 @@ async fn a_dead_service_sees_a_trickle_and_a_recovered_one_full_traffic() {
     assert!(full_traffic_after.is_some(), "still throttled after 120 s");
     assert_eq!(USERS.rejection_probability(), 0.0);
 }
+
+static OWN_REACHED: AtomicU32 = AtomicU32::new(0);
+
+/// A throttle of the function's own: `throttle = K` (and `window`).
+#[steadfast::circuit_breaker(throttle = 2.0, window = 10s)]
+async fn own_throttle() -> Result<(), Status> {
+    OWN_REACHED.fetch_add(1, SeqCst);
+    Err(Status::unavailable("down"))
+}
+
+/// `#[circuit_breaker(throttle = 2.0)]` throttles (it never opens): of 1000
+/// calls to a dead service over 10 s, most are refused here as
+/// "throttled", and some still reach it.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_throttle_of_the_functions_own_throttles_rather_than_opens() {
+    let mut throttled = 0;
+    for _ in 0..1000 {
+        if own_throttle()
+            .await
+            .unwrap_err()
+            .message()
+            .starts_with("throttled")
+        {
+            throttled += 1;
+        }
+        tokio::time::advance(Duration::from_millis(10)).await;
+    }
+    let reached = OWN_REACHED.load(SeqCst);
+    assert_eq!(throttled + reached, 1000);
+    assert!(throttled > 900, "{throttled} throttled");
+    assert!(reached >= 1, "{reached} reached");
+}

@@ -43,6 +43,12 @@ impl Orders for Server {
         self.slow(request).await
     }
 
+    async fn throttled(&self, request: Request<Order>) -> Result<Response<Order>, Status> {
+        self.calls.fetch_add(1, SeqCst);
+        let _ = request;
+        Err(Status::unavailable("down"))
+    }
+
     async fn slow(&self, request: Request<Order>) -> Result<Response<Order>, Status> {
         self.calls.fetch_add(1, SeqCst);
         let now = self.in_flight.fetch_add(1, SeqCst) + 1;
@@ -121,6 +127,27 @@ async fn the_concurrency_limit_keeps_one_call_in_flight() {
     assert!(b.slow(order(3, 0)).await.is_ok(), "the place came back");
     assert_eq!(server.calls.load(SeqCst), 2);
     assert_eq!(client.concurrency_limit("Slow").unwrap().in_flight(), 0);
+    task.abort();
+}
+
+/// `breaker { throttle: 2.0 }`: the method is throttled as the SRE book
+/// says (never opened): of 300 calls to a failing server, most are refused
+/// in the client as "throttled", some still reach it.
+#[tokio::test]
+async fn a_throttle_option_throttles_the_methods_calls_in_the_client() {
+    let server = Server::default();
+    let (mut client, task) = serve(server.clone()).await;
+    let mut throttled = 0;
+    for id in 0..300 {
+        let status = client.throttled(order(id, 0)).await.unwrap_err();
+        if status.message().starts_with("throttled") {
+            throttled += 1;
+        }
+    }
+    let reached = server.calls.load(SeqCst);
+    assert_eq!(throttled + reached, 300);
+    assert!(throttled > 150, "{throttled} throttled, {reached} reached");
+    assert!(reached >= 1);
     task.abort();
 }
 

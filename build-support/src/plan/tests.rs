@@ -1090,3 +1090,43 @@ fn an_adaptive_concurrency_option_becomes_an_adaptive_limit_and_bad_ones_are_loc
         assert!(message.contains(expected), "{expected}: {message}");
     }
 }
+
+/// `breaker { throttle: K }` gives the method an `AdaptiveThrottle` instead
+/// of a breaker; K below 1, or a breaker's rule beside it, are build errors
+/// at the option.
+#[test]
+fn a_throttle_option_becomes_an_adaptive_throttle_and_bad_ones_are_located_errors() {
+    let code = ok(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (steadfast.policy) = { breaker: { throttle: 2.0 window: "30s" } };
+  }
+}"#,
+        ),
+    );
+    let squeezed: String = code.split_whitespace().collect();
+    let expected = "::steadfast::__private::AdaptiveThrottle::new().k(2f64).window(::core::time::Duration::new(30u64,0u32)).into_breaker()";
+    assert!(squeezed.contains(expected), "{code}");
+
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (steadfast.policy) = { breaker: { throttle: 0.5 } };
+  }
+  rpc Put (Item) returns (Item) {
+    option (steadfast.policy) = { breaker: { throttle: 2.0 failure_ratio: 0.5 } };
+  }
+}"#,
+        ),
+    );
+    for expected in [
+        "svc.proto:8:5: breaker: throttle is the SRE book's K, at least 1, not 0.5",
+        "failure_ratio is a breaker's rule; an adaptive throttle (throttle) takes only window beside it",
+    ] {
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+}

@@ -147,6 +147,18 @@ impl AdaptiveThrottle {
         }
     }
 
+    /// The throttle as the [`CircuitBreaker`] it is, to own where one is
+    /// expected (a breaker of a function's own: `#[circuit_breaker(throttle
+    /// = 2.0)]`).
+    ///
+    /// ```
+    /// let breaker: steadfast::CircuitBreaker = steadfast::AdaptiveThrottle::new().into_breaker();
+    /// assert_eq!(breaker.state(), steadfast::CircuitState::Closed);
+    /// ```
+    pub const fn into_breaker(self) -> CircuitBreaker {
+        self.breaker
+    }
+
     /// The odds that a call made now is refused.
     ///
     /// ```
