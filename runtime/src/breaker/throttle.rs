@@ -26,7 +26,7 @@ use crate::window::{Window, MAX_BUCKETS};
 /// [`is_throttled`](crate::CircuitOpen::is_throttled) is true (for tonic,
 /// `UNAVAILABLE`), with the window's slice as `retry_after`: a retry that
 /// honours it does not come back at once to roll the dice again. What
-/// counts as a fault is the breaker's rule ([`Fault`](crate::Fault)).
+/// counts as a fault is the breaker's rule ([`Fault`](crate::breaker::Fault)).
 ///
 /// ```
 /// use steadfast::AdaptiveThrottle;
