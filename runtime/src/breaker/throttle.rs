@@ -29,14 +29,14 @@ use crate::window::{Window, MAX_BUCKETS};
 /// counts as a fault is the breaker's rule ([`Fault`](crate::breaker::Fault)).
 ///
 /// ```
+/// use std::io;
 /// use steadfast::AdaptiveThrottle;
-/// use tonic::{Code, Status};
 ///
 /// static USERS: AdaptiveThrottle = AdaptiveThrottle::new();
 ///
 /// #[steadfast::circuit_breaker(USERS)]
-/// async fn get_user(down: bool) -> Result<&'static str, Status> {
-///     if down { Err(Status::unavailable("down")) } else { Ok("ada") }
+/// async fn get_user(down: bool) -> io::Result<&'static str> {
+///     if down { Err(io::Error::other("down")) } else { Ok("ada") }
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -49,7 +49,7 @@ use crate::window::{Window, MAX_BUCKETS};
 /// let mut refused_here = 0;
 /// for _ in 0..1000 {
 ///     let error = get_user(true).await.unwrap_err();
-///     if error.message().starts_with("throttled") {
+///     if error.to_string().starts_with("throttled") {
 ///         refused_here += 1;
 ///     }
 /// }
