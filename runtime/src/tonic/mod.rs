@@ -228,11 +228,7 @@ impl From<crate::Limited> for Status {
     fn from(limited: crate::Limited) -> Self {
         let mut status = Status::resource_exhausted(limited.to_string());
         if let Some(after) = limited.retry_after() {
-            let ms = after.as_nanos().div_ceil(1_000_000);
-            let ms = u64::try_from(ms).unwrap_or(u64::MAX);
-            status
-                .metadata_mut()
-                .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
+            pushback::set_pushback(&mut status, after);
         }
         status.set_source(std::sync::Arc::new(limited));
         status

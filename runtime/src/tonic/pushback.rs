@@ -15,6 +15,15 @@ use ::tonic::Status;
 /// ```
 pub const PUSHBACK_HEADER: &str = "grpc-retry-pushback-ms";
 
+/// Sets `status`'s `grpc-retry-pushback-ms` to `after`, rounded up to whole
+/// milliseconds (a client never comes back before the time said).
+pub(crate) fn set_pushback(status: &mut Status, after: Duration) {
+    let ms = u64::try_from(after.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+    status
+        .metadata_mut()
+        .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
+}
+
 /// What a server's `grpc-retry-pushback-ms` says, per gRPC A6: a
 /// non-negative integer is the delay before the next attempt; a negative or
 /// malformed value means "do not retry".

@@ -14,7 +14,6 @@ use pin_project_lite::pin_project;
 
 use super::headers::find;
 use super::timeout::{parse_timeout, TIMEOUT_NAME};
-use super::PUSHBACK_HEADER;
 use crate::limit::{ConcurrencyPermit, Which};
 use crate::{ConcurrencyLimit, Limited, RateLimiter};
 
@@ -549,11 +548,8 @@ fn overloaded(limited: Limited, pushback: Option<Duration>) -> Status {
     debug_assert_eq!(limited.which(), Which::Concurrency);
     let mut status = Status::unavailable(format!("overloaded: {limited}"));
     if let Some(after) = pushback {
-        let ms = after.as_nanos().div_ceil(1_000_000).max(1);
-        let ms = u64::try_from(ms).unwrap_or(u64::MAX);
-        status
-            .metadata_mut()
-            .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
+        // At least 1 ns (`Entry::record`), so at least 1 ms.
+        super::pushback::set_pushback(&mut status, after);
     }
     status
 }
