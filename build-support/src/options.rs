@@ -189,6 +189,19 @@ fn string(message: &DynamicMessage, name: &str) -> Option<String> {
     }
 }
 
+/// The duration in the string field `name`, when set; a bad one is
+/// recorded in `problems` as `name: why`.
+fn duration(
+    message: &DynamicMessage,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> Option<std::time::Duration> {
+    let text = string(message, name)?;
+    steadfast_grammar::parse(&text)
+        .map_err(|e| problems.push(format!("{name}: {e}")))
+        .ok()
+}
+
 fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
     let mut problems = Vec::new();
     let max_attempts = match field(message, "max_attempts") {
@@ -207,15 +220,9 @@ fn read_retry(message: &DynamicMessage) -> Result<Retry, Vec<String>> {
         Some(Value::EnumNumber(5)) => Backoff::None,
         _ => Backoff::Exponential,
     };
-    let duration = |name: &str, problems: &mut Vec<String>| {
-        let text = string(message, name)?;
-        steadfast_grammar::parse(&text)
-            .map_err(|e| problems.push(format!("{name}: {e}")))
-            .ok()
-    };
-    retry.initial = duration("initial", &mut problems);
-    retry.max_delay = duration("max_delay", &mut problems);
-    retry.per_attempt = duration("per_attempt", &mut problems);
+    retry.initial = duration(message, "initial", &mut problems);
+    retry.max_delay = duration(message, "max_delay", &mut problems);
+    retry.per_attempt = duration(message, "per_attempt", &mut problems);
     if let Some(Value::F64(m)) = field(message, "multiplier") {
         if !retry.backoff.growth().takes_multiplier() {
             problems.push("multiplier only applies to backoff: EXPONENTIAL".to_owned());
@@ -312,15 +319,9 @@ fn read_breaker(message: &DynamicMessage) -> Result<Breaker, Vec<String>> {
         Some(Value::U32(n)) if n > 0 => Some(n),
         _ => None,
     };
-    let mut duration = |name: &str| {
-        let text = string(message, name)?;
-        steadfast_grammar::parse(&text)
-            .map_err(|e| problems.push(format!("{name}: {e}")))
-            .ok()
-    };
-    breaker.window = duration("window");
-    breaker.open_for = duration("open_for");
-    let slow = duration("slow");
+    breaker.window = duration(message, "window", &mut problems);
+    breaker.open_for = duration(message, "open_for", &mut problems);
+    let slow = duration(message, "slow", &mut problems);
     breaker.failure_ratio = number("failure_ratio");
     breaker.min_calls = count("min_calls");
     breaker.half_open = count("half_open");
@@ -370,16 +371,7 @@ fn read_rate_limit(message: &DynamicMessage) -> Result<RateLimit, Vec<String>> {
         },
         None => None,
     };
-    let queue = match string(message, "queue") {
-        Some(text) => match steadfast_grammar::parse(&text) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                problems.push(format!("queue: {e}"));
-                None
-            }
-        },
-        None => None,
-    };
+    let queue = duration(message, "queue", &mut problems);
     let burst = match field(message, "burst") {
         Some(Value::U32(n)) if n > 0 => Some(n),
         _ => None,
@@ -406,22 +398,8 @@ fn read_concurrency(message: &DynamicMessage) -> Result<Concurrency, Vec<String>
         }
     };
     let mut limit = Concurrency::new(max);
-    if let Some(text) = string(message, "queue") {
-        match steadfast_grammar::parse(&text) {
-            Ok(d) => limit.queue = Some(d),
-            Err(e) => problems.push(format!("queue: {e}")),
-        }
-    }
-    let aimd_timeout = match string(message, "aimd_timeout") {
-        Some(text) => match steadfast_grammar::parse(&text) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                problems.push(format!("aimd_timeout: {e}"));
-                None
-            }
-        },
-        None => None,
-    };
+    limit.queue = duration(message, "queue", &mut problems);
+    let aimd_timeout = duration(message, "aimd_timeout", &mut problems);
     match string(message, "adaptive") {
         Some(name) => match crate::limits::Adaptive::parse(&name, aimd_timeout) {
             Ok(adaptive) => limit.adaptive = Some(adaptive),
