@@ -307,11 +307,14 @@ fn client(
     let limits_type = format_ident!("{}Limits", ours);
     let rate_arms = limited
         .iter()
-        .filter(|(_, plan)| plan.rate_limit.is_some())
-        .map(|(m, _)| {
+        .filter_map(|(m, plan)| Some((m, plan.rate_limit.as_ref()?)))
+        .map(|(m, limit)| {
             let field = limit_field(m, "rate");
             let proto = &m.proto_name;
-            quote!(#proto => Some(&self.limits.#field))
+            match limit.shared {
+                None => quote!(#proto => Some(&self.limits.#field)),
+                Some(_) => quote!(#proto => Some(&*self.limits.#field)),
+            }
         });
     let concurrency_arms = limited
         .iter()
@@ -336,13 +339,31 @@ fn client(
     } else {
         let mut fields = Vec::new();
         let mut inits = Vec::new();
+        // `const` (the settings checked as the client compiles) unless a
+        // limit is looked up among the registered ones.
+        let constness = if limited
+            .iter()
+            .any(|(_, plan)| plan.rate_limit.as_ref().is_some_and(|l| l.shared.is_some()))
+        {
+            quote!()
+        } else {
+            quote!(const)
+        };
         for (m, plan) in &limited {
             let name = format!("{full_name}/{}", m.proto_name);
             if let Some(limit) = &plan.rate_limit {
                 let field = limit_field(m, "rate");
                 let construction = rate_construction(p, limit);
-                fields.push(quote!(#field: #p::RateLimiter));
-                inits.push(quote!(#field: #construction.named(#name)));
+                match &limit.shared {
+                    None => {
+                        fields.push(quote!(#field: #p::RateLimiter));
+                        inits.push(quote!(#field: #construction.named(#name)));
+                    }
+                    Some(shared) => {
+                        fields.push(quote!(#field: ::std::sync::Arc<#p::RateLimiter>));
+                        inits.push(quote!(#field: #p::registered_rate_limiter(#shared, #construction.named(#name))));
+                    }
+                }
             }
             if let Some(limit) = &plan.concurrency {
                 let field = limit_field(m, "concurrency");
@@ -362,7 +383,7 @@ fn client(
                 }
 
                 impl #limits_type {
-                    const fn new() -> Self {
+                    #constness fn new() -> Self {
                         Self { #(#inits,)* }
                     }
                 }
@@ -669,10 +690,17 @@ fn method(
         ));
     }
     if let Some(limit) = &plan.rate_limit {
-        docs.push(format!(
-            " Rate limit: `#[rate_limit({})]`, one per client, shared by its clones, asked by every attempt.",
-            limit.attribute_args()
-        ));
+        docs.push(match &limit.shared {
+            None => format!(
+                " Rate limit: `#[rate_limit({})]`, one per client, shared by its clones, asked by every attempt.",
+                limit.attribute_args()
+            ),
+            Some(shared) => format!(
+                " Rate limit: the limiter registered as `{shared}` (`steadfast::limit::register`) when the \
+                 client is made, else `#[rate_limit({})]` of its own; asked by every attempt.",
+                limit.attribute_args()
+            ),
+        });
     }
     if let Some(limit) = &plan.concurrency {
         docs.push(format!(

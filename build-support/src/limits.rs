@@ -23,6 +23,7 @@ pub struct RateLimit {
     pub(crate) burst: Option<u32>,
     pub(crate) queue: Option<Duration>,
     pub(crate) warm_up: Option<Duration>,
+    pub(crate) shared: Option<String>,
 }
 
 impl RateLimit {
@@ -38,6 +39,7 @@ impl RateLimit {
             burst: None,
             queue: None,
             warm_up: None,
+            shared: None,
         }
     }
 
@@ -74,9 +76,31 @@ impl RateLimit {
         self
     }
 
+    /// Asks the limiter registered at run time under `name`
+    /// (`steadfast::limit::register`), such as a `RateLimiter::cluster`
+    /// shared by every replica; until one is registered, a client uses a
+    /// limiter of its own with these settings (and a `WARN` event says so).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = steadfast_build::RateLimit::new(1000, Duration::from_secs(1)).shared("orders");
+    /// ```
+    pub fn shared(mut self, name: impl Into<String>) -> Self {
+        self.shared = Some(name.into());
+        self
+    }
+
     /// What is wrong with these settings, if anything.
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if self
+            .shared
+            .as_deref()
+            .is_some_and(|name| name.trim().is_empty())
+        {
+            problems.push("shared names a registered limiter: it cannot be blank".to_owned());
+        }
+
         if self.warm_up.is_some_and(|d| d.is_zero()) {
             problems.push("warm_up must be longer than zero".to_owned());
         }
@@ -213,6 +237,7 @@ impl Concurrency {
     /// What is wrong with these settings, if anything.
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+
         if self.max == 0 {
             problems.push("max must be at least 1".to_owned());
         }

@@ -376,13 +376,21 @@ fn read_rate_limit(message: &DynamicMessage) -> Result<RateLimit, Vec<String>> {
         Some(Value::U32(n)) if n > 0 => Some(n),
         _ => None,
     };
+    let shared = string(message, "shared");
     match rate {
         Some(rate) if problems.is_empty() => {
             let mut limit = RateLimit::new(rate.count, rate.period);
             limit.burst = burst;
             limit.queue = queue;
             limit.warm_up = warm_up;
-            Ok(limit)
+            limit.shared = shared;
+            // What the options' reading above cannot see (a blank `shared`).
+            let problems = limit.problems();
+            if problems.is_empty() {
+                Ok(limit)
+            } else {
+                Err(problems)
+            }
         }
         _ => Err(problems),
     }

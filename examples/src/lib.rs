@@ -6,6 +6,8 @@
 pub mod chain;
 pub mod faulty;
 pub mod live;
+#[cfg(feature = "redis")]
+pub mod redis_server;
 
 /// The generated messages, client, server and `ResilientUserServiceClient`
 /// of `proto/user.proto`.

@@ -74,6 +74,7 @@ pub use crate::fallback::handler::{
     answer, answer_now, call_fallback, fallback_mode, is_local_refusal, keep, RefusalProbe,
     ViaLocalRefusal, ViaNoRefusal,
 };
+pub use crate::limit::registry::registered_or as registered_rate_limiter;
 pub use crate::limit::{AdaptiveLimit, ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
@@ -103,20 +104,22 @@ pub use crate::tonic::timeout::{encode_timeout, parse_timeout, InvalidTimeout, T
 
 /// The version of this module's contract with emitted code. The macros and
 /// `steadfast-build` write the number they were made for in `contract!`.
-pub const CONTRACT: u32 = 1;
+/// 2: generated clients look up `registered_rate_limiter` (proto option
+/// `rate_limit { shared }`).
+pub const CONTRACT: u32 = 2;
 
 /// `contract!(N)`: nothing when N is this runtime's [`CONTRACT`], a compile
 /// error naming both versions otherwise.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __steadfast_contract {
-    (1) => {};
+    (2) => {};
     ($other:literal) => {
         ::core::compile_error!(::core::concat!(
             "this code was generated for version ",
             ::core::stringify!($other),
             " of the contract between steadfast-macros/steadfast-build and the `steadfast` runtime, \
-             but the runtime in use speaks version 1: use the same release of steadfast, \
+             but the runtime in use speaks version 2: use the same release of steadfast, \
              steadfast-macros and steadfast-build (and regenerate: `cargo clean -p <your crate>`)"
         ));
     };

@@ -189,4 +189,15 @@ macro_rules! event {
     };
 }
 
+/// An event at `WARN` (tracing's `warn!` grammar), or nothing.
+#[allow(unused_macros)]
+macro_rules! warning {
+    ($($args:tt)*) => {
+        #[cfg(feature = "tracing")]
+        ::tracing::warn!($($args)*);
+    };
+}
+
 pub(crate) use event;
+#[allow(unused_imports)]
+pub(crate) use warning;

@@ -1043,6 +1043,58 @@ fn flow_control_options_become_per_client_limits_and_bad_ones_are_located_errors
     }
 }
 
+/// `rate_limit { shared }` makes the client ask the limiter registered under
+/// that name when it is made (its own from the settings otherwise); a blank
+/// name is a build error at the option.
+#[test]
+fn a_shared_rate_limit_option_looks_up_the_registered_limiter_and_a_blank_name_is_an_error() {
+    let code = ok(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (steadfast.policy) = { rate_limit: { rate: "1000/s" shared: "orders" } };
+  }
+}"#,
+        ),
+    );
+    assert!(
+        code.contains("get_rate: ::std::sync::Arc<::steadfast::__private::RateLimiter>"),
+        "{code}"
+    );
+    assert!(
+        code.contains(
+            "::steadfast::__private::registered_rate_limiter(\n                \"orders\","
+        ),
+        "{code}"
+    );
+    assert!(
+        !code.contains("const fn new"),
+        "a lookup is not const: {code}"
+    );
+    assert!(
+        code.contains("the limiter registered as `orders`"),
+        "{code}"
+    );
+
+    let message = err(
+        &configure(),
+        &proto(
+            r#"service Shop {
+  rpc Get (Item) returns (Item) {
+    option (steadfast.policy) = { rate_limit: { rate: "1/s" shared: "  " } };
+  }
+}"#,
+        ),
+    );
+    assert!(
+        message.contains(
+            "svc.proto:8:5: rate_limit: shared names a registered limiter: it cannot be blank"
+        ),
+        "{message}"
+    );
+}
+
 /// `concurrency { adaptive }` makes the method's limit an `AdaptiveLimit`
 /// bounded by `max`; a misspelt algorithm, and "aimd" without its timeout,
 /// are build errors at the option.

@@ -157,6 +157,14 @@ impl KeyedRateLimiter {
     /// [`Limited`], with the time until the key's budget would admit a call
     /// (none when the limiter records as many keys as it may).
     pub fn try_acquire_key<K: Hash + Debug + ?Sized>(&self, key: &K) -> Result<(), Limited> {
+        #[cfg(feature = "redis")]
+        if let Some(remote) = self.limit.remote() {
+            let turn = remote.without_redis(self.limit.steady_cell(), |share| {
+                self.reserve_in(key, share, |wait| wait == 0)
+                    .map(Option::unwrap_or_default)
+            });
+            return turn.map(drop).map_err(|wait| self.refused(key, wait));
+        }
         match self.reserve(key, |wait| wait == 0) {
             Ok(_) => Ok(()),
             Err(wait) => Err(self.refused(key, wait)),
@@ -187,6 +195,23 @@ impl KeyedRateLimiter {
     /// # }
     /// ```
     pub async fn acquire_key<K: Hash + Debug + ?Sized>(&self, key: &K) -> Result<(), Limited> {
+        #[cfg(feature = "redis")]
+        if let Some(remote) = self.limit.remote() {
+            let redis_key = remote.key_of(Some(&key));
+            let turn = remote.turn(
+                redis_key,
+                self.limit.steady_cell(),
+                self.limit.max_wait(),
+                |share| {
+                    self.reserve_in(key, share, self.limit.fits())
+                        .map(Option::unwrap_or_default)
+                },
+            );
+            return match Box::pin(turn).await {
+                Ok(wait) => self.limit.take_turn(wait).await,
+                Err(wait) => Err(self.refused(key, wait)),
+            };
+        }
         match self.reserve(key, self.limit.fits()) {
             Ok(None | Some(0)) => Ok(()),
             Ok(Some(wait)) => {
@@ -206,13 +231,22 @@ impl KeyedRateLimiter {
         key: &K,
         fits: impl Fn(u64) -> bool,
     ) -> Result<Option<u64>, Option<u64>> {
+        self.reserve_in(key, self.limit.steady_cell(), fits)
+    }
+
+    /// [`reserve`](Self::reserve) under `cell`.
+    fn reserve_in<K: Hash + ?Sized>(
+        &self,
+        key: &K,
+        cell: Cell,
+        fits: impl Fn(u64) -> bool,
+    ) -> Result<Option<u64>, Option<u64>> {
         let hash = self
             .seed
             .get_or_init(std::hash::RandomState::new)
             .hash_one(key);
         let shard = &self.shards[(hash % SHARDS as u64) as usize];
         let now = clock::now();
-        let cell: Cell = self.limit.steady_cell();
         let mut records = lock(shard);
         let tat = records.get(&hash).copied();
         let (next, wait) = cell.admit(tat.unwrap_or(0), now, fits).map_err(Some)?;

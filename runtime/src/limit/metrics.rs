@@ -70,3 +70,38 @@ fn adaptive() -> &'static Gauge<u64> {
 pub(super) fn adapted(name: &'static str, max: usize) {
     adaptive().record(max as u64, &[KeyValue::new("limit", name)]);
 }
+
+#[cfg(feature = "redis")]
+fn reachability() -> &'static Gauge<u64> {
+    static REACHABLE: OnceLock<Gauge<u64>> = OnceLock::new();
+    REACHABLE.get_or_init(|| {
+        meter()
+            .u64_gauge("steadfast.limit.cluster.reachable")
+            .with_description("1 while a cluster rate limit's Redis answers, 0 while it decides locally, by limit.")
+            .build()
+    })
+}
+
+/// A cluster limit's Redis answers again (`true`), or stopped (`false`).
+#[cfg(feature = "redis")]
+pub(super) fn reachable(name: &'static str, up: bool) {
+    reachability().record(u64::from(up), &[KeyValue::new("limit", name)]);
+}
+
+#[cfg(feature = "redis")]
+fn local_decisions() -> &'static Counter<u64> {
+    static LOCAL: OnceLock<Counter<u64>> = OnceLock::new();
+    LOCAL.get_or_init(|| {
+        meter()
+            .u64_counter("steadfast.limit.cluster.local_decisions")
+            .with_unit("{call}")
+            .with_description("Calls a cluster rate limit decided without Redis, by limit.")
+            .build()
+    })
+}
+
+/// A cluster limit decided a call without Redis.
+#[cfg(feature = "redis")]
+pub(super) fn decided_locally(name: &'static str) {
+    local_decisions().add(1, &[KeyValue::new("limit", name)]);
+}

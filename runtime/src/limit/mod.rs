@@ -46,19 +46,25 @@
 //! ```
 
 mod adaptive;
+#[cfg(feature = "redis")]
+mod cluster;
 mod concurrency;
 mod keyed;
 mod limited;
 #[cfg(feature = "opentelemetry")]
 mod metrics;
 mod rate;
+pub(crate) mod registry;
 mod warm_up;
 
 pub use adaptive::AdaptiveLimit;
+#[cfg(feature = "redis")]
+pub use cluster::{Cluster, Unreachable};
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
 pub use keyed::KeyedRateLimiter;
 pub use limited::{LimitError, Limited, Which};
 pub use rate::RateLimiter;
+pub use registry::{register, registered};
 
 /// A limit refused a call: its event, and its metric.
 #[allow(unused_variables)]

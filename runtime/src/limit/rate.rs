@@ -60,6 +60,11 @@ pub struct RateLimiter {
     tat: OwnLine,
     /// Sentinel's WARM_UP, when set.
     warm_up: Option<WarmUp>,
+    /// Where the state is shared with other replicas (feature `redis`):
+    /// kept for the life of the process (a `Box` would give the limiter
+    /// drop glue, which its `const` builders cannot have).
+    #[cfg(feature = "redis")]
+    cluster: Option<&'static super::cluster::Remote>,
 }
 
 /// An atomic word alone on its cache line.
@@ -125,6 +130,8 @@ impl RateLimiter {
             queue: Duration::ZERO,
             tat: OwnLine(AtomicU64::new(0)),
             warm_up: None,
+            #[cfg(feature = "redis")]
+            cluster: None,
         }
     }
 
@@ -342,6 +349,14 @@ impl RateLimiter {
     /// # }
     /// ```
     pub fn try_acquire(&self) -> Result<(), Limited> {
+        #[cfg(feature = "redis")]
+        if let Some(remote) = self.cluster {
+            let now = clock::now();
+            let turn = remote.without_redis(self.steady_cell(), |share| {
+                self.reserve_in(share, now, |wait| wait == 0).map_err(Some)
+            });
+            return turn.map(drop).map_err(|wait| self.refused_after(wait));
+        }
         match self.reserve(clock::now(), |wait| wait == 0) {
             Ok(_) => Ok(()),
             Err(wait) => Err(self.refused(wait)),
@@ -374,27 +389,89 @@ impl RateLimiter {
     /// # }
     /// ```
     pub async fn acquire(&self) -> Result<(), Limited> {
+        #[cfg(feature = "redis")]
+        if let Some(remote) = self.cluster {
+            // Boxed: a local limiter's future stays as small as it was.
+            return Box::pin(self.acquire_in_cluster(remote)).await;
+        }
         match self.reserve(clock::now(), self.fits()) {
             Ok(0) => Ok(()),
-            Ok(wait) => {
-                crate::trace::event!(
-                    limit = self.name,
-                    wait_ms = wait / 1_000_000,
-                    "waiting for the rate limit"
-                );
-                let wait = Duration::from_nanos(wait);
-                tokio::time::sleep(wait).await;
-                super::waited(Which::Rate, self.name, wait);
-                Ok(())
-            }
+            Ok(wait) => self.take_turn(wait).await,
             Err(wait) => Err(self.refused(wait)),
         }
+    }
+
+    /// A cluster limiter's turn: from Redis, or decided here without it.
+    #[cfg(feature = "redis")]
+    async fn acquire_in_cluster(&self, remote: &super::cluster::Remote) -> Result<(), Limited> {
+        let turn = remote
+            .turn(
+                remote.key_of(None),
+                self.steady_cell(),
+                self.queue,
+                |share| {
+                    self.reserve_in(share, clock::now(), self.fits())
+                        .map_err(Some)
+                },
+            )
+            .await;
+        match turn {
+            Ok(wait) => self.take_turn(wait).await,
+            Err(wait) => Err(self.refused_after(wait)),
+        }
+    }
+
+    /// Shares this limiter's state with other replicas through `remote`.
+    #[cfg(feature = "redis")]
+    pub(super) fn in_cluster(self, remote: super::cluster::Remote) -> Self {
+        Self {
+            cluster: Some(Box::leak(Box::new(remote))),
+            ..self
+        }
+    }
+
+    /// The limiter's side of Redis, when it is a cluster limit.
+    #[cfg(feature = "redis")]
+    pub(super) fn remote(&self) -> Option<&'static super::cluster::Remote> {
+        self.cluster
+    }
+
+    /// Whether this is a cluster limit whose Redis answers now (`None`: a
+    /// local limit). After a miss, `Some(false)` until a background probe
+    /// reaches Redis again.
+    ///
+    /// ```
+    /// assert_eq!(steadfast::RateLimiter::per_second(1).redis_reachable(), None);
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_reachable(&self) -> Option<bool> {
+        self.cluster.map(super::cluster::Remote::reachable)
+    }
+
+    /// Waits `wait` (ns) for an admitted call's turn.
+    pub(super) async fn take_turn(&self, wait: u64) -> Result<(), Limited> {
+        if wait == 0 {
+            return Ok(());
+        }
+        crate::trace::event!(
+            limit = self.name,
+            wait_ms = wait / 1_000_000,
+            "waiting for the rate limit"
+        );
+        let wait = Duration::from_nanos(wait);
+        tokio::time::sleep(wait).await;
+        super::waited(Which::Rate, self.name, wait);
+        Ok(())
     }
 
     /// Takes the next turn if `fits` its wait (nanoseconds from `now`):
     /// the wait, or the wait refused.
     fn reserve(&self, now: u64, fits: impl Fn(u64) -> bool) -> Result<u64, u64> {
-        let cell = self.cell(now);
+        self.reserve_in(self.cell(now), now, fits)
+    }
+
+    /// [`reserve`](Self::reserve) under `cell`.
+    fn reserve_in(&self, cell: Cell, now: u64, fits: impl Fn(u64) -> bool) -> Result<u64, u64> {
         let mut current = self.tat.0.load(Ordering::Acquire);
         loop {
             let (next, wait) = cell.admit(current, now, &fits)?;
@@ -457,8 +534,13 @@ impl RateLimiter {
     }
 
     pub(super) fn refused(&self, wait: u64) -> Limited {
+        self.refused_after(Some(wait))
+    }
+
+    /// A refusal that may name the wait (ns) that would have admitted it.
+    pub(super) fn refused_after(&self, wait: Option<u64>) -> Limited {
         super::refused(Which::Rate, self.name);
-        Limited::new(Which::Rate, self.name, Some(Duration::from_nanos(wait)))
+        Limited::new(Which::Rate, self.name, wait.map(Duration::from_nanos))
     }
 }
 
@@ -486,6 +568,26 @@ impl Cell {
             return Err(wait);
         }
         Ok((tat.saturating_add(self.interval), wait))
+    }
+
+    /// The interval and the tolerance in whole microseconds (the interval at
+    /// least 1), as Redis's clock counts them.
+    #[cfg(feature = "redis")]
+    pub(super) fn micros(self) -> (u64, u64) {
+        ((self.interval / 1000).max(1), self.tolerance / 1000)
+    }
+
+    /// The cell of one of `replicas` equal shares: the interval times
+    /// `replicas`, the burst divided by it (at least one call).
+    #[cfg(feature = "redis")]
+    pub(super) fn share(self, replicas: u32) -> Self {
+        let burst = self.tolerance / self.interval.max(1) + 1;
+        let burst = (burst / u64::from(replicas.max(1))).max(1);
+        let interval = self.interval.saturating_mul(u64::from(replicas.max(1)));
+        Self {
+            interval,
+            tolerance: interval.saturating_mul(burst - 1),
+        }
     }
 
     /// Whether a key whose next call was due at `tat` is, at `now`, as a

@@ -228,3 +228,15 @@ async fn a_cold_limiter_warms_up_from_a_third_of_its_rate_as_sentinels_formula_d
     let again = admitted_each_second(&limiter, 1).await;
     assert!(again[0] <= 40, "{again:?} after {curve:?}");
 }
+
+/// A cluster limit's local share: the interval times the replicas, the
+/// burst divided by them, never below one call.
+#[cfg(feature = "redis")]
+#[test]
+fn a_share_of_four_spaces_calls_four_times_wider_with_a_quarter_of_the_burst() {
+    let limiter = RateLimiter::per_second(400).burst(40);
+    let share = limiter.steady_cell().share(4);
+    assert_eq!(share.micros(), (10_000, 90_000), "100/s in bursts of 10");
+    let lone = RateLimiter::per_second(400).burst(2).steady_cell().share(4);
+    assert_eq!(lone.micros(), (10_000, 0), "a burst of one at least");
+}
