@@ -52,6 +52,12 @@ type Records = HashMap<u64, u64, BuildHasherDefault<Prehashed>>;
 /// told apart by a hash seeded per limiter (two keys sharing a 64-bit hash
 /// share a budget).
 ///
+/// Made from a cluster limiter (`RateLimiter::cluster`, feature `redis`),
+/// each key's budget is kept in Redis, shared by every replica, under
+/// `steadfast:rate:<name>:<key as Debug>`, and goes when the key is idle;
+/// the cap on keys applies to the local share used while Redis is
+/// unreachable, not to Redis.
+///
 /// ```
 /// use steadfast::{KeyedRateLimiter, RateLimiter};
 ///

@@ -15,6 +15,11 @@
 //! ([`deadline::current`](crate::deadline::current)): a call that could only
 //! start after its deadline is refused at once.
 //!
+//! With feature `redis`, `RateLimiter::cluster` shares one limit among
+//! every replica of a service through Redis (`Cluster`, `Unreachable`),
+//! and [`register`] names a limiter for the generated clients whose proto
+//! options ask for it (`rate_limit { shared: "orders" }`).
+//!
 //! Time is the CPU's time-stamp counter (about half the cost of a
 //! monotonic clock reading); with feature `test-util`, tokio's clock, so
 //! that a paused clock drives limits in tests (as breakers and budgets).
