@@ -33,6 +33,14 @@ async fn connect(redis: &RedisServer) -> ConnectionManager {
         .unwrap()
 }
 
+/// A limit's Redis with a bound no loaded test machine misses (1 s), and
+/// nothing admitted without it: what these tests see is Redis's decision.
+async fn patient(redis: &RedisServer) -> Cluster {
+    Cluster::new(connect(redis).await)
+        .timeout(Duration::from_secs(1))
+        .when_unreachable(Unreachable::Refuse)
+}
+
 async fn command<T: redis::FromRedisValue>(redis: &RedisServer, args: &[&str]) -> T {
     let mut connection = connect(redis).await;
     let mut cmd = redis::cmd(args[0]);
@@ -63,7 +71,7 @@ async fn four_replicas_share_one_rate_and_four_local_limiters_admit_four_times_i
     let mut replicas = Vec::new();
     for _ in 0..4 {
         let limiter = RateLimiter::cluster(
-            connect(&redis).await,
+            patient(&redis).await,
             "shared-rate",
             RateLimiter::per_second(100).burst(10),
         );
@@ -114,7 +122,7 @@ async fn four_replicas_share_one_rate_and_four_local_limiters_admit_four_times_i
 async fn a_refusal_names_the_wait_redis_computed() {
     let redis = RedisServer::start();
     let limiter = RateLimiter::cluster(
-        connect(&redis).await,
+        patient(&redis).await,
         "refusal",
         RateLimiter::per_second(10).burst(1),
     );
@@ -141,7 +149,7 @@ async fn a_queue_waits_for_the_turn_two_replicas_share() {
                 .queue(Duration::from_secs(2)),
         )
     };
-    let (a, b) = (make(connect(&redis).await), make(connect(&redis).await));
+    let (a, b) = (make(patient(&redis).await), make(patient(&redis).await));
     let start = Instant::now();
     for _ in 0..3 {
         a.acquire().await.unwrap();
@@ -157,7 +165,7 @@ async fn a_queue_waits_for_the_turn_two_replicas_share() {
 async fn keyed_limits_keep_one_redis_key_per_key_that_vanishes_when_idle() {
     let redis = RedisServer::start();
     let per_user = KeyedRateLimiter::new(RateLimiter::cluster(
-        connect(&redis).await,
+        patient(&redis).await,
         "per-user",
         RateLimiter::per_second(10).burst(1),
     ));
@@ -226,7 +234,7 @@ async fn redis_killed_mid_run_the_local_share_takes_over_within_the_bound() {
 async fn redis_restarted_the_cluster_limit_resumes_and_loads_its_script_again() {
     let mut redis = RedisServer::start();
     let limiter = RateLimiter::cluster(
-        connect(&redis).await,
+        patient(&redis).await,
         "restarted",
         RateLimiter::per(100, Duration::from_secs(60)), // a key that lives a while
     );
@@ -386,7 +394,7 @@ async fn two_servers_behind_one_cluster_limit_admit_its_burst_between_them() {
     let mut servers = Vec::new();
     for _ in 0..2 {
         let limit = RateLimiter::cluster(
-            connect(&redis).await,
+            patient(&redis).await,
             "servers",
             RateLimiter::per(5, Duration::from_secs(60)),
         );
@@ -423,7 +431,7 @@ async fn generated_clients_ask_the_limiter_registered_under_their_options_name()
     assert_eq!(early.rate_limiter("Create").unwrap().rate().0, 1000);
 
     let shared = RateLimiter::cluster(
-        connect(&redis).await,
+        patient(&redis).await,
         "clustered",
         RateLimiter::per(4, Duration::from_secs(60)),
     );
@@ -443,4 +451,46 @@ async fn generated_clients_ask_the_limiter_registered_under_their_options_name()
     assert_eq!(server.calls.load(SeqCst), 4);
     let state: u64 = command(&redis, &["EXISTS", "steadfast:rate:clustered"]).await;
     assert_eq!(state, 1, "the shared limit's state is in Redis");
+}
+
+/// A limit outlives the runtime whose probe was looking for Redis (a
+/// `static` used by one `#[tokio::test]` after another): the next runtime's
+/// calls ask Redis again rather than deciding locally for ever.
+#[test]
+fn a_probe_ended_with_its_runtime_leaves_redis_to_be_asked_again() {
+    let mut redis = RedisServer::start();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    let limiter = first.block_on(async {
+        RateLimiter::cluster(
+            connect(&redis).await,
+            "outlives",
+            RateLimiter::per(100, Duration::from_secs(60)),
+        )
+    });
+    redis.kill();
+    first.block_on(async {
+        let _ = limiter.acquire().await;
+    });
+    assert_eq!(limiter.redis_reachable(), Some(false));
+    drop(first); // and its probe with it
+    assert_eq!(limiter.redis_reachable(), Some(true), "to be asked again");
+
+    redis.restart();
+    runtime().block_on(async {
+        let start = Instant::now();
+        while command::<u64>(&redis, &["EXISTS", "steadfast:rate:outlives"]).await == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "Redis never asked again"
+            );
+            let _ = limiter.acquire().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
 }

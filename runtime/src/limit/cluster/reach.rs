@@ -55,7 +55,7 @@ impl Reach {
         );
         #[cfg(feature = "opentelemetry")]
         super::super::metrics::reachable(self.name, false);
-        runtime.spawn(probe(Arc::downgrade(self), redis.clone()));
+        runtime.spawn(probe(Probing(Arc::downgrade(self)), redis.clone()));
     }
 
     /// A call was decided without Redis.
@@ -78,7 +78,12 @@ impl Reach {
 
 /// `PING`s Redis, pausing longer after each miss, until it answers (or the
 /// limiter is gone).
-async fn probe(reach: Weak<Reach>, mut redis: ConnectionManager) {
+///
+/// Dropped unfinished (its runtime shut down, even before it first ran), the
+/// probe leaves Redis to be asked again: the next call, on whatever runtime,
+/// finds out.
+async fn probe(probing: Probing, mut redis: ConnectionManager) {
+    let reach = &probing.0;
     let mut pause = FIRST_PAUSE;
     loop {
         tokio::time::sleep(pause).await;
@@ -94,5 +99,16 @@ async fn probe(reach: Weak<Reach>, mut redis: ConnectionManager) {
             return;
         }
         pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+}
+
+/// A probe under way: when it ends, however it ends, calls ask Redis again.
+struct Probing(Weak<Reach>);
+
+impl Drop for Probing {
+    fn drop(&mut self) {
+        if let Some(reach) = self.0.upgrade() {
+            reach.down.store(false, Ordering::Release);
+        }
     }
 }
