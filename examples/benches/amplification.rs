@@ -3,16 +3,19 @@
 //! budget, with each kind of budget, with a circuit breaker, and through
 //! three nested retry layers; at concurrency 1 and 64. Then fail-fast and
 //! recovery of the generated client's breaker when its server dies and
-//! comes back.
+//! comes back; and the breaker against `AdaptiveThrottle` (the SRE book's
+//! client-side throttling) on the same outage: the attempts that reach the
+//! dead backend, and the time to full traffic once it is back.
 //!
 //! ```sh
 //! cargo bench -p steadfast-examples --no-default-features --bench amplification
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use steadfast::retry::RatioBudget;
-use steadfast::{retry, CircuitBreaker, CircuitState, RetryBudget};
+use steadfast::{retry, AdaptiveThrottle, CircuitBreaker, CircuitState, RetryBudget};
 use steadfast_examples::faulty::{AlwaysUnavailable, FaultyUsers, Relay};
 use steadfast_examples::user::user_service_client::UserServiceClient;
 use steadfast_examples::user::{ResilientUserServiceClient, UserRequest};
@@ -52,6 +55,17 @@ async fn ratio(client: &mut Client, budget: &RatioBudget) -> Result<(), Status> 
 #[retry(max = 3, backoff = "none")]
 #[steadfast::circuit_breaker(breaker)]
 async fn breaker(client: &mut Client, breaker: &CircuitBreaker) -> Result<(), Status> {
+    once(client).await
+}
+
+/// Attempts that passed the breaker or throttle and went to the network.
+static SENT: AtomicU64 = AtomicU64::new(0);
+
+#[steadfast::deadline(300ms)]
+#[retry(max = 3, backoff = "none")]
+#[steadfast::circuit_breaker(guard)]
+async fn guarded(client: &mut Client, guard: &CircuitBreaker) -> Result<(), Status> {
+    SENT.fetch_add(1, Ordering::Relaxed);
     once(client).await
 }
 
@@ -191,6 +205,81 @@ async fn fail_fast_and_recovery() {
     );
 }
 
+/// One outage, seen through `guard`: a call every 5 ms for 2 s against a
+/// healthy server, for 5 s against none (behind a relay that keeps the
+/// address), then against a new one until a whole 200 ms passes with every
+/// call answered (at most 30 s). The attempts that went to the network while
+/// the server was dead, of the attempts the calls would have made without a
+/// guard (3 a call); and the time from the server's return to full traffic.
+async fn outage(name: &str, guard: &CircuitBreaker) {
+    let first = FaultyUsers::default();
+    let (addr, task) = first.serve().await.expect("serve");
+    let relay = Relay::start(addr).await.expect("relay");
+    let channel = Channel::from_shared(format!("http://{}", relay.addr()))
+        .expect("uri")
+        .connect_lazy();
+    let mut client = Client::new(channel);
+    let pace = Duration::from_millis(5);
+    let healthy = Instant::now();
+    while healthy.elapsed() < Duration::from_secs(2) {
+        let _ = guarded(&mut client, guard).await;
+        tokio::time::sleep(pace).await;
+    }
+    task.abort();
+    relay.point_to(None);
+    let (dead, sent_before) = (Instant::now(), SENT.load(Ordering::Relaxed));
+    let mut calls = 0u64;
+    while dead.elapsed() < Duration::from_secs(5) {
+        let _ = guarded(&mut client, guard).await;
+        calls += 1;
+        tokio::time::sleep(pace).await;
+    }
+    let sent = SENT.load(Ordering::Relaxed) - sent_before;
+    let second = FaultyUsers::default();
+    let (addr, _task) = second.serve().await.expect("serve");
+    relay.point_to(Some(addr));
+    let back = Instant::now();
+    let mut all_answered_since = Instant::now();
+    let full = loop {
+        if back.elapsed() > Duration::from_secs(30) {
+            break None;
+        }
+        if guarded(&mut client, guard).await.is_err() {
+            all_answered_since = Instant::now();
+        } else if all_answered_since.elapsed() >= Duration::from_millis(200) {
+            break Some(all_answered_since.duration_since(back));
+        }
+        tokio::time::sleep(pace).await;
+    };
+    println!(
+        "{name:<44} {sent:>5} of {:>5} attempts ({:.3}) {:>12}",
+        calls * 3,
+        sent as f64 / (calls * 3) as f64,
+        full.map_or_else(|| "> 30 s".to_owned(), |d| format!("{} ms", d.as_millis()))
+    );
+}
+
+async fn breaker_against_throttle() {
+    println!(
+        "\nan outage of 5 s, a call every 5 ms (deadline 300 ms, max = 3, backoff none): \
+         attempts sent to the dead server, and time to full traffic once it is back"
+    );
+    println!("{:<44} {:>28} {:>12}", "guard", "attempts sent (of 3 a call)", "full traffic");
+    let breaker: &'static CircuitBreaker = Box::leak(Box::new(
+        CircuitBreaker::new()
+            .failure_ratio(0.5)
+            .min_calls(20)
+            .window(Duration::from_secs(10))
+            .open_for(Duration::from_secs(2)),
+    ));
+    outage("CircuitBreaker (user.proto's: 50%/20/10 s/2 s)", breaker).await;
+    let throttle: &'static AdaptiveThrottle =
+        Box::leak(Box::new(AdaptiveThrottle::new().window(Duration::from_secs(10))));
+    outage("AdaptiveThrottle (K = 2, window 10 s)", throttle).await;
+    let default: &'static AdaptiveThrottle = Box::leak(Box::new(AdaptiveThrottle::new()));
+    outage("AdaptiveThrottle (K = 2, window 2 min)", default).await;
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     steadfast_examples::note_features();
@@ -224,4 +313,5 @@ async fn main() {
         );
     }
     fail_fast_and_recovery().await;
+    breaker_against_throttle().await;
 }
