@@ -264,7 +264,10 @@ async fn breaker_against_throttle() {
         "\nan outage of 5 s, a call every 5 ms (deadline 300 ms, max = 3, backoff none): \
          attempts sent to the dead server, and time to full traffic once it is back"
     );
-    println!("{:<44} {:>28} {:>12}", "guard", "attempts sent (of 3 a call)", "full traffic");
+    println!(
+        "{:<44} {:>28} {:>12}",
+        "guard", "attempts sent (of 3 a call)", "full traffic"
+    );
     let breaker: &'static CircuitBreaker = Box::leak(Box::new(
         CircuitBreaker::new()
             .failure_ratio(0.5)
@@ -273,8 +276,9 @@ async fn breaker_against_throttle() {
             .open_for(Duration::from_secs(2)),
     ));
     outage("CircuitBreaker (user.proto's: 50%/20/10 s/2 s)", breaker).await;
-    let throttle: &'static AdaptiveThrottle =
-        Box::leak(Box::new(AdaptiveThrottle::new().window(Duration::from_secs(10))));
+    let throttle: &'static AdaptiveThrottle = Box::leak(Box::new(
+        AdaptiveThrottle::new().window(Duration::from_secs(10)),
+    ));
     outage("AdaptiveThrottle (K = 2, window 10 s)", throttle).await;
     let default: &'static AdaptiveThrottle = Box::leak(Box::new(AdaptiveThrottle::new()));
     outage("AdaptiveThrottle (K = 2, window 2 min)", default).await;
