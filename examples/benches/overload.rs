@@ -14,10 +14,16 @@
 //! transport's errors without one). First, the unloaded reference: a
 //! quarter of the capacity.
 //!
+//! Then convergence: the gradient's server offered 2× its capacity for
+//! 15 s while its work doubles (10 → 20 ms a call, at 5 s) and comes back
+//! (at 10 s): second by second, the limit it found, the goodput and the
+//! median latency of the calls it served.
+//!
 //! ```sh
 //! cargo bench -p steadfast-examples --no-default-features --bench overload
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,9 +43,10 @@ const LENGTH: Duration = Duration::from_secs(6);
 /// The first seconds of each run are not counted: limits settle, queues build.
 const SETTLE: Duration = Duration::from_secs(2);
 
-/// The handler: a slot from the pool, held for `WORK`.
+/// The handler: a slot from the pool, held for the work's microseconds
+/// (`WORK`, unless a run changes it).
 #[derive(Clone)]
-struct Pool(Arc<Semaphore>);
+struct Pool(Arc<Semaphore>, Arc<AtomicU64>);
 
 #[tonic::async_trait]
 impl UserService for Pool {
@@ -49,7 +56,7 @@ impl UserService for Pool {
             .acquire()
             .await
             .map_err(|_| Status::internal("closed"))?;
-        tokio::time::sleep(WORK).await;
+        tokio::time::sleep(Duration::from_micros(self.1.load(Ordering::Relaxed))).await;
         Ok(Response::new(UserResponse {
             name: "ada".into(),
             ..UserResponse::default()
@@ -59,8 +66,16 @@ impl UserService for Pool {
 
 /// Serves the pool behind `limits` (or none), until aborted.
 async fn serve(limits: Option<LimitLayer>) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    serve_working(limits, Arc::new(AtomicU64::new(WORK.as_micros() as u64))).await
+}
+
+/// [`serve`], each call taking `work` microseconds of a slot.
+async fn serve_working(
+    limits: Option<LimitLayer>,
+    work: Arc<AtomicU64>,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let (addr, incoming) = bind().await.expect("a port");
-    let service = UserServiceServer::new(Pool(Arc::new(Semaphore::new(SLOTS))));
+    let service = UserServiceServer::new(Pool(Arc::new(Semaphore::new(SLOTS)), work));
     let task = tokio::spawn(async move {
         let mut builder = tonic::transport::Server::builder();
         let _ = match limits {
@@ -92,6 +107,19 @@ struct Run {
 
 /// Offers `rate` calls a second for `LENGTH`, each with a 1 s deadline.
 async fn offer(addr: std::net::SocketAddr, rate: f64) -> Run {
+    offer_for(addr, rate, LENGTH, SETTLE, |_| ()).await.0
+}
+
+/// Offers `rate` calls a second for `length`, each with a 1 s deadline,
+/// counting from `settle`; `each_second(s)` runs as second `s` starts.
+/// The run, and second by second the good calls' count and median latency.
+async fn offer_for(
+    addr: std::net::SocketAddr,
+    rate: f64,
+    length: Duration,
+    settle: Duration,
+    mut each_second: impl FnMut(u64),
+) -> (Run, Vec<(usize, Duration)>) {
     let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
         .expect("a uri")
         .connect()
@@ -104,9 +132,16 @@ async fn offer(addr: std::net::SocketAddr, rate: f64) -> Run {
     let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut calls = tokio::task::JoinSet::new();
-    while start.elapsed() < LENGTH {
+    let mut second = None;
+    while start.elapsed() < length {
         interval.tick().await;
-        let counted = start.elapsed() >= SETTLE;
+        let now = start.elapsed().as_secs();
+        if second != Some(now) {
+            second = Some(now);
+            each_second(now);
+        }
+        let counted = start.elapsed() >= settle;
+        let started_at = start.elapsed();
         let (mut client, good, refused) = (client.clone(), good.clone(), refused.clone());
         calls.spawn(async move {
             let mut request = Request::new(UserRequest {
@@ -120,7 +155,9 @@ async fn offer(addr: std::net::SocketAddr, rate: f64) -> Run {
                 return;
             }
             match answer {
-                Ok(Ok(_)) if took <= DEADLINE => good.lock().expect("lock").push(took),
+                Ok(Ok(_)) if took <= DEADLINE => {
+                    good.lock().expect("lock").push((started_at, took))
+                }
                 Ok(Err(status))
                     if status.code() != tonic::Code::DeadlineExceeded
                         && status.code() != tonic::Code::Cancelled =>
@@ -132,18 +169,89 @@ async fn offer(addr: std::net::SocketAddr, rate: f64) -> Run {
         });
     }
     while calls.join_next().await.is_some() {}
-    let mut good = std::mem::take(&mut *good.lock().expect("lock"));
+    let good_by_start = std::mem::take(&mut *good.lock().expect("lock"));
+    let seconds = length.as_secs() as usize;
+    let mut by_second = vec![Vec::new(); seconds];
+    for (started_at, took) in &good_by_start {
+        if let Some(second) = by_second.get_mut(started_at.as_secs() as usize) {
+            second.push(*took);
+        }
+    }
+    let by_second = by_second
+        .into_iter()
+        .map(|mut took| {
+            took.sort();
+            (
+                took.len(),
+                took.get(took.len() / 2).copied().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let mut good: Vec<Duration> = good_by_start.into_iter().map(|(_, took)| took).collect();
     good.sort();
     let at = |q: f64| {
         good.get(((good.len() as f64 * q) as usize).min(good.len().saturating_sub(1)))
             .copied()
             .unwrap_or_default()
     };
-    Run {
-        goodput: good.len() as f64 / (LENGTH - SETTLE).as_secs_f64(),
+    let run = Run {
+        goodput: good.len() as f64 / (length - settle).as_secs_f64(),
         p50: at(0.5),
         p99: at(0.99),
         refused: refused.load(std::sync::atomic::Ordering::Relaxed),
+    };
+    (run, by_second)
+}
+
+/// The gradient's server at 2× its capacity while its work doubles and
+/// comes back: second by second, the limit, the goodput, the median.
+async fn convergence(capacity: f64) {
+    println!(
+        "\nconvergence: AdaptiveLimit::gradient() offered {:.0} calls/s for 15 s; a call's work 10 ms, \
+         20 ms from 5 s (capacity {:.0}/s), 10 ms again from 10 s",
+        capacity * 2.0,
+        capacity / 2.0
+    );
+    let work = Arc::new(AtomicU64::new(WORK.as_micros() as u64));
+    let limit = Arc::new(AdaptiveLimit::gradient().into_limit());
+    let (addr, task) = serve_working(
+        Some(LimitLayer::new().global(Arc::clone(&limit))),
+        Arc::clone(&work),
+    )
+    .await;
+    let limits = Arc::new(Mutex::new(Vec::new()));
+    let (seen_limits, seen_work) = (Arc::clone(&limits), Arc::clone(&work));
+    let (_, by_second) = offer_for(
+        addr,
+        capacity * 2.0,
+        Duration::from_secs(15),
+        Duration::ZERO,
+        move |second| {
+            seen_limits.lock().expect("lock").push(limit.max());
+            let micros = if (5..10).contains(&second) {
+                20_000
+            } else {
+                10_000
+            };
+            seen_work.store(micros, Ordering::Relaxed);
+        },
+    )
+    .await;
+    task.abort();
+    println!(
+        "{:>6} {:>8} {:>8} {:>10} {:>10}",
+        "second", "work", "limit", "goodput/s", "p50"
+    );
+    // The limit as each second began; the goodput and median of the calls started in it.
+    let limits = limits.lock().expect("lock").clone();
+    for (second, (good, p50)) in by_second.into_iter().enumerate() {
+        let work = if (5..10).contains(&second) {
+            "20ms"
+        } else {
+            "10ms"
+        };
+        let limit = limits.get(second).copied().unwrap_or_default();
+        println!("{second:>6} {work:>8} {limit:>8} {good:>10} {p50:>10.1?}");
     }
 }
 
@@ -201,4 +309,5 @@ async fn main() {
             );
         }
     }
+    convergence(capacity).await;
 }

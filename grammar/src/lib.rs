@@ -20,10 +20,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "client-config")]
+pub mod client_config;
 mod duration;
 pub mod policy;
 pub mod rate;
 #[cfg(feature = "service-config")]
 pub mod service_config;
+pub mod suggest;
 
 pub use duration::{parse, DurationError, ErrorKind};

@@ -14,6 +14,8 @@ pub mod __private;
 pub mod backoff;
 pub mod breaker;
 mod clock;
+#[cfg(feature = "config")]
+pub mod config;
 pub mod deadline;
 mod fallback;
 pub mod hedge;

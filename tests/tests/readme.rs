@@ -1,7 +1,8 @@
 //! Every code block of the README and of `docs/` is code that CI builds: each
 //! Rust block stands verbatim in a compiled file (the first screen is
 //! `tests/minimal-user`, the pages' examples under `examples/`), each proto
-//! block in a proto the builds compile, each TOML line in the manifest of
+//! block in a proto the builds compile, each YAML block a settings file
+//! `steadfast::config` reads, each TOML line in the manifest of
 //! the crate built from the packages. A block that drifts from its file fails
 //! here: copy the file's lines into the block again.
 
@@ -108,8 +109,19 @@ fn every_code_block_of_the_readme_and_docs_is_built_by_ci() {
                         );
                     }
                 }
+                // A settings file (docs/client-config.md): one `steadfast::config` reads.
+                "yaml" => {
+                    let read =
+                        steadfast::config::Clients::parse(&block, steadfast::config::Format::Yaml);
+                    assert!(
+                        read.is_ok(),
+                        "{page}: this settings file is refused: {read:?}\n{block}"
+                    );
+                }
                 "sh" | "text" => continue,
-                other => panic!("{page}: a `{other}` block: mark it rust, proto, toml, sh or text"),
+                other => {
+                    panic!("{page}: a `{other}` block: mark it rust, proto, toml, yaml, sh or text")
+                }
             }
             checked += 1;
         }

@@ -1,0 +1,414 @@
+//! The settings file's tree read into [`ClientSettings`], every problem
+//! recorded with where it is.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::tree::{At, Node, Value};
+use super::{CallSettings, ClientSettings};
+use crate::policy::{
+    check_multiplier, code_variant, Growth, Jitter, BACKOFF_ALIASES, BACKOFF_NAMES,
+};
+use crate::suggest::{closest, list};
+
+/// The keys of a client's section, the article's first.
+const CLIENT_KEYS: &[&str] = &[
+    "address",
+    "enableKeepAlive",
+    "keepAliveTime",
+    "connectTimeout",
+    "timeout",
+    "maxRetryAttempts",
+    "perTryTimeout",
+    "backoff",
+    "initialBackoff",
+    "maxBackoff",
+    "backoffMultiplier",
+    "jitter",
+    "retryOn",
+    "methods",
+];
+
+/// The keys of a method's section: the call's policy.
+const METHOD_KEYS: &[&str] = &[
+    "timeout",
+    "maxRetryAttempts",
+    "perTryTimeout",
+    "backoff",
+    "initialBackoff",
+    "maxBackoff",
+    "backoffMultiplier",
+    "jitter",
+    "retryOn",
+];
+
+/// Policy keys a later release reads from the file; named so that they are
+/// refused for what they are, not as typos.
+const NOT_YET: &[&str] = &[
+    "circuitBreaker",
+    "rateLimit",
+    "concurrency",
+    "hedge",
+    "budget",
+];
+
+/// Problems, each where it is.
+struct Problems<'a> {
+    file: &'a str,
+    found: Vec<(At, String)>,
+}
+
+impl Problems<'_> {
+    fn at(&mut self, at: At, what: impl std::fmt::Display) {
+        self.found.push((at, what.to_string()));
+    }
+
+    /// Each as `file:line:col: what`, in the file's order (a TOML table's
+    /// keys come sorted).
+    fn into_lines(mut self) -> Vec<String> {
+        self.found.sort_by_key(|(at, _)| (at.line, at.col));
+        let file = self.file;
+        self.found
+            .into_iter()
+            .map(|(at, what)| format!("{file}:{at}: {what}"))
+            .collect()
+    }
+}
+
+/// The clients of the file whose tree is `root`.
+pub(super) fn clients(
+    root: &Node,
+    file: &str,
+) -> Result<BTreeMap<String, ClientSettings>, Vec<String>> {
+    let mut problems = Problems {
+        file,
+        found: Vec::new(),
+    };
+    let mut clients = BTreeMap::new();
+    if let Some(section) = client_section(root, &mut problems) {
+        match &section.value {
+            Value::Map(entries) => {
+                for (name, _, node) in entries {
+                    clients.insert(name.clone(), client(node, &mut problems));
+                }
+            }
+            other => problems.at(
+                section.at,
+                format!(
+                    "`grpc.client` holds the clients by name: expected a map, found {}",
+                    other.kind()
+                ),
+            ),
+        }
+    }
+    if problems.found.is_empty() {
+        Ok(clients)
+    } else {
+        Err(problems.into_lines())
+    }
+}
+
+/// `grpc.client`, or the problem of its absence. The rest of the file is
+/// the application's.
+fn client_section<'n>(root: &'n Node, problems: &mut Problems<'_>) -> Option<&'n Node> {
+    let entries = match &root.value {
+        Value::Map(entries) => entries,
+        other => {
+            problems.at(
+                root.at,
+                format!("expected a map with `grpc.client`, found {}", other.kind()),
+            );
+            return None;
+        }
+    };
+    let Some((_, _, grpc)) = entries.iter().find(|(key, ..)| key == "grpc") else {
+        let hint = missing_hint(entries, "grpc");
+        problems.at(root.at, format!("no `grpc.client` section{hint}"));
+        return None;
+    };
+    let Value::Map(grpc_entries) = &grpc.value else {
+        problems.at(
+            grpc.at,
+            format!(
+                "`grpc` holds `client`: expected a map, found {}",
+                grpc.value.kind()
+            ),
+        );
+        return None;
+    };
+    match grpc_entries.iter().find(|(key, ..)| key == "client") {
+        Some((_, _, client)) => Some(client),
+        None => {
+            let hint = missing_hint(grpc_entries, "client");
+            problems.at(grpc.at, format!("no `client` under `grpc`{hint}"));
+            None
+        }
+    }
+}
+
+/// ": is `clinet` it?" when a key present is close to the one missing.
+fn missing_hint(entries: &[(String, At, Node)], wanted: &str) -> String {
+    entries
+        .iter()
+        .find(|(key, ..)| closest(key, &[wanted], &[]).is_some())
+        .map(|(key, at, _)| format!(": is `{key}` at {at} meant to be `{wanted}`?"))
+        .unwrap_or_default()
+}
+
+fn client(node: &Node, problems: &mut Problems<'_>) -> ClientSettings {
+    let mut settings = ClientSettings::default();
+    let Some(entries) = map(node, "a client's settings", problems) else {
+        return settings;
+    };
+    let mut keep_alive_on: Option<(bool, At)> = None;
+    let mut keep_alive_time: Option<(Duration, At)> = None;
+    for (key, at, value) in entries {
+        match key.as_str() {
+            "address" => {
+                if let Some(text) = string(value, key, problems) {
+                    match address(&text) {
+                        Ok(endpoints) => settings.address = endpoints,
+                        Err(why) => problems.at(value.at, format!("address: {why}")),
+                    }
+                }
+            }
+            "enableKeepAlive" => match value.value {
+                Value::Bool(on) => keep_alive_on = Some((on, *at)),
+                _ => expected(value, key, "`true` or `false`", problems),
+            },
+            "keepAliveTime" => {
+                keep_alive_time = duration(value, key, problems).map(|d| (d, *at));
+            }
+            "connectTimeout" => settings.connect_timeout = duration(value, key, problems),
+            "methods" => {
+                if let Some(methods) = map(value, "`methods` (settings by method name)", problems) {
+                    for (method, _, node) in methods {
+                        let own = call(node, METHOD_KEYS, problems);
+                        settings.methods.insert(method.clone(), own);
+                    }
+                }
+            }
+            _ => {
+                call_key(key, *at, value, &mut settings.call, CLIENT_KEYS, problems);
+            }
+        }
+    }
+    match (keep_alive_on, keep_alive_time) {
+        (Some((true, _)), Some((time, _))) => settings.keep_alive = Some(time),
+        (Some((true, at)), None) => problems.at(
+            at,
+            "enableKeepAlive: true needs keepAliveTime, as in `keepAliveTime: 30s`",
+        ),
+        (None, Some((_, at))) => problems.at(at, "keepAliveTime needs enableKeepAlive: true"),
+        (Some((false, _)), Some((_, at))) => {
+            problems.at(at, "keepAliveTime is set but enableKeepAlive is false")
+        }
+        (Some((false, _)), None) | (None, None) => {}
+    }
+    settings
+}
+
+/// A method's settings.
+fn call(node: &Node, keys: &[&str], problems: &mut Problems<'_>) -> CallSettings {
+    let mut settings = CallSettings::default();
+    if let Some(entries) = map(node, "a method's settings", problems) {
+        for (key, at, value) in entries {
+            call_key(key, *at, value, &mut settings, keys, problems);
+        }
+    }
+    settings
+}
+
+/// Reads `key` into `settings` when it is a call's setting; records the
+/// problem otherwise (an unknown key, with a did-you-mean among `keys`).
+/// Whether the key was a call's.
+fn call_key(
+    key: &str,
+    at: At,
+    value: &Node,
+    settings: &mut CallSettings,
+    keys: &[&str],
+    problems: &mut Problems<'_>,
+) -> bool {
+    match key {
+        "timeout" => settings.timeout = positive(value, key, problems),
+        "perTryTimeout" => settings.per_try_timeout = positive(value, key, problems),
+        "initialBackoff" => settings.initial_backoff = duration(value, key, problems),
+        "maxBackoff" => settings.max_backoff = duration(value, key, problems),
+        "maxRetryAttempts" => match value.value {
+            Value::Int(n) => match u32::try_from(n) {
+                Ok(n) if n < u32::MAX => settings.max_retry_attempts = Some(n),
+                _ if n < 0 => problems.at(value.at, format!("maxRetryAttempts: {n} is negative: it counts the retries after the first attempt (0: none)")),
+                _ => problems.at(value.at, format!("maxRetryAttempts: {n} is too many")),
+            },
+            _ => expected(value, key, "a whole number of retries, as in `3`", problems),
+        },
+        "backoff" => {
+            if let Some(name) = string(value, key, problems) {
+                match Growth::from_name(&name) {
+                    Some(growth) => settings.backoff = Some(growth),
+                    None => {
+                        let hint = closest(&name, BACKOFF_NAMES, BACKOFF_ALIASES)
+                            .map(|s| format!("did you mean `{s}`? "))
+                            .unwrap_or_default();
+                        problems.at(value.at, format!("backoff: unknown `{name}`: {hint}expected one of {}", list(BACKOFF_NAMES)));
+                    }
+                }
+            }
+        }
+        "backoffMultiplier" => match number(value) {
+            Some(m) => match check_multiplier(m) {
+                Ok(m) => settings.backoff_multiplier = Some(m),
+                Err(why) => problems.at(value.at, format!("backoffMultiplier: {why}")),
+            },
+            None => expected(value, key, "a number, as in `2.0`", problems),
+        },
+        "jitter" => {
+            let text = match &value.value {
+                Value::Str(s) => Some(s.clone()),
+                Value::Int(_) | Value::Float(_) => number(value).map(|f| f.to_string()),
+                _ => None,
+            };
+            match text.map(|t| Jitter::parse(&t)) {
+                Some(Ok(jitter)) => settings.jitter = Some(jitter),
+                Some(Err(why)) => problems.at(value.at, format!("jitter: {why}")),
+                None => expected(value, key, "a jitter name or a fraction, as in `full` or `0.2`", problems),
+            }
+        }
+        "retryOn" => match &value.value {
+            Value::List(items) => {
+                let mut codes = Vec::new();
+                for item in items {
+                    match &item.value {
+                        Value::Int(number) => match code_variant(&number.to_string()) {
+                            Some(variant) => codes.push(variant),
+                            None => problems.at(item.at, format!("retryOn: no status code is numbered {number} (0 to 16)")),
+                        },
+                        Value::Str(code) => match code_variant(code) {
+                            Some(variant) => codes.push(variant),
+                            None => problems.at(item.at, format!("retryOn: unknown status code `{code}`, as gRPC names them: `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...")),
+                        },
+                        other => problems.at(item.at, format!("retryOn: expected a status code name, found {}", other.kind())),
+                    }
+                }
+                settings.retry_on = Some(codes);
+            }
+            _ => expected(value, key, "a list of status codes, as in `[UNAVAILABLE]`", problems),
+        },
+        _ if NOT_YET.contains(&key) => problems.at(
+            at,
+            format!("`{key}` is not read from the settings file yet: set it in the method's proto options (`(steadfast.policy)`)"),
+        ),
+        _ => {
+            let hint = closest(key, keys, &[])
+                .map(|s| format!(": did you mean `{s}`?"))
+                .unwrap_or_else(|| format!(": expected one of {}", list(keys)));
+            problems.at(at, format!("unknown key `{key}`{hint}"));
+            return false;
+        }
+    }
+    true
+}
+
+fn map<'n>(
+    node: &'n Node,
+    what: &str,
+    problems: &mut Problems<'_>,
+) -> Option<&'n [(String, At, Node)]> {
+    match &node.value {
+        Value::Map(entries) => Some(entries),
+        other => {
+            problems.at(
+                node.at,
+                format!("{what}: expected a map, found {}", other.kind()),
+            );
+            None
+        }
+    }
+}
+
+fn expected(value: &Node, key: &str, what: &str, problems: &mut Problems<'_>) {
+    problems.at(
+        value.at,
+        format!("{key}: expected {what}, found {}", value.value.kind()),
+    );
+}
+
+fn string(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<String> {
+    match &value.value {
+        Value::Str(s) => Some(s.clone()),
+        _ => {
+            expected(value, key, "a string", problems);
+            None
+        }
+    }
+}
+
+fn number(value: &Node) -> Option<f64> {
+    match value.value {
+        Value::Float(x) => Some(x),
+        #[allow(clippy::cast_precision_loss)]
+        Value::Int(n) => Some(n as f64),
+        _ => None,
+    }
+}
+
+/// A duration written as the grammar writes them (`2s`, `150ms`).
+fn duration(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<Duration> {
+    match &value.value {
+        Value::Str(text) => match crate::parse(text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.at(value.at, format!("{key}: {e}"));
+                None
+            }
+        },
+        Value::Int(n) => {
+            problems.at(
+                value.at,
+                format!("{key}: `{n}` needs a unit, as in `{n}s` or `{n}ms`"),
+            );
+            None
+        }
+        _ => {
+            expected(value, key, "a duration, as in `2s` or `150ms`", problems);
+            None
+        }
+    }
+}
+
+/// A duration longer than zero.
+fn positive(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<Duration> {
+    let d = duration(value, key, problems)?;
+    if d.is_zero() {
+        problems.at(value.at, format!("{key}: must be longer than zero"));
+        return None;
+    }
+    Some(d)
+}
+
+/// `static://host:port[,host:port...]` or `http(s)://host:port`: the
+/// endpoints, as `http(s)://host:port`.
+fn address(text: &str) -> Result<Vec<String>, String> {
+    let text = text.trim();
+    if let Some(list) = text.strip_prefix("static://") {
+        let mut endpoints = Vec::new();
+        for entry in list.split(',').map(str::trim) {
+            let Some((host, port)) = entry.rsplit_once(':') else {
+                return Err(format!("`{entry}` needs a port, as in `127.0.0.1:8080`"));
+            };
+            if host.is_empty() || port.parse::<u16>().is_err() {
+                return Err(format!("`{entry}` is not `host:port`"));
+            }
+            endpoints.push(format!("http://{entry}"));
+        }
+        return Ok(endpoints);
+    }
+    if text.starts_with("http://") || text.starts_with("https://") {
+        return Ok(vec![text.to_owned()]);
+    }
+    let scheme = text.split_once("://").map_or(text, |(scheme, _)| scheme);
+    Err(format!(
+        "`{scheme}` is not an address this reads: `static://host:port[,host:port]` (balanced over) or `http(s)://host:port`"
+    ))
+}
