@@ -1,7 +1,8 @@
 //! Compiles `proto/retry_testing.proto` twice with `steadfast-build`, once
 //! under each service config grpc-go's retry tests use (each build makes
 //! the clients of the services its config names), and `proto/limits.proto`
-//! (flow control in proto options).
+//! (flow control in proto options), twice: the second time with
+//! `from_config`, for clients made from a settings file.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
@@ -19,6 +20,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = out.join("limits");
     std::fs::create_dir_all(&dir)?;
     steadfast_build::configure()
+        .out_dir(&dir)
+        .compile(&["proto/limits.proto"], &["proto"])?;
+    // The same clients made from a settings file (`from_config`).
+    let dir = out.join("configured");
+    std::fs::create_dir_all(&dir)?;
+    steadfast_build::configure()
+        .from_config(true)
         .out_dir(&dir)
         .compile(&["proto/limits.proto"], &["proto"])?;
     Ok(())

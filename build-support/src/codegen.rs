@@ -74,6 +74,8 @@ pub(crate) struct Runtime {
     /// `, crate = "<root>"` for the outermost attribute, unless the root is
     /// the default.
     crate_arg: TokenStream,
+    /// `Builder::from_config`: clients made from a settings file.
+    pub(crate) from_config: bool,
 }
 
 impl Runtime {
@@ -82,6 +84,7 @@ impl Runtime {
             return Ok(Self {
                 private: quote!(::steadfast::__private),
                 crate_arg: TokenStream::new(),
+                from_config: false,
             });
         };
         let parsed = syn::parse_str::<syn::Path>(path)
@@ -96,6 +99,7 @@ impl Runtime {
                 let path = quote!(#parsed).to_string().replace(' ', "");
                 quote!(, crate = #path)
             },
+            from_config: false,
         })
     }
 
@@ -423,9 +427,15 @@ fn client(
          through that client (`new` and `connect` send unary calls without tonic's streaming \
          machinery, at the same behaviour)."
     );
+    let (settings_field, settings_init, from_config) = if rt.from_config {
+        config_items(p, &ours, &full_name, service, plans)
+    } else {
+        (quote!(), quote!(), quote!())
+    };
     let contract = proc_macro2::Literal::u32_unsuffixed(crate::CONTRACT);
     quote! {
         #p::contract!(#contract);
+        #from_config
         #budget_item
         #breakers_item
         #limits_item
@@ -442,6 +452,7 @@ fn client(
             target: #p::Target,
             #breakers_field
             #limits_field
+            #settings_field
         }
 
         #connect
@@ -455,6 +466,7 @@ fn client(
                     target: #p::Target::OTHER,
                     #breakers_init
                     #limits_init
+                    #settings_init
                 }
             }
         }
@@ -584,6 +596,95 @@ fn client(
             #(#methods)*
         }
     }
+}
+
+/// How a method takes a settings file's policy (`config_kind`), and its
+/// compiled policy in the file's words, for `from_config`.
+fn config_base(method: &Method, plan: Option<&MethodPlan>) -> (syn::Ident, String) {
+    let streaming = method.client_streaming || method.server_streaming;
+    let Some(plan) = plan else {
+        let kind = if streaming { "FIXED" } else { "ONCE" };
+        return (
+            format_ident!("{kind}"),
+            "{ maxRetryAttempts: 0 }".to_owned(),
+        );
+    };
+    let hedged = plan.hedge.is_some();
+    let mut entries = Vec::new();
+    if let Some(d) = plan.deadline {
+        entries.push(format!("timeout: {}", duration_literal(d)));
+    }
+    let kind = match &plan.retry {
+        _ if streaming || hedged => "FIXED",
+        Some(retry) => {
+            entries.extend(retry.settings_entries());
+            "RETRIED"
+        }
+        None => {
+            entries.push("maxRetryAttempts: 0".to_owned());
+            "ONCE"
+        }
+    };
+    (
+        format_ident!("{kind}"),
+        format!("{{ {} }}", entries.join(", ")),
+    )
+}
+
+/// With `Builder::from_config`: the client's settings field, its empty
+/// value, and `from_config` itself.
+fn config_items(
+    p: &TokenStream,
+    ours: &syn::Ident,
+    full_name: &str,
+    service: &Service,
+    plans: &HashMap<String, MethodPlan>,
+) -> (TokenStream, TokenStream, TokenStream) {
+    let entries = service.methods.iter().map(|m| {
+        let plan = plans.get(&format!("{full_name}/{}", m.proto_name));
+        let (kind, base) = config_base(m, plan);
+        let proto = &m.proto_name;
+        quote!((#proto, #p::config_kind::#kind, #base))
+    });
+    let doc = format!(
+        " A client of `{full_name}` as the settings file says (`grpc.client.<name>`): its \
+         `address` (`static://a,b` balanced over), `connectTimeout` and keepalive, and each unary \
+         call's policy, the file's settings over the proto options', read afresh by each call (a \
+         reload applies to the next calls). A method the proto options do not retry is never \
+         retried; streaming and hedged methods keep their compiled policy."
+    );
+    (
+        quote!(
+            /// The settings file this client was made from (`from_config`), read by each call.
+            settings: ::core::option::Option<#p::Configured>,
+        ),
+        quote!(settings: ::core::option::Option::None,),
+        quote! {
+            #p::config_enabled!();
+
+            impl #ours<tonic::transport::Channel> {
+                #[doc = #doc]
+                ///
+                /// # Errors
+                ///
+                /// No client `name` in the file; settings for a method the service does not have,
+                /// for a streaming or hedged one, or retries for one its proto does not retry; an
+                /// address tonic refuses. While the client lives, a reload that breaks these rules
+                /// is refused.
+                pub fn from_config(
+                    clients: &#p::ConfigClients,
+                    name: &str,
+                ) -> ::core::result::Result<Self, #p::ConfigError> {
+                    let settings = #p::configure(clients, name, #full_name, &[#(#entries),*])?;
+                    let (channel, target) = settings.channel()?;
+                    let mut client = Self::new(channel);
+                    client.target = target;
+                    client.settings = ::core::option::Option::Some(settings);
+                    ::core::result::Result::Ok(client)
+                }
+            }
+        },
+    )
 }
 
 fn doc_line(line: &str) -> TokenStream {
@@ -778,6 +879,60 @@ fn method(
             }
         };
     }
+    // With `from_config`: a unary call of a client made from a settings
+    // file runs under the file's policy (`CallPolicy::run`: the same retry
+    // rules), each attempt through the attributes below the retry.
+    let configured = rt.from_config && !method.client_streaming && !method.server_streaming;
+    let (config_branch, config_fns, clone_bound) = if configured {
+        let configured_fn = format_ident!("{}_configured", private);
+        let attempt_fn = format_ident!("{}_attempt", private);
+        let rpc = &attrs[0];
+        let per_attempt = attrs.iter().skip(1).filter(|a| {
+            let text = a.to_string();
+            ["circuit_breaker", "rate_limit", "concurrency_limit"]
+                .iter()
+                .any(|k| text.contains(k))
+        });
+        (
+            quote! {
+                if let ::core::option::Option::Some(settings) = &self.settings {
+                    let policy = settings.call(#proto_method);
+                    let request = #p::ReplayableRequest::new(request);
+                    return #p::within(request.timeout(), self.#configured_fn(&request, policy)).await;
+                }
+            },
+            quote! {
+                #rpc
+                #[allow(deprecated)]
+                async fn #configured_fn(
+                    &self,
+                    request: &#p::ReplayableRequest<#input>,
+                    policy: #p::CallPolicy,
+                ) -> #result
+                where
+                    T: ::core::clone::Clone,
+                {
+                    policy
+                        .run(|| {
+                            let mut client = ::core::clone::Clone::clone(self);
+                            async move { client.#attempt_fn(request).await }
+                        })
+                        .await
+                }
+
+                #(#per_attempt)*
+                #[allow(deprecated)]
+                async fn #attempt_fn(&mut self, request: &#p::ReplayableRequest<#input>) -> #result {
+                    let request = request.attempt()?;
+                    #own
+                    ::std::boxed::Box::pin(self.inner.#name(request)).await
+                }
+            },
+            quote!(where T: ::core::clone::Clone,),
+        )
+    } else {
+        (quote!(), quote!(), quote!())
+    };
     if !retried {
         // Sent once: stamped with the deadline, no copy kept for a retry.
         let (takes, into) = if method.client_streaming {
@@ -794,11 +949,16 @@ fn method(
         return quote! {
             #(#docs)*
             #deprecated
-            pub async fn #name(&mut self, request: #takes) -> #result {
+            pub async fn #name(&mut self, request: #takes) -> #result
+            #clone_bound
+            {
+                #config_branch
                 let request = request.#into();
                 let timeout = #p::request_timeout(request.metadata());
                 #p::within(timeout, self.#private(request)).await
             }
+
+            #config_fns
 
             #(#attrs)*
             #[allow(deprecated)]
@@ -835,10 +995,15 @@ fn method(
     quote! {
         #(#docs)*
         #deprecated
-        pub async fn #name(&mut self, request: impl tonic::IntoRequest<#input>) -> #result {
+        pub async fn #name(&mut self, request: impl tonic::IntoRequest<#input>) -> #result
+        #clone_bound
+        {
+            #config_branch
             let request = #p::ReplayableRequest::new(request);
             #p::within(request.timeout(), self.#private(&request)).await
         }
+
+        #config_fns
 
         #(#attrs)*
         #[allow(deprecated)]

@@ -111,6 +111,7 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     tonic: Option<Rc<TonicSettings>>,
     crate_path: Option<String>,
+    from_config: bool,
 }
 
 /// The version of the contract between the code this crate emits and the
@@ -130,6 +131,7 @@ impl std::fmt::Debug for Builder {
             .field("out_dir", &self.out_dir)
             .field("tonic", &self.tonic.as_ref().map(|_| "Fn(..)"))
             .field("crate_path", &self.crate_path)
+            .field("from_config", &self.from_config)
             .finish()
     }
 }
@@ -206,9 +208,26 @@ impl Builder {
         self
     }
 
+    /// Gives every client a `from_config(&clients, "name")` constructor:
+    /// the client made from a settings file (`steadfast::config::Clients`,
+    /// the runtime's feature `config`), each unary call under the file's
+    /// policy over the proto options', read afresh by each call. Its unary
+    /// methods then need a `Clone` transport (as tonic's `Channel` is).
+    ///
+    /// ```
+    /// let mut b = steadfast_build::configure();
+    /// b.from_config(true);
+    /// ```
+    pub fn from_config(&mut self, enabled: bool) -> &mut Self {
+        self.from_config = enabled;
+        self
+    }
+
     /// The runtime the generated code names, checked.
     pub(crate) fn runtime(&self) -> Result<codegen::Runtime, Error> {
-        codegen::Runtime::new(self.crate_path.as_deref()).map_err(Error::one)
+        let mut runtime = codegen::Runtime::new(self.crate_path.as_deref()).map_err(Error::one)?;
+        runtime.from_config = self.from_config;
+        Ok(runtime)
     }
 
     /// tonic-prost-build's builder with this crate's defaults and the user's settings.

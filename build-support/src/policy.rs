@@ -665,6 +665,36 @@ pub(crate) fn duration_literal(d: Duration) -> String {
 }
 
 impl Retry {
+    /// The same policy in the settings file's words (`maxRetryAttempts: 2,
+    /// backoff: exp, ..`): what a client made `from_config` merges the
+    /// file's settings over.
+    pub(crate) fn settings_entries(&self) -> Vec<String> {
+        let mut entries = vec![
+            format!("maxRetryAttempts: {}", self.max_attempts.saturating_sub(1)),
+            format!("backoff: {}", self.backoff.growth().name()),
+        ];
+        if let Some(d) = self.initial {
+            entries.push(format!("initialBackoff: {}", duration_literal(d)));
+        }
+        if let Some(m) = self.multiplier {
+            entries.push(format!("backoffMultiplier: {m:?}"));
+        }
+        if let Some(d) = self.max_delay {
+            entries.push(format!("maxBackoff: {}", duration_literal(d)));
+        }
+        if let Some(j) = &self.jitter {
+            entries.push(format!("jitter: {j}"));
+        }
+        if let Some(d) = self.per_attempt {
+            entries.push(format!("perTryTimeout: {}", duration_literal(d)));
+        }
+        if !self.on.is_empty() {
+            let codes: Vec<&str> = self.on.iter().filter_map(|c| code_variant(c)).collect();
+            entries.push(format!("retryOn: [{}]", codes.join(", ")));
+        }
+        entries
+    }
+
     /// The arguments of `#[steadfast::retry(..)]`.
     pub(crate) fn attribute_args(&self) -> String {
         let mut args = format!("max = {}", self.max_attempts);

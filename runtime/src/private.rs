@@ -70,11 +70,39 @@ mod without_channel {
         }
     }
 }
+#[cfg(feature = "config")]
+pub use crate::config::generated::{configure, kind as config_kind, Configured};
+#[cfg(feature = "config")]
+pub use crate::config::{CallPolicy, Clients as ConfigClients, ConfigError};
 pub use crate::fallback::handler::{
     answer, answer_now, call_fallback, fallback_mode, is_local_refusal, keep, RefusalProbe,
     ViaLocalRefusal, ViaNoRefusal,
 };
 pub use crate::limit::registry::registered_or as registered_rate_limiter;
+
+/// `config_enabled!()`: opens code generated with `from_config`; a compile
+/// error that says what to enable when the runtime lacks feature `config`.
+#[cfg(feature = "config")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_config_enabled {
+    () => {};
+}
+
+/// `config_enabled!()`: opens code generated with `from_config`; a compile
+/// error that says what to enable when the runtime lacks feature `config`.
+#[cfg(not(feature = "config"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __steadfast_config_enabled {
+    () => {
+        ::core::compile_error!(
+            "this client was generated with `from_config` (steadfast_build::Builder::from_config): \
+             enable steadfast's feature `config`"
+        );
+    };
+}
+pub use crate::__steadfast_config_enabled as config_enabled;
 pub use crate::limit::{AdaptiveLimit, ConcurrencyLimit, KeyedRateLimiter, Limited, RateLimiter};
 #[cfg(feature = "tonic")]
 pub use crate::tonic::request::{propagate_deadline, request_timeout, ReplayableRequest};
@@ -105,7 +133,9 @@ pub use crate::tonic::timeout::{encode_timeout, parse_timeout, InvalidTimeout, T
 /// The version of this module's contract with emitted code. The macros and
 /// `steadfast-build` write the number they were made for in `contract!`.
 /// 2: generated clients look up `registered_rate_limiter` (proto option
-/// `rate_limit { shared }`).
+/// `rate_limit { shared }`), and, built with `from_config`, name
+/// `config_enabled`, `configure`, `Configured`, `config_kind`,
+/// `ConfigClients`, `ConfigError` and `CallPolicy`.
 pub const CONTRACT: u32 = 2;
 
 /// `contract!(N)`: nothing when N is this runtime's [`CONTRACT`], a compile

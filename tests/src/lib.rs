@@ -19,3 +19,9 @@ pub mod throttled {
 pub mod limits {
     include!(concat!(env!("OUT_DIR"), "/limits/limits.testing.rs"));
 }
+
+/// `proto/limits.proto` built with `from_config`: clients made from a
+/// settings file.
+pub mod configured {
+    include!(concat!(env!("OUT_DIR"), "/configured/limits.testing.rs"));
+}

@@ -294,3 +294,180 @@ fn files_are_read_by_their_extension_and_an_unknown_client_gets_a_did_you_mean()
         let _ = std::fs::remove_file(path);
     }
 }
+
+mod generated {
+    //! A generated client made `from_config` (`tests/proto/limits.proto`'s
+    //! `Accounts`, built with `Builder::from_config`): the file's settings
+    //! over the proto options', per key, read afresh by each call; the rules
+    //! a file must keep for a live client.
+
+    use super::*;
+    use steadfast_tests::configured::accounts_server::{Accounts, AccountsServer};
+    use steadfast_tests::configured::{Order, ResilientAccountsClient};
+    use tonic::{Request, Response};
+
+    /// Fails every call with `UNAVAILABLE` (or hangs, when `hang`), counting them.
+    #[derive(Clone, Default)]
+    struct Failing {
+        calls: Arc<AtomicU32>,
+        hang: bool,
+    }
+
+    #[tonic::async_trait]
+    impl Accounts for Failing {
+        async fn get(&self, _: Request<Order>) -> Result<Response<Order>, Status> {
+            self.calls.fetch_add(1, SeqCst);
+            if self.hang {
+                std::future::pending::<()>().await;
+            }
+            Err(Status::unavailable("down"))
+        }
+
+        async fn charge(&self, _: Request<Order>) -> Result<Response<Order>, Status> {
+            self.calls.fetch_add(1, SeqCst);
+            Err(Status::unavailable("down"))
+        }
+
+        type WatchStream = tokio_stream_empty::Empty;
+
+        async fn watch(&self, _: Request<Order>) -> Result<Response<Self::WatchStream>, Status> {
+            Ok(Response::new(tokio_stream_empty::Empty))
+        }
+    }
+
+    mod tokio_stream_empty {
+        /// A stream with no messages.
+        pub(super) struct Empty;
+
+        impl tonic::codegen::tokio_stream::Stream for Empty {
+            type Item = Result<steadfast_tests::configured::Order, tonic::Status>;
+
+            fn poll_next(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Self::Item>> {
+                std::task::Poll::Ready(None)
+            }
+        }
+    }
+
+    async fn serve(server: Failing) -> std::net::SocketAddr {
+        let (addr, incoming) = steadfast_examples::faulty::bind().await.unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(AccountsServer::new(server))
+                .serve_with_incoming(incoming),
+        );
+        addr
+    }
+
+    fn accounts(address: std::net::SocketAddr, rest: &str) -> String {
+        format!("grpc:\n  client:\n    accounts:\n      address: 'static://{address}'\n{rest}")
+    }
+
+    #[tokio::test]
+    async fn where_the_file_is_silent_the_proto_policy_applies_and_where_it_speaks_it_wins() {
+        let server = Failing::default();
+        let addr = serve(server.clone()).await;
+        let clients = Clients::parse(&accounts(addr, ""), Format::Yaml).unwrap();
+        let mut client = ResilientAccountsClient::from_config(&clients, "accounts").unwrap();
+        client.get(Order::default()).await.unwrap_err();
+        assert_eq!(server.calls.load(SeqCst), 3, "the proto's max_attempts: 3");
+
+        clients
+            .reload(&accounts(
+                addr,
+                "      maxRetryAttempts: 5\n      initialBackoff: 1ms\n",
+            ))
+            .unwrap();
+        client.get(Order::default()).await.unwrap_err();
+        assert_eq!(
+            server.calls.load(SeqCst),
+            3 + 6,
+            "the file's five retries, after the reload"
+        );
+
+        clients
+            .reload(&accounts(
+                addr,
+                "      maxRetryAttempts: 5\n      methods:\n        Get: { maxRetryAttempts: 1 }\n",
+            ))
+            .unwrap();
+        client.get(Order::default()).await.unwrap_err();
+        assert_eq!(
+            server.calls.load(SeqCst),
+            9 + 2,
+            "the method's own setting over the client's"
+        );
+
+        // Not idempotent: never retried, whatever the client's settings say.
+        client.charge(Order::default()).await.unwrap_err();
+        assert_eq!(server.calls.load(SeqCst), 11 + 1);
+    }
+
+    #[tokio::test]
+    async fn the_files_timeout_replaces_the_protos_deadline() {
+        let server = Failing {
+            hang: true,
+            ..Failing::default()
+        };
+        let addr = serve(server.clone()).await;
+        let clients = Clients::parse(
+            &accounts(addr, "      timeout: 200ms\n      maxRetryAttempts: 0\n"),
+            Format::Yaml,
+        )
+        .unwrap();
+        let mut client = ResilientAccountsClient::from_config(&clients, "accounts").unwrap();
+        let start = Instant::now();
+        let status = client.get(Order::default()).await.unwrap_err();
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(190) && took < Duration::from_secs(1),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_a_live_client_cannot_follow_is_refused_whole() {
+        let addr = serve(Failing::default()).await;
+        let unknown = Clients::parse(
+            &accounts(addr, "      methods:\n        Gett: { timeout: 1s }\n"),
+            Format::Yaml,
+        )
+        .unwrap();
+        let error = ResilientAccountsClient::from_config(&unknown, "accounts").unwrap_err();
+        assert_eq!(
+            error.problems(),
+            ["<text>: grpc.client.accounts.methods.Gett: limits.testing.Accounts has no method `Gett`: did you mean `Get`?"]
+        );
+        let error = ResilientAccountsClient::from_config(&unknown, "acounts").unwrap_err();
+        assert!(
+            error.to_string().ends_with("did you mean `accounts`?"),
+            "{error}"
+        );
+
+        let clients = Clients::parse(&accounts(addr, ""), Format::Yaml).unwrap();
+        let _client = ResilientAccountsClient::from_config(&clients, "accounts").unwrap();
+        let refused = clients
+            .reload(&accounts(
+                addr,
+                "      methods:\n        Charge: { maxRetryAttempts: 2 }\n        Watch: { timeout: 1s }\n",
+            ))
+            .unwrap_err();
+        assert_eq!(
+            refused.problems(),
+            [
+                "<text>: grpc.client.accounts.methods.Charge: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried",
+                "<text>: grpc.client.accounts.methods.Watch: a streaming or hedged method is not configured from the file yet: set its policy in proto options",
+            ]
+        );
+        let gone = clients.reload("grpc:\n  client: {}\n").unwrap_err();
+        assert_eq!(
+            gone.problems(),
+            ["<text>: grpc.client.accounts: a live limits.testing.Accounts client is made from it: it cannot go"]
+        );
+        drop(_client);
+        clients.reload("grpc:\n  client: {}\n").unwrap();
+    }
+}

@@ -121,6 +121,26 @@ impl ClientsFile {
     }
 }
 
+/// One method's settings written as a YAML flow map (`{ timeout: 2s,
+/// maxRetryAttempts: 2 }`), in the keys of `methods: { GetUser: { .. } }`:
+/// how a generated client hands its compiled policy to the runtime, to
+/// merge with the file's.
+///
+/// # Errors
+///
+/// Every problem, each as `<policy>:line:col: what`.
+///
+/// ```
+/// use std::time::Duration;
+/// let call = steadfast_grammar::client_config::parse_call("{ timeout: 2s, maxRetryAttempts: 2 }").unwrap();
+/// assert_eq!(call.timeout, Some(Duration::from_secs(2)));
+/// ```
+pub fn parse_call(text: &str) -> Result<CallSettings, Vec<String>> {
+    let node = tree::parse(text, Format::Yaml)
+        .map_err(|(at, why)| vec![format!("<policy>:{at}: {why}")])?;
+    read::method(&node, "<policy>")
+}
+
 /// One client's settings: how to reach its server, and its calls' policy,
 /// for all its methods and for some of them.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -108,6 +108,20 @@ pub(super) fn clients(
     }
 }
 
+/// One method's settings, read alone (see [`parse_call`](super::parse_call)).
+pub(super) fn method(node: &Node, file: &str) -> Result<CallSettings, Vec<String>> {
+    let mut problems = Problems {
+        file,
+        found: Vec::new(),
+    };
+    let settings = call(node, METHOD_KEYS, &mut problems);
+    if problems.found.is_empty() {
+        Ok(settings)
+    } else {
+        Err(problems.into_lines())
+    }
+}
+
 /// `grpc.client`, or the problem of its absence. The rest of the file is
 /// the application's.
 fn client_section<'n>(root: &'n Node, problems: &mut Problems<'_>) -> Option<&'n Node> {

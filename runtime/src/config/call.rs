@@ -213,8 +213,8 @@ impl Classify<Status> for CodeMask {
 }
 
 /// A lazily connecting channel to `settings`' address (balanced over
-/// several), with its connect timeout and keepalive, sending deadlines.
-pub(super) fn channel(settings: &ClientSettings) -> Result<crate::tonic::Channel, String> {
+/// several), with its connect timeout and keepalive.
+pub(super) fn channel(settings: &ClientSettings) -> Result<::tonic::transport::Channel, String> {
     let mut policy = crate::tonic::ChannelPolicy::new();
     if let Some(timeout) = settings.connect_timeout {
         policy = policy.connect_timeout(timeout);
@@ -235,5 +235,5 @@ pub(super) fn channel(settings: &ClientSettings) -> Result<crate::tonic::Channel
             ::tonic::transport::Channel::balance_list(endpoints.into_iter())
         }
     };
-    Ok(crate::tonic::PropagateDeadlineService::new(channel))
+    Ok(channel)
 }

@@ -52,16 +52,19 @@
 //! assert_eq!(users.call("GetUser").max_attempts(), 6, "a refused file changes nothing");
 //! ```
 //!
-//! Generated clients are not built from the file yet: a call made by hand
-//! runs under it with [`CallPolicy::run`], on the channel
+//! Generated clients are made from it by name (`Resilient<Name>Client::from_config(&clients,
+//! "user-service")`, with `steadfast_build::Builder::from_config(true)`): each
+//! unary call under the file's settings over the proto options'. A call
+//! made by hand runs under it with [`CallPolicy::run`], on the channel
 //! [`ClientConfig::channel`] makes.
 
 mod call;
+pub(crate) mod generated;
 mod watch;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use arc_swap::ArcSwap;
 use steadfast_grammar::client_config::ClientsFile;
@@ -86,6 +89,9 @@ pub struct Clients {
 struct Shared {
     /// The file in force.
     current: ArcSwap<ClientsFile>,
+    /// What the clients made from these settings need of any new file
+    /// (a generated client's methods): a reload that fails one is refused.
+    checks: Mutex<Vec<Weak<Check>>>,
     /// What problems name the file by: its path, or `<text>`.
     source: String,
     format: Format,
@@ -174,6 +180,7 @@ impl Clients {
         Ok(Self {
             shared: Arc::new(Shared {
                 current: ArcSwap::from_pointee(file),
+                checks: Mutex::new(Vec::new()),
                 source,
                 format,
             }),
@@ -190,7 +197,15 @@ impl Clients {
     /// Every problem of `text`; the settings in force stay as they were.
     pub fn reload(&self, text: &str) -> Result<(), ConfigError> {
         let shared = &self.shared;
-        match ClientsFile::parse(text, &shared.source, shared.format) {
+        let parsed = ClientsFile::parse(text, &shared.source, shared.format).and_then(|file| {
+            let problems = self.check(&file);
+            if problems.is_empty() {
+                Ok(file)
+            } else {
+                Err(problems)
+            }
+        });
+        match parsed {
             Ok(file) => {
                 let clients = file.names().count();
                 shared.current.store(Arc::new(file));
@@ -258,6 +273,32 @@ impl Clients {
         )))
     }
 
+    /// What the live clients made from these settings find wrong with
+    /// `file`.
+    fn check(&self, file: &ClientsFile) -> Vec<String> {
+        let mut checks = self
+            .shared
+            .checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        checks.retain(|check| check.strong_count() > 0);
+        checks
+            .iter()
+            .filter_map(Weak::upgrade)
+            .flat_map(|check| check(file))
+            .map(|problem| format!("{}: {problem}", self.shared.source))
+            .collect()
+    }
+
+    /// Keeps `check` for every reload, as long as it lives.
+    fn add_check(&self, check: &Arc<Check>) {
+        self.shared
+            .checks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::downgrade(check));
+    }
+
     /// The names of the clients in force.
     pub fn names(&self) -> Vec<String> {
         self.shared
@@ -272,6 +313,9 @@ impl Clients {
         self.shared.current.load_full()
     }
 }
+
+/// What a live client needs of a settings file: its problems with it.
+type Check = dyn Fn(&ClientsFile) -> Vec<String> + Send + Sync;
 
 /// One client's settings, as the file in force says them when asked.
 ///
@@ -331,12 +375,14 @@ impl ClientConfig {
                 self.name
             ))
         })?;
-        call::channel(settings).map_err(|why| {
-            ConfigError::one(format!(
-                "{}: grpc.client.{}.address: {why}",
-                self.clients.shared.source, self.name
-            ))
-        })
+        call::channel(settings)
+            .map(crate::tonic::PropagateDeadlineService::new)
+            .map_err(|why| {
+                ConfigError::one(format!(
+                    "{}: grpc.client.{}.address: {why}",
+                    self.clients.shared.source, self.name
+                ))
+            })
     }
 }
 

@@ -1,0 +1,192 @@
+//! What a generated client made `from_config` keeps and asks: the client's
+//! settings, each method's compiled policy (proto options over the build's
+//! defaults) to merge the file's over, and the rules the file must keep
+//! for this client (checked now, and on every reload while it lives).
+//! Named by emitted code only (`steadfast::__private`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use steadfast_grammar::client_config::{parse_call, CallSettings, ClientsFile};
+
+use super::{CallPolicy, ClientConfig, Clients, ConfigError};
+
+/// How a method of a generated client takes the file's settings.
+pub mod kind {
+    /// Unary, retried by its compiled policy: every call setting applies.
+    pub const RETRIED: u8 = 0;
+    /// Unary, not retried (not idempotent, or no retry policy): the file's
+    /// `timeout` applies, never a retry.
+    pub const ONCE: u8 = 1;
+    /// Streaming or hedged: the file does not configure it yet.
+    pub const FIXED: u8 = 2;
+}
+
+/// A method as its client was generated.
+#[derive(Debug)]
+struct Method {
+    kind: u8,
+    base: CallSettings,
+}
+
+#[derive(Debug)]
+struct Methods {
+    service: &'static str,
+    by_name: HashMap<&'static str, Method>,
+}
+
+/// A generated client's settings: read afresh by each call.
+#[derive(Clone)]
+pub struct Configured {
+    config: ClientConfig,
+    methods: Arc<Methods>,
+    /// Kept alive with the client: the file's rules for it.
+    _check: Arc<super::Check>,
+}
+
+impl std::fmt::Debug for Configured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Configured")
+            .field("client", &self.config.name)
+            .field("service", &self.methods.service)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings of client `name` for a generated client of `service`,
+/// whose `methods` are `(proto name, kind, compiled policy in the file's
+/// words)`; checked against the file in force, and against every reload
+/// while the client lives.
+///
+/// # Errors
+///
+/// No client `name`; a method the service does not have; settings for a
+/// method the file does not configure (streaming, hedged); retries for a
+/// method its proto does not retry.
+pub fn configure(
+    clients: &Clients,
+    name: &str,
+    service: &'static str,
+    methods: &[(&'static str, u8, &'static str)],
+) -> Result<Configured, ConfigError> {
+    let config = clients.client(name)?;
+    let mut by_name = HashMap::new();
+    for &(method, kind, base) in methods {
+        let base = parse_call(base).map_err(|problems| ConfigError {
+            problems: problems
+                .into_iter()
+                .map(|p| {
+                    format!("{service}/{method}: the generated policy: {p} (regenerate the client)")
+                })
+                .collect(),
+        })?;
+        by_name.insert(method, Method { kind, base });
+    }
+    let methods = Arc::new(Methods { service, by_name });
+    let check: Arc<super::Check> = {
+        let (name, methods) = (name.to_owned(), Arc::clone(&methods));
+        Arc::new(move |file: &ClientsFile| problems(file, &name, &methods))
+    };
+    let found: Vec<String> = problems(&clients.current(), name, &methods)
+        .into_iter()
+        .map(|p| format!("{}: {p}", clients.shared.source))
+        .collect();
+    if !found.is_empty() {
+        return Err(ConfigError { problems: found });
+    }
+    clients.add_check(&check);
+    Ok(Configured {
+        config,
+        methods,
+        _check: check,
+    })
+}
+
+/// What is wrong with `file` for client `name` of `methods`' service.
+fn problems(file: &ClientsFile, name: &str, methods: &Methods) -> Vec<String> {
+    let Some(client) = file.client(name) else {
+        return vec![format!(
+            "grpc.client.{name}: a live {} client is made from it: it cannot go",
+            methods.service
+        )];
+    };
+    let mut found = Vec::new();
+    let known: Vec<&str> = {
+        let mut known: Vec<&str> = methods.by_name.keys().copied().collect();
+        known.sort_unstable();
+        known
+    };
+    for (method, settings) in &client.methods {
+        let place = format!("grpc.client.{name}.methods.{method}");
+        match methods.by_name.get(method.as_str()) {
+            None => {
+                let hint = steadfast_grammar::suggest::closest(method, &known, &[])
+                    .map(|s| format!(": did you mean `{s}`?"))
+                    .unwrap_or_else(|| format!(": it has {}", steadfast_grammar::suggest::list(&known)));
+                found.push(format!("{place}: {} has no method `{method}`{hint}", methods.service));
+            }
+            Some(Method { kind: kind::FIXED, .. }) => found.push(format!(
+                "{place}: a streaming or hedged method is not configured from the file yet: set its policy in proto options"
+            )),
+            Some(Method { kind: kind::ONCE, .. }) if retries(settings) => found.push(format!(
+                "{place}: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried"
+            )),
+            Some(_) => {}
+        }
+    }
+    found
+}
+
+/// Whether `settings` ask for a retry.
+fn retries(settings: &CallSettings) -> bool {
+    settings.max_retry_attempts.is_some_and(|n| n > 0)
+}
+
+impl Configured {
+    /// The policy of a call of `method` starting now: the file's settings
+    /// (the method's over the client's) over the compiled policy. A method
+    /// its proto does not retry is never retried.
+    pub fn call(&self, method: &str) -> CallPolicy {
+        let Some(compiled) = self.methods.by_name.get(method) else {
+            return CallPolicy::default();
+        };
+        let file = self.config.clients.current();
+        let mut settings = match file.client(&self.config.name) {
+            Some(client) => client.method(method).over(&compiled.base),
+            None => compiled.base.clone(),
+        };
+        if compiled.kind != kind::RETRIED {
+            settings.max_retry_attempts = Some(0);
+        }
+        CallPolicy::from_settings(&settings)
+    }
+
+    /// A lazily connecting channel to the file's address, with its connect
+    /// timeout and keepalive; and the target the metrics name.
+    ///
+    /// # Errors
+    ///
+    /// No address, or one tonic refuses.
+    pub fn channel(
+        &self,
+    ) -> Result<(::tonic::transport::Channel, crate::tonic::metrics::Target), ConfigError> {
+        let file = self.config.clients.current();
+        let settings = file.client(&self.config.name).ok_or_else(|| {
+            ConfigError::one(format!(
+                "no client `{}` in the settings in force",
+                self.config.name
+            ))
+        })?;
+        let target = settings.address.first().map_or(
+            crate::tonic::metrics::Target::OTHER,
+            crate::tonic::metrics::Target::of,
+        );
+        let channel = super::call::channel(settings).map_err(|why| {
+            ConfigError::one(format!(
+                "{}: grpc.client.{}.address: {why}",
+                self.config.clients.shared.source, self.config.name
+            ))
+        })?;
+        Ok((channel, target))
+    }
+}
