@@ -241,6 +241,57 @@ async fn calls_during_fifty_reloads_each_run_under_one_whole_version() {
     assert_eq!(mismatched.load(SeqCst), 0);
 }
 
+/// The events a reload leaves: (level, message, file).
+#[derive(Clone, Default)]
+struct Reloads(Arc<std::sync::Mutex<Vec<(tracing::Level, String, String)>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Reloads {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        #[derive(Default)]
+        struct Fields(String, String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                match field.name() {
+                    "message" => self.0 = format!("{value:?}"),
+                    "file" => self.1 = format!("{value:?}"),
+                    _ => {}
+                }
+            }
+        }
+        if event.metadata().target() == "steadfast" {
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            if fields.0.starts_with("client settings") {
+                let seen = (*event.metadata().level(), fields.0, fields.1);
+                self.0.lock().unwrap().push(seen);
+            }
+        }
+    }
+}
+
+#[test]
+fn each_reload_applied_or_refused_is_an_event() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let reloads = Reloads::default();
+    let _subscriber =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(reloads.clone()));
+    let clients = Clients::parse("grpc:\n  client:\n    a: {}\n", Format::Yaml).unwrap();
+    clients.reload("grpc:\n  client:\n    a: { timeout: 1s }\n").unwrap();
+    clients.reload("grpc:\n  client:\n    a: { timeout: never }\n").unwrap_err();
+    let seen = reloads.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            (tracing::Level::INFO, "client settings reloaded".to_owned(), "<text>".to_owned()),
+            (
+                tracing::Level::WARN,
+                "client settings refused: the ones in force stay".to_owned(),
+                "<text>".to_owned()
+            ),
+        ]
+    );
+}
+
 #[test]
 fn files_are_read_by_their_extension_and_an_unknown_client_gets_a_did_you_mean() {
     let toml = temp_file("clients.toml");
