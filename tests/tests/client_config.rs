@@ -276,13 +276,21 @@ fn each_reload_applied_or_refused_is_an_event() {
     let _subscriber =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(reloads.clone()));
     let clients = Clients::parse("grpc:\n  client:\n    a: {}\n", Format::Yaml).unwrap();
-    clients.reload("grpc:\n  client:\n    a: { timeout: 1s }\n").unwrap();
-    clients.reload("grpc:\n  client:\n    a: { timeout: never }\n").unwrap_err();
+    clients
+        .reload("grpc:\n  client:\n    a: { timeout: 1s }\n")
+        .unwrap();
+    clients
+        .reload("grpc:\n  client:\n    a: { timeout: never }\n")
+        .unwrap_err();
     let seen = reloads.0.lock().unwrap().clone();
     assert_eq!(
         seen,
         [
-            (tracing::Level::INFO, "client settings reloaded".to_owned(), "<text>".to_owned()),
+            (
+                tracing::Level::INFO,
+                "client settings reloaded".to_owned(),
+                "<text>".to_owned()
+            ),
             (
                 tracing::Level::WARN,
                 "client settings refused: the ones in force stay".to_owned(),

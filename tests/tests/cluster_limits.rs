@@ -50,6 +50,24 @@ async fn command<T: redis::FromRedisValue>(redis: &RedisServer, args: &[&str]) -
     cmd.query_async(&mut connection).await.unwrap()
 }
 
+/// Makes `redis` answer nothing for 400 ms (`DEBUG SLEEP`), from a
+/// connection of its own; returns once the sleep has begun.
+async fn slow_down(redis: &RedisServer) -> tokio::task::JoinHandle<redis::RedisResult<()>> {
+    let url = redis.url();
+    let sleeper = tokio::spawn(async move {
+        let mut connection = redis::Client::open(url)?
+            .get_multiplexed_async_connection()
+            .await?;
+        redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg("0.4")
+            .query_async::<()>(&mut connection)
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    sleeper
+}
+
 /// Calls `limiter` until `run` has passed, pausing `every` between calls:
 /// the calls it admitted.
 async fn admitted_during(limiter: Arc<RateLimiter>, run: Duration, every: Duration) -> u32 {
@@ -261,20 +279,7 @@ async fn a_slow_redis_is_not_waited_for_past_the_bound() {
         RateLimiter::per_second(100),
     ));
     limiter.acquire().await.unwrap();
-    let url = redis.url();
-    let sleeper = tokio::spawn(async move {
-        let mut connection = redis::Client::open(url)
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        redis::cmd("DEBUG")
-            .arg("SLEEP")
-            .arg("0.4")
-            .query_async::<()>(&mut connection)
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let sleeper = slow_down(&redis).await;
     let start = Instant::now();
     let admitted = limiter.acquire().await;
     let waited = start.elapsed();
@@ -303,20 +308,7 @@ async fn a_call_never_waits_for_redis_past_its_deadline() {
         RateLimiter::per_second(100),
     );
     limiter.acquire().await.unwrap();
-    let url = redis.url();
-    let sleeper = tokio::spawn(async move {
-        let mut connection = redis::Client::open(url)
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        redis::cmd("DEBUG")
-            .arg("SLEEP")
-            .arg("0.4")
-            .query_async::<()>(&mut connection)
-            .await
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let sleeper = slow_down(&redis).await;
     let start = Instant::now();
     let result = deadline::scope(Duration::from_millis(100), limiter.acquire()).await;
     let waited = start.elapsed();

@@ -11,21 +11,13 @@ use crate::policy::{
 };
 use crate::suggest::{closest, list};
 
-/// The keys of a client's section, the article's first.
-const CLIENT_KEYS: &[&str] = &[
+/// The keys of a client's section that are not a call's: how to reach
+/// its server, and the methods' own settings.
+const CONNECTION_KEYS: &[&str] = &[
     "address",
     "enableKeepAlive",
     "keepAliveTime",
     "connectTimeout",
-    "timeout",
-    "maxRetryAttempts",
-    "perTryTimeout",
-    "backoff",
-    "initialBackoff",
-    "maxBackoff",
-    "backoffMultiplier",
-    "jitter",
-    "retryOn",
     "methods",
 ];
 
@@ -114,7 +106,7 @@ pub(super) fn method(node: &Node, file: &str) -> Result<CallSettings, Vec<String
         file,
         found: Vec::new(),
     };
-    let settings = call(node, METHOD_KEYS, &mut problems);
+    let settings = call(node, &mut problems);
     if problems.found.is_empty() {
         Ok(settings)
     } else {
@@ -197,13 +189,13 @@ fn client(node: &Node, problems: &mut Problems<'_>) -> ClientSettings {
             "methods" => {
                 if let Some(methods) = map(value, "`methods` (settings by method name)", problems) {
                     for (method, _, node) in methods {
-                        let own = call(node, METHOD_KEYS, problems);
+                        let own = call(node, problems);
                         settings.methods.insert(method.clone(), own);
                     }
                 }
             }
             _ => {
-                call_key(key, *at, value, &mut settings.call, CLIENT_KEYS, problems);
+                call_key(key, *at, value, &mut settings.call, None, problems);
             }
         }
     }
@@ -223,27 +215,27 @@ fn client(node: &Node, problems: &mut Problems<'_>) -> ClientSettings {
 }
 
 /// A method's settings.
-fn call(node: &Node, keys: &[&str], problems: &mut Problems<'_>) -> CallSettings {
+fn call(node: &Node, problems: &mut Problems<'_>) -> CallSettings {
     let mut settings = CallSettings::default();
     if let Some(entries) = map(node, "a method's settings", problems) {
         for (key, at, value) in entries {
-            call_key(key, *at, value, &mut settings, keys, problems);
+            call_key(key, *at, value, &mut settings, Some(METHOD_KEYS), problems);
         }
     }
     settings
 }
 
 /// Reads `key` into `settings` when it is a call's setting; records the
-/// problem otherwise (an unknown key, with a did-you-mean among `keys`).
-/// Whether the key was a call's.
+/// problem otherwise (an unknown key, with a did-you-mean among `keys`: a
+/// method's, or with `None` a client's, the connection's keys too).
 fn call_key(
     key: &str,
     at: At,
     value: &Node,
     settings: &mut CallSettings,
-    keys: &[&str],
+    keys: Option<&[&str]>,
     problems: &mut Problems<'_>,
-) -> bool {
+) {
     match key {
         "timeout" => settings.timeout = positive(value, key, problems),
         "perTryTimeout" => settings.per_try_timeout = positive(value, key, problems),
@@ -314,14 +306,20 @@ fn call_key(
             format!("`{key}` is not read from the settings file yet: set it in the method's proto options (`(steadfast.policy)`)"),
         ),
         _ => {
+            let client_keys;
+            let keys = match keys {
+                Some(keys) => keys,
+                None => {
+                    client_keys = [CONNECTION_KEYS, METHOD_KEYS].concat();
+                    &client_keys
+                }
+            };
             let hint = closest(key, keys, &[])
                 .map(|s| format!(": did you mean `{s}`?"))
                 .unwrap_or_else(|| format!(": expected one of {}", list(keys)));
             problems.at(at, format!("unknown key `{key}`{hint}"));
-            return false;
         }
     }
-    true
 }
 
 fn map<'n>(
