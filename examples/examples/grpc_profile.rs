@@ -1,4 +1,4 @@
-//! Runs 2,000 unary calls on loopback through one variant, for counting
+//! Runs 2,000 unary calls (`GRPC_PROFILE_CALLS`) on loopback through one variant, for counting
 //! instructions with callgrind (wall-clock runs of this machine drift by
 //! more than the costs looked for):
 //!
@@ -6,6 +6,9 @@
 //! cargo build --release -p steadfast-examples --no-default-features --example grpc_profile
 //! valgrind --tool=callgrind target/release/examples/grpc_profile <raw|timeout|floor|generated|generated-traced|annotated|layer|layer-timeout|layer-plain|layer-retry>
 //! ```
+//!
+//! Built with `--features config`, also `configured`: the generated client
+//! made `from_config` from a file that says what the proto says.
 //!
 //! One current-thread runtime runs client and server, so that the counts
 //! repeat. The variants are those of `benches/grpc_ab.rs`, and `floor`: a
@@ -26,7 +29,14 @@ use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use tonic::Status;
 
-const CALLS: usize = 2_000;
+/// Calls a run (`GRPC_PROFILE_CALLS` to change: two runs of different
+/// lengths cancel what setting up costs).
+fn calls() -> usize {
+    std::env::var("GRPC_PROFILE_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000)
+}
 
 /// A body of one chunk.
 struct OneChunk(Option<tonic::codegen::Bytes>);
@@ -130,6 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let calls = calls();
     rt.block_on(async {
         // The `-plain` and `-retry` layer variants talk to a server without
         // layers, as raw tonic's.
@@ -142,13 +153,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match variant.as_str() {
             "raw" => {
                 let mut client = UserServiceClient::new(channel);
-                for _ in 0..CALLS {
+                for _ in 0..calls {
                     client.get_user(request()).await?;
                 }
             }
             "timeout" => {
                 let mut client = UserServiceClient::new(channel);
-                for _ in 0..CALLS {
+                for _ in 0..calls {
                     let mut request = tonic::Request::new(request());
                     request.set_timeout(std::time::Duration::from_secs(2));
                     client.get_user(request).await?;
@@ -156,13 +167,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "floor" => {
                 let mut channel = channel;
-                for _ in 0..CALLS {
+                for _ in 0..calls {
                     floor(&mut channel, &request()).await?;
                 }
             }
             "generated" => {
                 let mut client = ResilientUserServiceClient::new(channel);
-                for _ in 0..CALLS {
+                for _ in 0..calls {
+                    client.get_user(request()).await?;
+                }
+            }
+            // The generated client made from a settings file that says what
+            // the proto says (feature `config`; `generated` in the same build
+            // is the client made with `new`).
+            #[cfg(feature = "config")]
+            "configured" => {
+                let file = format!(
+                    "grpc:\n  client:\n    users:\n      address: 'static://{addr}'\n      timeout: 2s\n      \
+                     maxRetryAttempts: 2\n      backoff: exp\n      initialBackoff: 50ms\n      \
+                     perTryTimeout: 300ms\n      retryOn: [UNAVAILABLE]\n"
+                );
+                let clients = steadfast::config::Clients::parse(&file, steadfast::config::Format::Yaml)?;
+                let mut client = ResilientUserServiceClient::from_config(&clients, "users")?;
+                for _ in 0..calls {
                     client.get_user(request()).await?;
                 }
             }
@@ -182,13 +209,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let subscriber = tracing_subscriber::registry().with(Listen.with_filter(ours));
                 let _guard = tracing::subscriber::set_default(subscriber);
                 let mut client = ResilientUserServiceClient::new(channel);
-                for _ in 0..CALLS {
+                for _ in 0..calls {
                     client.get_user(request()).await?;
                 }
             }
             "annotated" => {
                 let mut client = UserServiceClient::with_interceptor(channel, PropagateDeadline);
-                for _ in 0..CALLS {
+                for _ in 0..calls {
                     annotated(&mut client).await?;
                 }
             }
@@ -202,7 +229,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let layer = steadfast::tonic::ServiceConfigLayer::from_json(config)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
-                for _ in 0..CALLS {
+                for _ in 0..calls {
                     client.get_user(request()).await?;
                 }
             }
@@ -211,7 +238,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let layer = steadfast::tonic::ServiceConfigLayer::from_json(ECHO_TIMEOUT_ONLY)?;
                 let channel = tower::ServiceBuilder::new().layer(layer).service(channel);
                 let mut client = UserServiceClient::new(channel);
-                for _ in 0..CALLS {
+                for _ in 0..calls {
                     client.get_user(request()).await?;
                 }
             }

@@ -52,17 +52,32 @@ impl Default for CallPolicy {
 
 impl CallPolicy {
     pub(super) fn from_settings(settings: &CallSettings) -> Self {
+        Self::from_layers(&[settings], false)
+    }
+
+    /// The policy `layers` say, the first layer that sets a key deciding it
+    /// (a method's settings over its client's over the compiled policy);
+    /// with `once`, never a retry. Reads the layers in place: nothing is
+    /// copied or allocated.
+    pub(super) fn from_layers(layers: &[&CallSettings], once: bool) -> Self {
+        let first = |key: fn(&CallSettings) -> Option<Duration>| layers.iter().find_map(|s| key(s));
+        let retry_on = layers.iter().find_map(|s| s.retry_on.as_deref());
         let mut retry = RetryPolicy::new()
-            .backoff(backoff(settings))
-            .classify(CodeMask::of(settings.retry_on.as_deref()));
-        if let Some(retries) = settings.max_retry_attempts {
+            .backoff(backoff(layers))
+            .classify(CodeMask::of(retry_on));
+        let retries = if once {
+            Some(0)
+        } else {
+            layers.iter().find_map(|s| s.max_retry_attempts)
+        };
+        if let Some(retries) = retries {
             retry = retry.max_attempts(retries.saturating_add(1));
         }
-        if let Some(per_try) = settings.per_try_timeout {
+        if let Some(per_try) = first(|s| s.per_try_timeout) {
             retry = retry.per_attempt(per_try);
         }
         Self {
-            timeout: settings.timeout,
+            timeout: first(|s| s.timeout),
             retry,
         }
     }
@@ -135,25 +150,31 @@ impl CallPolicy {
     }
 }
 
-/// The schedule the settings describe, on `RetryPolicy::new()`'s defaults.
-fn backoff(settings: &CallSettings) -> Backoff {
-    let initial = settings
-        .initial_backoff
+/// The schedule the layers describe (the first that sets a key deciding
+/// it), on `RetryPolicy::new()`'s defaults.
+fn backoff(layers: &[&CallSettings]) -> Backoff {
+    let initial = layers
+        .iter()
+        .find_map(|s| s.initial_backoff)
         .unwrap_or(crate::backoff::DEFAULT_INITIAL);
-    let mut backoff = match settings.backoff.unwrap_or(Growth::Exponential) {
+    let mut backoff = match layers
+        .iter()
+        .find_map(|s| s.backoff)
+        .unwrap_or(Growth::Exponential)
+    {
         Growth::Exponential => Backoff::exponential(initial),
         Growth::Constant => Backoff::constant(initial),
         Growth::Linear => Backoff::linear(initial),
         Growth::Fibonacci => Backoff::fibonacci(initial),
         Growth::None => Backoff::none(),
     };
-    if let Some(multiplier) = settings.backoff_multiplier {
+    if let Some(multiplier) = layers.iter().find_map(|s| s.backoff_multiplier) {
         backoff = backoff.multiplier(multiplier);
     }
-    if let Some(max) = settings.max_backoff {
+    if let Some(max) = layers.iter().find_map(|s| s.max_backoff) {
         backoff = backoff.max_delay(max);
     }
-    if let Some(jitter) = settings.jitter {
+    if let Some(jitter) = layers.iter().find_map(|s| s.jitter) {
         backoff = backoff.jitter(match jitter {
             Words::Full => Jitter::Full,
             Words::Equal => Jitter::Equal,

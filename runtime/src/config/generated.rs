@@ -4,7 +4,6 @@
 //! for this client (checked now, and on every reload while it lives).
 //! Named by emitted code only (`steadfast::__private`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use steadfast_grammar::client_config::{parse_call, CallSettings, ClientsFile};
@@ -32,7 +31,18 @@ struct Method {
 #[derive(Debug)]
 struct Methods {
     service: &'static str,
-    by_name: HashMap<&'static str, Method>,
+    /// A service's few methods: a scan of them costs less than hashing the
+    /// name.
+    by_name: Vec<(&'static str, Method)>,
+}
+
+impl Methods {
+    fn get(&self, name: &str) -> Option<&Method> {
+        self.by_name
+            .iter()
+            .find(|(method, _)| *method == name)
+            .map(|(_, method)| method)
+    }
 }
 
 /// A generated client's settings: read afresh by each call.
@@ -70,7 +80,7 @@ pub fn configure(
     methods: &[(&'static str, u8, &'static str)],
 ) -> Result<Configured, ConfigError> {
     let config = clients.client(name)?;
-    let mut by_name = HashMap::new();
+    let mut by_name = Vec::with_capacity(methods.len());
     for &(method, kind, base) in methods {
         let base = parse_call(base).map_err(|problems| ConfigError {
             problems: problems
@@ -80,7 +90,7 @@ pub fn configure(
                 })
                 .collect(),
         })?;
-        by_name.insert(method, Method { kind, base });
+        by_name.push((method, Method { kind, base }));
     }
     let methods = Arc::new(Methods { service, by_name });
     let check: Arc<super::Check> = {
@@ -112,13 +122,13 @@ fn problems(file: &ClientsFile, name: &str, methods: &Methods) -> Vec<String> {
     };
     let mut found = Vec::new();
     let known: Vec<&str> = {
-        let mut known: Vec<&str> = methods.by_name.keys().copied().collect();
+        let mut known: Vec<&str> = methods.by_name.iter().map(|(name, _)| *name).collect();
         known.sort_unstable();
         known
     };
     for (method, settings) in &client.methods {
         let place = format!("grpc.client.{name}.methods.{method}");
-        match methods.by_name.get(method.as_str()) {
+        match methods.get(method) {
             None => {
                 let hint = steadfast_grammar::suggest::closest(method, &known, &[])
                     .map(|s| format!(": did you mean `{s}`?"))
@@ -147,18 +157,18 @@ impl Configured {
     /// (the method's over the client's) over the compiled policy. A method
     /// its proto does not retry is never retried.
     pub fn call(&self, method: &str) -> CallPolicy {
-        let Some(compiled) = self.methods.by_name.get(method) else {
+        let Some(compiled) = self.methods.get(method) else {
             return CallPolicy::default();
         };
-        let file = self.config.clients.current();
-        let mut settings = match file.client(&self.config.name) {
-            Some(client) => client.method(method).over(&compiled.base),
-            None => compiled.base.clone(),
-        };
-        if compiled.kind != kind::RETRIED {
-            settings.max_retry_attempts = Some(0);
+        let once = compiled.kind != kind::RETRIED;
+        let file = self.config.clients.shared.current.load();
+        match file.client(&self.config.name) {
+            Some(client) => match client.methods.get(method) {
+                Some(own) => CallPolicy::from_layers(&[own, &client.call, &compiled.base], once),
+                None => CallPolicy::from_layers(&[&client.call, &compiled.base], once),
+            },
+            None => CallPolicy::from_layers(&[&compiled.base], once),
         }
-        CallPolicy::from_settings(&settings)
     }
 
     /// A lazily connecting channel to the file's address, with its connect

@@ -260,7 +260,7 @@ impl Clients {
         if names.iter().any(|n| n == name) {
             return Ok(ClientConfig {
                 clients: self.clone(),
-                name: name.to_owned(),
+                name: Arc::from(name),
             });
         }
         let known: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -328,7 +328,8 @@ type Check = dyn Fn(&ClientsFile) -> Vec<String> + Send + Sync;
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     clients: Clients,
-    name: String,
+    /// Shared: a generated client's clones (one an attempt) copy no string.
+    name: Arc<str>,
 }
 
 impl ClientConfig {
@@ -338,9 +339,12 @@ impl ClientConfig {
     /// defaults (no deadline, [`RetryPolicy::new`](crate::RetryPolicy::new)'s
     /// retries).
     pub fn call(&self, method: &str) -> CallPolicy {
-        let file = self.clients.current();
+        let file = self.clients.shared.current.load();
         match file.client(&self.name) {
-            Some(client) => CallPolicy::from_settings(&client.method(method)),
+            Some(client) => match client.methods.get(method) {
+                Some(own) => CallPolicy::from_layers(&[own, &client.call], false),
+                None => CallPolicy::from_layers(&[&client.call], false),
+            },
             None => CallPolicy::default(),
         }
     }
