@@ -180,23 +180,10 @@ impl Configured {
     pub fn channel(
         &self,
     ) -> Result<(::tonic::transport::Channel, crate::tonic::metrics::Target), ConfigError> {
-        let file = self.config.clients.current();
-        let settings = file.client(&self.config.name).ok_or_else(|| {
-            ConfigError::one(format!(
-                "no client `{}` in the settings in force",
-                self.config.name
-            ))
-        })?;
-        let target = settings.address.first().map_or(
-            crate::tonic::metrics::Target::OTHER,
-            crate::tonic::metrics::Target::of,
-        );
-        let channel = super::call::channel(settings).map_err(|why| {
-            ConfigError::one(format!(
-                "{}: grpc.client.{}.address: {why}",
-                self.config.clients.shared.source, self.config.name
-            ))
-        })?;
+        let (channel, first) = self.config.plain_channel()?;
+        let target = first.map_or(crate::tonic::metrics::Target::OTHER, |address| {
+            crate::tonic::metrics::Target::of(&address)
+        });
         Ok((channel, target))
     }
 }

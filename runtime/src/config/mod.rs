@@ -372,6 +372,13 @@ impl ClientConfig {
     /// # }
     /// ```
     pub fn channel(&self) -> Result<crate::tonic::Channel, ConfigError> {
+        self.plain_channel()
+            .map(|(channel, _)| crate::tonic::PropagateDeadlineService::new(channel))
+    }
+
+    /// tonic's channel to the file's address, and the first address (for
+    /// a generated client's metrics, which sends deadlines itself).
+    fn plain_channel(&self) -> Result<(::tonic::transport::Channel, Option<String>), ConfigError> {
         let file = self.clients.current();
         let settings = file.client(&self.name).ok_or_else(|| {
             ConfigError::one(format!(
@@ -379,14 +386,13 @@ impl ClientConfig {
                 self.name
             ))
         })?;
-        call::channel(settings)
-            .map(crate::tonic::PropagateDeadlineService::new)
-            .map_err(|why| {
-                ConfigError::one(format!(
-                    "{}: grpc.client.{}.address: {why}",
-                    self.clients.shared.source, self.name
-                ))
-            })
+        let channel = call::channel(settings).map_err(|why| {
+            ConfigError::one(format!(
+                "{}: grpc.client.{}.address: {why}",
+                self.clients.shared.source, self.name
+            ))
+        })?;
+        Ok((channel, settings.address.first().cloned()))
     }
 }
 
