@@ -758,19 +758,23 @@ fn method(
         let args = literal_tokens(&args);
         attrs.push(quote!(#[#p::hedge(#args)]));
     }
+    // What every attempt asks, below the retry (or a settings file's
+    // policy): the breaker, then, innermost, the limits.
+    let mut per_attempt = Vec::new();
     if plan.breaker.is_some() {
         let field = field_name(method);
-        attrs.push(quote!(#[#p::circuit_breaker(self.breakers.#field)]));
+        per_attempt.push(quote!(#[#p::circuit_breaker(self.breakers.#field)]));
     }
-    // Innermost: every attempt (a retry, a hedge) asks the limits.
     if plan.rate_limit.is_some() {
         let field = limit_field(method, "rate");
-        attrs.push(quote!(#[#p::rate_limit(self.limits.#field)]));
+        per_attempt.push(quote!(#[#p::rate_limit(self.limits.#field)]));
     }
     if plan.concurrency.is_some() {
         let field = limit_field(method, "concurrency");
-        attrs.push(quote!(#[#p::concurrency_limit(self.limits.#field)]));
+        per_attempt.push(quote!(#[#p::concurrency_limit(self.limits.#field)]));
     }
+    let rpc = attrs[0].clone();
+    attrs.extend(per_attempt.iter().cloned());
     let mut docs: Vec<String> = method.comments.leading.clone();
     if !docs.is_empty() {
         docs.push(String::new());
@@ -886,13 +890,6 @@ fn method(
     let (config_branch, config_fns, clone_bound) = if configured {
         let configured_fn = format_ident!("{}_configured", private);
         let attempt_fn = format_ident!("{}_attempt", private);
-        let rpc = &attrs[0];
-        let per_attempt = attrs.iter().skip(1).filter(|a| {
-            let text = a.to_string();
-            ["circuit_breaker", "rate_limit", "concurrency_limit"]
-                .iter()
-                .any(|k| text.contains(k))
-        });
         (
             quote! {
                 if let ::core::option::Option::Some(settings) = &self.settings {

@@ -52,23 +52,25 @@ impl Default for CallPolicy {
 
 impl CallPolicy {
     pub(super) fn from_settings(settings: &CallSettings) -> Self {
-        Self::from_layers(&[settings], false)
+        Self::from_layers(&[Some(settings)], false)
     }
 
     /// The policy `layers` say, the first layer that sets a key deciding it
-    /// (a method's settings over its client's over the compiled policy);
-    /// with `once`, never a retry. Reads the layers in place: nothing is
-    /// copied or allocated.
-    pub(super) fn from_layers(layers: &[&CallSettings], once: bool) -> Self {
-        let first = |key: fn(&CallSettings) -> Option<Duration>| layers.iter().find_map(|s| key(s));
-        let retry_on = layers.iter().find_map(|s| s.retry_on.as_deref());
+    /// (a method's settings over its client's over the compiled policy; an
+    /// absent layer says nothing); with `once`, never a retry. Reads the
+    /// layers in place: nothing is copied or allocated.
+    pub(super) fn from_layers(layers: &[Option<&CallSettings>], once: bool) -> Self {
+        let first = |key: fn(&CallSettings) -> Option<Duration>| {
+            layers.iter().flatten().find_map(|s| key(s))
+        };
+        let retry_on = layers.iter().flatten().find_map(|s| s.retry_on.as_deref());
         let mut retry = RetryPolicy::new()
             .backoff(backoff(layers))
             .classify(CodeMask::of(retry_on));
         let retries = if once {
             Some(0)
         } else {
-            layers.iter().find_map(|s| s.max_retry_attempts)
+            layers.iter().flatten().find_map(|s| s.max_retry_attempts)
         };
         if let Some(retries) = retries {
             retry = retry.max_attempts(retries.saturating_add(1));
@@ -152,13 +154,12 @@ impl CallPolicy {
 
 /// The schedule the layers describe (the first that sets a key deciding
 /// it), on `RetryPolicy::new()`'s defaults.
-fn backoff(layers: &[&CallSettings]) -> Backoff {
-    let initial = layers
-        .iter()
+fn backoff(layers: &[Option<&CallSettings>]) -> Backoff {
+    let layers = || layers.iter().flatten();
+    let initial = layers()
         .find_map(|s| s.initial_backoff)
         .unwrap_or(crate::backoff::DEFAULT_INITIAL);
-    let mut backoff = match layers
-        .iter()
+    let mut backoff = match layers()
         .find_map(|s| s.backoff)
         .unwrap_or(Growth::Exponential)
     {
@@ -168,13 +169,13 @@ fn backoff(layers: &[&CallSettings]) -> Backoff {
         Growth::Fibonacci => Backoff::fibonacci(initial),
         Growth::None => Backoff::none(),
     };
-    if let Some(multiplier) = layers.iter().find_map(|s| s.backoff_multiplier) {
+    if let Some(multiplier) = layers().find_map(|s| s.backoff_multiplier) {
         backoff = backoff.multiplier(multiplier);
     }
-    if let Some(max) = layers.iter().find_map(|s| s.max_backoff) {
+    if let Some(max) = layers().find_map(|s| s.max_backoff) {
         backoff = backoff.max_delay(max);
     }
-    if let Some(jitter) = layers.iter().find_map(|s| s.jitter) {
+    if let Some(jitter) = layers().find_map(|s| s.jitter) {
         backoff = backoff.jitter(match jitter {
             Words::Full => Jitter::Full,
             Words::Equal => Jitter::Equal,

@@ -160,15 +160,8 @@ impl Configured {
         let Some(compiled) = self.methods.get(method) else {
             return CallPolicy::default();
         };
-        let once = compiled.kind != kind::RETRIED;
-        let file = self.config.clients.shared.current.load();
-        match file.client(&self.config.name) {
-            Some(client) => match client.methods.get(method) {
-                Some(own) => CallPolicy::from_layers(&[own, &client.call, &compiled.base], once),
-                None => CallPolicy::from_layers(&[&client.call, &compiled.base], once),
-            },
-            None => CallPolicy::from_layers(&[&compiled.base], once),
-        }
+        self.config
+            .policy(method, Some(&compiled.base), compiled.kind != kind::RETRIED)
     }
 
     /// A lazily connecting channel to the file's address, with its connect

@@ -67,7 +67,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use arc_swap::ArcSwap;
-use steadfast_grammar::client_config::ClientsFile;
+use steadfast_grammar::client_config::{CallSettings, ClientsFile};
 
 pub use call::CallPolicy;
 pub use steadfast_grammar::client_config::Format;
@@ -339,14 +339,23 @@ impl ClientConfig {
     /// defaults (no deadline, [`RetryPolicy::new`](crate::RetryPolicy::new)'s
     /// retries).
     pub fn call(&self, method: &str) -> CallPolicy {
+        self.policy(method, None, false)
+    }
+
+    /// The policy of a call of `method` now: the file's settings for the
+    /// method, over the client's, over `compiled` (a generated client's);
+    /// with `once`, never a retry.
+    fn policy(&self, method: &str, compiled: Option<&CallSettings>, once: bool) -> CallPolicy {
         let file = self.clients.shared.current.load();
-        match file.client(&self.name) {
-            Some(client) => match client.methods.get(method) {
-                Some(own) => CallPolicy::from_layers(&[own, &client.call], false),
-                None => CallPolicy::from_layers(&[&client.call], false),
-            },
-            None => CallPolicy::default(),
-        }
+        let client = file.client(&self.name);
+        CallPolicy::from_layers(
+            &[
+                client.and_then(|c| c.methods.get(method)),
+                client.map(|c| &c.call),
+                compiled,
+            ],
+            once,
+        )
     }
 
     /// A channel to the file's `address` (balanced over several), connecting
