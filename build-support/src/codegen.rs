@@ -234,7 +234,7 @@ fn client(
          deadline sent as `grpc-timeout`."
     ));
     let docs = docs.iter().map(|line| doc_line(line));
-    let methods = service.methods.iter().map(|m| {
+    let methods = service.methods.iter().enumerate().map(|(index, m)| {
         let key = format!("{full_name}/{}", m.proto_name);
         let plan = plans.get(&key).cloned().unwrap_or(MethodPlan {
             deadline: None,
@@ -245,7 +245,7 @@ fn client(
             concurrency: None,
             notes: vec!["No policy.".to_owned()],
         });
-        method(rt, &full_name, m, &plan, budget_name, own_unary)
+        method(rt, &full_name, (index, m), &plan, budget_name, own_unary)
     });
     // One breaker per method that has one, in a struct the client and its
     // clones share.
@@ -428,7 +428,10 @@ fn client(
          machinery, at the same behaviour)."
     );
     let (settings_field, settings_init, from_config) = if rt.from_config {
-        config_items(p, &ours, &full_name, service, plans)
+        let budget = throttling
+            .get(&full_name)
+            .map(|t| (t.max_tokens, t.token_ratio));
+        config_items(p, &ours, &full_name, service, plans, budget)
     } else {
         (quote!(), quote!(), quote!())
     };
@@ -534,21 +537,25 @@ fn client(
 
             /// The circuit breaker of `method` (its proto name, as `"GetUser"`), if its policy
             /// has one. Shared by this client's clones; a client made with `new`, `connect` or
-            /// `from` has breakers of its own.
+            /// `from` has breakers of its own. A client made `from_config` (`Builder::from_config`)
+            /// asks, for its unary methods, the settings' breaker instead:
+            /// `clients.client(name)?.call(method).circuit_breaker()`.
             #[allow(unused_variables)]
             pub fn circuit_breaker(&self, method: &str) -> ::core::option::Option<&#p::CircuitBreaker> {
                 #breakers_lookup
             }
 
             /// The rate limiter of `method` (its proto name, as `"GetUser"`), if its policy has
-            /// one: shared by this client's clones, changed while running with `set_rate`.
+            /// one: shared by this client's clones, changed while running with `set_rate`. A
+            /// client made `from_config` asks the settings' instead (`CallPolicy::rate_limiter`).
             #[allow(unused_variables)]
             pub fn rate_limiter(&self, method: &str) -> ::core::option::Option<&#p::RateLimiter> {
                 #rate_lookup
             }
 
             /// The concurrency limit of `method` (its proto name), if its policy has one: shared
-            /// by this client's clones, changed while running with `set_max`.
+            /// by this client's clones, changed while running with `set_max`. A client made
+            /// `from_config` asks the settings' instead (`CallPolicy::concurrency_limit`).
             #[allow(unused_variables)]
             pub fn concurrency_limit(&self, method: &str) -> ::core::option::Option<&#p::ConcurrencyLimit> {
                 #concurrency_lookup
@@ -614,6 +621,10 @@ fn config_base(method: &Method, plan: Option<&MethodPlan>) -> (syn::Ident, Strin
     if let Some(d) = plan.deadline {
         entries.push(format!("timeout: {}", duration_literal(d)));
     }
+    // The gates every attempt asks, unless the file changes them.
+    entries.extend(plan.breaker.as_ref().map(Breaker::settings_entry));
+    entries.extend(plan.rate_limit.as_ref().map(RateLimit::settings_entry));
+    entries.extend(plan.concurrency.as_ref().map(Concurrency::settings_entry));
     let kind = match &plan.retry {
         _ if streaming || hedged => "FIXED",
         Some(retry) => {
@@ -639,6 +650,7 @@ fn config_items(
     full_name: &str,
     service: &Service,
     plans: &HashMap<String, MethodPlan>,
+    budget: Option<(u32, f64)>,
 ) -> (TokenStream, TokenStream, TokenStream) {
     let entries = service.methods.iter().map(|m| {
         let plan = plans.get(&format!("{full_name}/{}", m.proto_name));
@@ -646,6 +658,10 @@ fn config_items(
         let proto = &m.proto_name;
         quote!((#proto, #p::config_kind::#kind, #base))
     });
+    let budget = match budget {
+        Some((tokens, ratio)) => quote!(::core::option::Option::Some((#tokens, #ratio))),
+        None => quote!(::core::option::Option::None),
+    };
     let doc = format!(
         " A client of `{full_name}` as the settings file says (`grpc.client.<name>`): its \
          `address` (`static://a,b` balanced over), `connectTimeout` and keepalive, and each unary \
@@ -675,7 +691,7 @@ fn config_items(
                     clients: &#p::ConfigClients,
                     name: &str,
                 ) -> ::core::result::Result<Self, #p::ConfigError> {
-                    let settings = #p::configure(clients, name, #full_name, &[#(#entries),*])?;
+                    let settings = #p::configure(clients, name, #full_name, &[#(#entries),*], #budget)?;
                     let (channel, target) = settings.channel()?;
                     let mut client = Self::new(channel);
                     client.target = target;
@@ -696,7 +712,7 @@ fn doc_line(line: &str) -> TokenStream {
     quote!(#[doc = #line])
 }
 
-// Input:  a prost method and its policy.
+// Input:  a prost method (and its place in the service) and its policy.
 // Output: the public method, named and typed as tonic's, taking what tonic's
 //         takes, and a private one that carries the policy's attributes:
 //         - unary or server-streaming, retried: the request is taken apart
@@ -713,7 +729,7 @@ fn doc_line(line: &str) -> TokenStream {
 fn method(
     rt: &Runtime,
     service: &str,
-    method: &Method,
+    (index, method): (usize, &Method),
     plan: &MethodPlan,
     budget: Option<&syn::Ident>,
     own_unary: bool,
@@ -758,8 +774,8 @@ fn method(
         let args = literal_tokens(&args);
         attrs.push(quote!(#[#p::hedge(#args)]));
     }
-    // What every attempt asks, below the retry (or a settings file's
-    // policy): the breaker, then, innermost, the limits.
+    // What every attempt asks, below the retry: the breaker, then,
+    // innermost, the limits.
     let mut per_attempt = Vec::new();
     if plan.breaker.is_some() {
         let field = field_name(method);
@@ -885,7 +901,8 @@ fn method(
     }
     // With `from_config`: a unary call of a client made from a settings
     // file runs under the file's policy (`CallPolicy::run`: the same retry
-    // rules), each attempt through the attributes below the retry.
+    // rules), each attempt through the file's breaker and limits (the
+    // compiled ones' settings under the file's).
     let configured = rt.from_config && !method.client_streaming && !method.server_streaming;
     let (config_branch, config_fns, clone_bound) = if configured {
         let configured_fn = format_ident!("{}_configured", private);
@@ -893,7 +910,7 @@ fn method(
         (
             quote! {
                 if let ::core::option::Option::Some(settings) = &self.settings {
-                    let policy = settings.call(#proto_method);
+                    let policy = settings.call(#index);
                     let request = #p::ReplayableRequest::new(request);
                     // Boxed: the compiled path's future stays as small as without a file.
                     return #p::within(request.timeout(), ::std::boxed::Box::pin(self.#configured_fn(&request, policy))).await;
@@ -905,7 +922,7 @@ fn method(
                 async fn #configured_fn(
                     &self,
                     request: &#p::ReplayableRequest<#input>,
-                    policy: #p::CallPolicy,
+                    policy: ::std::sync::Arc<#p::CallPolicy>,
                 ) -> #result
                 where
                     T: ::core::clone::Clone,
@@ -918,7 +935,6 @@ fn method(
                         .await
                 }
 
-                #(#per_attempt)*
                 #[allow(deprecated)]
                 async fn #attempt_fn(&mut self, request: &#p::ReplayableRequest<#input>) -> #result {
                     let request = request.attempt()?;

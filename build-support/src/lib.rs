@@ -118,7 +118,7 @@ pub struct Builder {
 /// `steadfast` runtime's hidden module: every generated file opens with
 /// `contract!(N)`, which a runtime of another version refuses to compile.
 #[doc(hidden)]
-pub const CONTRACT: u32 = 2;
+pub const CONTRACT: u32 = 3;
 
 type TonicSettings = dyn Fn(tonic_prost_build::Builder) -> tonic_prost_build::Builder;
 

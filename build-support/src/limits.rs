@@ -116,6 +116,29 @@ impl RateLimit {
         problems
     }
 
+    /// The limit in a settings file's words (`rateLimit: { .. }`), for
+    /// `from_config`.
+    pub(crate) fn settings_entry(&self) -> String {
+        if let Some(name) = &self.shared {
+            return format!("rateLimit: {{ shared: {name:?} }}");
+        }
+        let mut keys = vec![format!(
+            "rate: {}/{}",
+            self.count,
+            duration_literal(self.period)
+        )];
+        if let Some(burst) = self.burst {
+            keys.push(format!("burst: {burst}"));
+        }
+        if let Some(queue) = self.queue {
+            keys.push(format!("queue: {}", duration_literal(queue)));
+        }
+        if let Some(warm_up) = self.warm_up {
+            keys.push(format!("warmUp: {}", duration_literal(warm_up)));
+        }
+        format!("rateLimit: {{ {} }}", keys.join(", "))
+    }
+
     /// The arguments of `#[steadfast::rate_limit(..)]`, for docs.
     pub(crate) fn attribute_args(&self) -> String {
         let mut args = format!("rate = {}/{}", self.count, duration_literal(self.period));
@@ -245,6 +268,25 @@ impl Concurrency {
             problems.push("aimd_timeout must be longer than zero".to_owned());
         }
         problems
+    }
+
+    /// The limit in a settings file's words (`concurrency: { .. }`), for
+    /// `from_config`.
+    pub(crate) fn settings_entry(&self) -> String {
+        let mut keys = vec![format!("max: {}", self.max)];
+        if let Some(queue) = self.queue {
+            keys.push(format!("queue: {}", duration_literal(queue)));
+        }
+        match self.adaptive {
+            Some(Adaptive::Gradient) => keys.push("adaptive: gradient".to_owned()),
+            Some(Adaptive::Vegas) => keys.push("adaptive: vegas".to_owned()),
+            Some(Adaptive::Aimd(timeout)) => {
+                keys.push("adaptive: aimd".to_owned());
+                keys.push(format!("aimdTimeout: {}", duration_literal(timeout)));
+            }
+            None => {}
+        }
+        format!("concurrency: {{ {} }}", keys.join(", "))
     }
 
     /// The arguments of `#[steadfast::concurrency_limit(..)]`, for docs.

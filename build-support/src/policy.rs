@@ -568,6 +568,38 @@ impl Breaker {
         self
     }
 
+    /// The breaker in a settings file's words (`circuitBreaker: { .. }`),
+    /// for `from_config`.
+    pub(crate) fn settings_entry(&self) -> String {
+        let mut keys = Vec::new();
+        if let Some(r) = self.failure_ratio {
+            keys.push(format!("failureRatio: {r:?}"));
+        }
+        if let Some(n) = self.min_calls {
+            keys.push(format!("minCalls: {n}"));
+        }
+        if let Some(d) = self.window {
+            keys.push(format!("window: {}", duration_literal(d)));
+        }
+        if let Some(d) = self.open_for {
+            keys.push(format!("openFor: {}", duration_literal(d)));
+        }
+        if let Some(n) = self.half_open {
+            keys.push(format!("halfOpen: {n}"));
+        }
+        if let Some((d, r)) = self.slow {
+            keys.push(format!("slow: {}", duration_literal(d)));
+            keys.push(format!("slowRatio: {r:?}"));
+        }
+        if let Some(n) = self.failures {
+            keys.push(format!("failures: {n}"));
+        }
+        if let Some(k) = self.throttle {
+            keys.push(format!("throttle: {k:?}"));
+        }
+        format!("circuitBreaker: {{ {} }}", keys.join(", "))
+    }
+
     /// What is wrong with these settings, if anything.
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();

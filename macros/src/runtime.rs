@@ -18,7 +18,7 @@ use syn::{LitStr, Path};
 /// no other: code expanded by one version against another runtime fails
 /// to compile with a message that says so. `steadfast-build` emits the
 /// same number; change all three together.
-pub(crate) const CONTRACT: u32 = 2;
+pub(crate) const CONTRACT: u32 = 3;
 
 thread_local! {
     static ROOT: RefCell<Option<TokenStream>> = const { RefCell::new(None) };

@@ -135,21 +135,24 @@ pub use crate::tonic::timeout::{encode_timeout, parse_timeout, InvalidTimeout, T
 /// 2: generated clients look up `registered_rate_limiter` (proto option
 /// `rate_limit { shared }`), and, built with `from_config`, name
 /// `config_enabled`, `configure`, `Configured`, `config_kind`,
-/// `ConfigClients`, `ConfigError` and `CallPolicy`.
-pub const CONTRACT: u32 = 2;
+/// `ConfigClients`, `ConfigError` and `CallPolicy`. 3: `configure` takes the
+/// service's compiled retry budget, and each method's compiled policy in
+/// the file's words carries its breaker and limits (`circuitBreaker`,
+/// `rateLimit`, `concurrency`), which the settings' gates replace.
+pub const CONTRACT: u32 = 3;
 
 /// `contract!(N)`: nothing when N is this runtime's [`CONTRACT`], a compile
 /// error naming both versions otherwise.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __steadfast_contract {
-    (2) => {};
+    (3) => {};
     ($other:literal) => {
         ::core::compile_error!(::core::concat!(
             "this code was generated for version ",
             ::core::stringify!($other),
             " of the contract between steadfast-macros/steadfast-build and the `steadfast` runtime, \
-             but the runtime in use speaks version 2: use the same release of steadfast, \
+             but the runtime in use speaks version 3: use the same release of steadfast, \
              steadfast-macros and steadfast-build (and regenerate: `cargo clean -p <your crate>`)"
         ));
     };

@@ -517,7 +517,7 @@ mod generated {
         assert_eq!(
             refused.problems(),
             [
-                "<text>: grpc.client.accounts.methods.Charge: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried",
+                "<text>: grpc.client.accounts.methods.Charge: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried or hedged",
                 "<text>: grpc.client.accounts.methods.Watch: a streaming or hedged method is not configured from the file yet: set its policy in proto options",
             ]
         );

@@ -15,9 +15,11 @@
 //!       perTryTimeout: 1s
 //! ```
 //!
-//! The article's keys as written, and the retry schedule's (`backoff`,
+//! The article's keys as written, the retry schedule's (`backoff`,
 //! `initialBackoff`, `maxBackoff`, `backoffMultiplier`, `jitter`,
-//! `retryOn`), per client and per method (`methods: { GetUser: { .. } }`),
+//! `retryOn`), a `hedge`, the gates of each attempt (`circuitBreaker`,
+//! `rateLimit`, `concurrency`) and the client's retry `budget`, per client
+//! and per method (`methods: { GetUser: { .. } }`),
 //! in the one vocabulary: durations as `#[deadline]` writes them (`2s`,
 //! `150ms`), backoff and jitter names as `#[retry]` takes them, status codes
 //! as gRPC names them. Every problem is reported at once, each at its
@@ -47,6 +49,7 @@
 //! assert_eq!(problems, ["clients.yaml:4:7: unknown key `timout`: did you mean `timeout`?"]);
 //! ```
 
+mod gates;
 mod read;
 mod tree;
 
@@ -55,6 +58,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::policy::{Growth, Jitter};
+
+pub use gates::{
+    Adaptive, BreakerSettings, BudgetSettings, ConcurrencySettings, HedgeSettings, RateSettings,
+    Switch,
+};
 
 /// The format of a settings file.
 ///
@@ -153,6 +161,8 @@ pub struct ClientSettings {
     pub keep_alive: Option<Duration>,
     /// `connectTimeout`.
     pub connect_timeout: Option<Duration>,
+    /// `budget`: gRPC A6's `retryThrottling`, shared by the client's calls.
+    pub budget: Option<BudgetSettings>,
     /// The policy of every call.
     pub call: CallSettings,
     /// `methods: { GetUser: { .. } }`: what differs for a method, by its proto name.
@@ -207,6 +217,14 @@ pub struct CallSettings {
     pub jitter: Option<Jitter>,
     /// `retryOn`: the status codes retried, as tonic's `Code` variants.
     pub retry_on: Option<Vec<&'static str>>,
+    /// `hedge`: attempts started side by side instead of retries, or `off`.
+    pub hedge: Option<Switch<HedgeSettings>>,
+    /// `circuitBreaker`: a breaker asked by each attempt, or `off`.
+    pub circuit_breaker: Option<Switch<BreakerSettings>>,
+    /// `rateLimit`: a rate limit asked by each attempt, or `off`.
+    pub rate_limit: Option<Switch<RateSettings>>,
+    /// `concurrency`: a concurrency limit held by each attempt, or `off`.
+    pub concurrency: Option<Switch<ConcurrencySettings>>,
 }
 
 impl CallSettings {
@@ -222,7 +240,70 @@ impl CallSettings {
             backoff_multiplier: self.backoff_multiplier.or(base.backoff_multiplier),
             jitter: self.jitter.or(base.jitter),
             retry_on: self.retry_on.clone().or_else(|| base.retry_on.clone()),
+            hedge: switch_over(&self.hedge, &base.hedge, HedgeSettings::over),
+            circuit_breaker: switch_over(
+                &self.circuit_breaker,
+                &base.circuit_breaker,
+                BreakerSettings::over,
+            ),
+            rate_limit: switch_over(&self.rate_limit, &base.rate_limit, RateSettings::over),
+            concurrency: switch_over(
+                &self.concurrency,
+                &base.concurrency,
+                ConcurrencySettings::over,
+            ),
         }
+    }
+
+    /// The breaker `layers` give (the first layer's keys over the next's,
+    /// down to the first `off`), if any.
+    ///
+    /// ```
+    /// use steadfast_grammar::client_config::{parse_call, CallSettings};
+    /// let method = parse_call("{ circuitBreaker: { openFor: 10s } }").unwrap();
+    /// let client = parse_call("{ circuitBreaker: { failureRatio: 0.25 } }").unwrap();
+    /// let breaker = CallSettings::breaker(&[Some(&method), Some(&client)]).unwrap();
+    /// assert_eq!(breaker.open_for, Some(std::time::Duration::from_secs(10)));
+    /// assert_eq!(breaker.failure_ratio, Some(0.25));
+    /// ```
+    pub fn breaker(layers: &[Option<&CallSettings>]) -> Option<BreakerSettings> {
+        gates::merge(
+            layers
+                .iter()
+                .map(|l| l.and_then(|s| s.circuit_breaker.clone())),
+            BreakerSettings::over,
+        )
+    }
+
+    /// The rate limit `layers` give, as [`breaker`](Self::breaker) reads them.
+    pub fn rate(layers: &[Option<&CallSettings>]) -> Option<RateSettings> {
+        gates::merge(
+            layers.iter().map(|l| l.and_then(|s| s.rate_limit.clone())),
+            RateSettings::over,
+        )
+    }
+
+    /// The concurrency limit `layers` give, as [`breaker`](Self::breaker)
+    /// reads them.
+    pub fn concurrency_limit(layers: &[Option<&CallSettings>]) -> Option<ConcurrencySettings> {
+        gates::merge(
+            layers.iter().map(|l| l.and_then(|s| s.concurrency.clone())),
+            ConcurrencySettings::over,
+        )
+    }
+}
+
+/// `above` over `below`: `off` or nothing above decide alone; two settings
+/// merge key by key.
+fn switch_over<T: Clone>(
+    above: &Option<Switch<T>>,
+    below: &Option<Switch<T>>,
+    over: fn(&T, &T) -> T,
+) -> Option<Switch<T>> {
+    match (above, below) {
+        (Some(Switch::On(a)), Some(Switch::On(b))) => Some(Switch::On(over(a, b))),
+        (None, below) => below.clone(),
+        (above, _) => above.clone(),
     }
 }
 

@@ -23,6 +23,10 @@ const CONNECTION_KEYS: &[&str] = &[
 
 /// The keys of a method's section: the call's policy.
 const METHOD_KEYS: &[&str] = &[
+    "hedge",
+    "circuitBreaker",
+    "rateLimit",
+    "concurrency",
     "timeout",
     "maxRetryAttempts",
     "perTryTimeout",
@@ -34,24 +38,29 @@ const METHOD_KEYS: &[&str] = &[
     "retryOn",
 ];
 
-/// Policy keys a later release reads from the file; named so that they are
-/// refused for what they are, not as typos.
-const NOT_YET: &[&str] = &[
-    "circuitBreaker",
-    "rateLimit",
-    "concurrency",
-    "hedge",
-    "budget",
+/// The keys of a client's section that only a client has.
+const CLIENT_ONLY_KEYS: &[&str] = &["budget"];
+
+/// The keys of a retry, which a section that hedges cannot have.
+const RETRY_ONLY_KEYS: &[&str] = &[
+    "maxRetryAttempts",
+    "perTryTimeout",
+    "backoff",
+    "initialBackoff",
+    "maxBackoff",
+    "backoffMultiplier",
+    "jitter",
+    "retryOn",
 ];
 
 /// Problems, each where it is.
-struct Problems<'a> {
+pub(super) struct Problems<'a> {
     file: &'a str,
     found: Vec<(At, String)>,
 }
 
 impl Problems<'_> {
-    fn at(&mut self, at: At, what: impl std::fmt::Display) {
+    pub(super) fn at(&mut self, at: At, what: impl std::fmt::Display) {
         self.found.push((at, what.to_string()));
     }
 
@@ -186,6 +195,7 @@ fn client(node: &Node, problems: &mut Problems<'_>) -> ClientSettings {
                 keep_alive_time = duration(value, key, problems).map(|d| (d, *at));
             }
             "connectTimeout" => settings.connect_timeout = duration(value, key, problems),
+            "budget" => settings.budget = super::gates::budget(value, problems),
             "methods" => {
                 if let Some(methods) = map(value, "`methods` (settings by method name)", problems) {
                     for (method, _, node) in methods {
@@ -199,6 +209,7 @@ fn client(node: &Node, problems: &mut Problems<'_>) -> ClientSettings {
             }
         }
     }
+    hedged_or_retried(entries, &settings.call.hedge, problems);
     match (keep_alive_on, keep_alive_time) {
         (Some((true, _)), Some((time, _))) => settings.keep_alive = Some(time),
         (Some((true, at)), None) => problems.at(
@@ -221,8 +232,29 @@ fn call(node: &Node, problems: &mut Problems<'_>) -> CallSettings {
         for (key, at, value) in entries {
             call_key(key, *at, value, &mut settings, Some(METHOD_KEYS), problems);
         }
+        hedged_or_retried(entries, &settings.hedge, problems);
     }
     settings
+}
+
+/// A section that hedges and has a retry's keys: each of those is a
+/// problem (gRPC A6: a method has a `retryPolicy` or a `hedgingPolicy`).
+fn hedged_or_retried(
+    entries: &[(String, At, Node)],
+    hedge: &Option<super::Switch<super::HedgeSettings>>,
+    problems: &mut Problems<'_>,
+) {
+    if !matches!(hedge, Some(super::Switch::On(_))) {
+        return;
+    }
+    for (key, at, _) in entries {
+        if RETRY_ONLY_KEYS.contains(&key.as_str()) {
+            problems.at(
+                *at,
+                format!("`{key}` beside `hedge`: a call is hedged or retried, not both (gRPC A6); a hedge's attempts are `hedge.maxAttempts`"),
+            );
+        }
+    }
 }
 
 /// Reads `key` into `settings` when it is a call's setting; records the
@@ -281,36 +313,21 @@ fn call_key(
                 None => expected(value, key, "a jitter name or a fraction, as in `full` or `0.2`", problems),
             }
         }
-        "retryOn" => match &value.value {
-            Value::List(items) => {
-                let mut codes = Vec::new();
-                for item in items {
-                    match &item.value {
-                        Value::Int(number) => match code_variant(&number.to_string()) {
-                            Some(variant) => codes.push(variant),
-                            None => problems.at(item.at, format!("retryOn: no status code is numbered {number} (0 to 16)")),
-                        },
-                        Value::Str(code) => match code_variant(code) {
-                            Some(variant) => codes.push(variant),
-                            None => problems.at(item.at, format!("retryOn: unknown status code `{code}`, as gRPC names them: `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...")),
-                        },
-                        other => problems.at(item.at, format!("retryOn: expected a status code name, found {}", other.kind())),
-                    }
-                }
-                settings.retry_on = Some(codes);
-            }
-            _ => expected(value, key, "a list of status codes, as in `[UNAVAILABLE]`", problems),
-        },
-        _ if NOT_YET.contains(&key) => problems.at(
+        "retryOn" => settings.retry_on = codes(value, key, problems),
+        "hedge" => settings.hedge = super::gates::hedge(value, problems),
+        "circuitBreaker" => settings.circuit_breaker = super::gates::breaker(value, problems),
+        "rateLimit" => settings.rate_limit = super::gates::rate_limit(value, problems),
+        "concurrency" => settings.concurrency = super::gates::concurrency(value, problems),
+        _ if keys.is_some() && CLIENT_ONLY_KEYS.contains(&key) => problems.at(
             at,
-            format!("`{key}` is not read from the settings file yet: set it in the method's proto options (`(steadfast.policy)`)"),
+            format!("`{key}` is the client's, shared by all its calls (gRPC A6 `retryThrottling`): set it beside `address`, not for one method"),
         ),
         _ => {
             let client_keys;
             let keys = match keys {
                 Some(keys) => keys,
                 None => {
-                    client_keys = [CONNECTION_KEYS, METHOD_KEYS].concat();
+                    client_keys = [CONNECTION_KEYS, CLIENT_ONLY_KEYS, METHOD_KEYS].concat();
                     &client_keys
                 }
             };
@@ -322,7 +339,7 @@ fn call_key(
     }
 }
 
-fn map<'n>(
+pub(super) fn map<'n>(
     node: &'n Node,
     what: &str,
     problems: &mut Problems<'_>,
@@ -339,14 +356,14 @@ fn map<'n>(
     }
 }
 
-fn expected(value: &Node, key: &str, what: &str, problems: &mut Problems<'_>) {
+pub(super) fn expected(value: &Node, key: &str, what: &str, problems: &mut Problems<'_>) {
     problems.at(
         value.at,
         format!("{key}: expected {what}, found {}", value.value.kind()),
     );
 }
 
-fn string(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<String> {
+pub(super) fn string(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<String> {
     match &value.value {
         Value::Str(s) => Some(s.clone()),
         _ => {
@@ -356,7 +373,7 @@ fn string(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<String
     }
 }
 
-fn number(value: &Node) -> Option<f64> {
+pub(super) fn number(value: &Node) -> Option<f64> {
     match value.value {
         Value::Float(x) => Some(x),
         #[allow(clippy::cast_precision_loss)]
@@ -366,7 +383,7 @@ fn number(value: &Node) -> Option<f64> {
 }
 
 /// A duration written as the grammar writes them (`2s`, `150ms`).
-fn duration(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<Duration> {
+pub(super) fn duration(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<Duration> {
     match &value.value {
         Value::Str(text) => match crate::parse(text) {
             Ok(d) => Some(d),
@@ -390,7 +407,7 @@ fn duration(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<Dura
 }
 
 /// A duration longer than zero.
-fn positive(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<Duration> {
+pub(super) fn positive(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<Duration> {
     let d = duration(value, key, problems)?;
     if d.is_zero() {
         problems.at(value.at, format!("{key}: must be longer than zero"));
@@ -423,4 +440,64 @@ fn address(text: &str) -> Result<Vec<String>, String> {
     Err(format!(
         "`{scheme}` is not an address this reads: `static://host:port[,host:port]` (balanced over) or `http(s)://host:port`"
     ))
+}
+
+/// A whole number from 0 to `u32::MAX`.
+pub(super) fn whole(value: &Node, key: &str, problems: &mut Problems<'_>) -> Option<u32> {
+    match value.value {
+        Value::Int(n) => match u32::try_from(n) {
+            Ok(n) => Some(n),
+            Err(_) if n < 0 => {
+                problems.at(value.at, format!("{key}: {n} is negative"));
+                None
+            }
+            Err(_) => {
+                problems.at(value.at, format!("{key}: {n} is too many"));
+                None
+            }
+        },
+        _ => {
+            expected(value, key, "a whole number", problems);
+            None
+        }
+    }
+}
+
+/// A list of status codes, by gRPC's names or numbers, as tonic's `Code`
+/// variants.
+pub(super) fn codes(
+    value: &Node,
+    key: &str,
+    problems: &mut Problems<'_>,
+) -> Option<Vec<&'static str>> {
+    let Value::List(items) = &value.value else {
+        expected(
+            value,
+            key,
+            "a list of status codes, as in `[UNAVAILABLE]`",
+            problems,
+        );
+        return None;
+    };
+    let mut codes = Vec::new();
+    for item in items {
+        match &item.value {
+            Value::Int(number) => match code_variant(&number.to_string()) {
+                Some(variant) => codes.push(variant),
+                None => problems.at(
+                    item.at,
+                    format!("{key}: no status code is numbered {number} (0 to 16)"),
+                ),
+            },
+            Value::Str(code) => match code_variant(code) {
+                Some(variant) => codes.push(variant),
+                None => problems.at(item.at, format!("{key}: unknown status code `{code}`, as gRPC names them: `UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...")),
+            },
+            other => problems.at(
+                item.at,
+                format!("{key}: expected a status code name, found {}", other.kind()),
+            ),
+        }
+    }
+    Some(codes)
 }

@@ -486,6 +486,32 @@ impl CircuitBreaker {
         }
     }
 
+    /// Takes over from `old`, as the breaker that replaces it under new
+    /// settings: open stays open as long as it was to (forced: until
+    /// reset); half-open starts its probes again on this breaker; closed
+    /// stays closed, its window empty. Only on a fresh breaker, before any
+    /// call asks it.
+    #[cfg(feature = "config")]
+    pub(crate) fn take_over(&self, old: &CircuitBreaker) {
+        let w = old.state.load(Ordering::Acquire);
+        let next = match w & STATE_MASK {
+            CLOSED => return,
+            OPEN if w & FORCED != 0 => OPEN | FORCED,
+            OPEN => {
+                let until = old.open_until.load(Ordering::Acquire);
+                self.open_until.store(until, Ordering::Release);
+                OPEN
+            }
+            _ => {
+                self.open_until.store(clock::now(), Ordering::Release);
+                OPEN
+            }
+        };
+        let mine = self.state.load(Ordering::Acquire);
+        self.state
+            .store(word(next, next_epoch(mine)), Ordering::Release);
+    }
+
     fn changed(&self, from: u64, to: u64) {
         let (from, to) = (state_of(from), state_of(to));
         if from != to {

@@ -2,16 +2,20 @@
 //! `address` makes.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::tonic::Status;
-use steadfast_grammar::client_config::{CallSettings, ClientSettings};
+use steadfast_grammar::client_config::{CallSettings, ClientSettings, Switch};
 use steadfast_grammar::policy::{Growth, Jitter as Words};
 
 use crate::backoff::{Backoff, Jitter};
+use crate::hedge::HedgePolicy;
 use crate::retry::{Classify, Verdict};
 use crate::tonic::Pushback;
-use crate::RetryPolicy;
+use crate::{RetryBudget, RetryPolicy};
+
+use super::gates::Set;
 
 /// How long a keepalive ping waits for its answer: grpc-go's default.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -41,25 +45,31 @@ const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone)]
 pub struct CallPolicy {
     timeout: Option<Duration>,
-    retry: RetryPolicy<Backoff, CodeMask>,
+    retry: RetryPolicy<Backoff, CodeMask, Option<Arc<RetryBudget>>>,
+    /// With `hedge`: attempts side by side instead of `retry`, and the
+    /// codes after which the next starts at once.
+    hedge: Option<(HedgePolicy<Option<Arc<RetryBudget>>>, CodeMask)>,
+    /// The breaker and limits each attempt asks, the retry budget.
+    gates: Option<Arc<Set>>,
 }
 
 impl Default for CallPolicy {
     fn default() -> Self {
-        Self::from_settings(&CallSettings::default())
+        Self::from_layers(&[], false, None)
     }
 }
 
 impl CallPolicy {
-    pub(super) fn from_settings(settings: &CallSettings) -> Self {
-        Self::from_layers(&[Some(settings)], false)
-    }
-
     /// The policy `layers` say, the first layer that sets a key deciding it
     /// (a method's settings over its client's over the compiled policy; an
-    /// absent layer says nothing); with `once`, never a retry. Reads the
-    /// layers in place: nothing is copied or allocated.
-    pub(super) fn from_layers(layers: &[Option<&CallSettings>], once: bool) -> Self {
+    /// absent layer says nothing); with `once`, never a retry; its attempts
+    /// gated by `gates`. Reads the layers in place: nothing is copied or
+    /// allocated.
+    pub(super) fn from_layers(
+        layers: &[Option<&CallSettings>],
+        once: bool,
+        gates: Option<Arc<Set>>,
+    ) -> Self {
         let first = |key: fn(&CallSettings) -> Option<Duration>| {
             layers.iter().flatten().find_map(|s| key(s))
         };
@@ -78,9 +88,17 @@ impl CallPolicy {
         if let Some(per_try) = first(|s| s.per_try_timeout) {
             retry = retry.per_attempt(per_try);
         }
+        let budget = gates
+            .as_ref()
+            .and_then(|g| g.budget.as_ref())
+            .map(|(_, budget)| Arc::clone(budget));
+        let hedge = if once { None } else { hedge(layers) }
+            .map(|(policy, mask)| (policy.budget(budget.clone()), mask));
         Self {
             timeout: first(|s| s.timeout),
-            retry,
+            retry: retry.budget(budget),
+            hedge,
+            gates,
         }
     }
 
@@ -89,14 +107,78 @@ impl CallPolicy {
         self.timeout
     }
 
-    /// Every attempt the call may make, the first included.
+    /// Every attempt the call may make, the first included: a hedge's or
+    /// a retry's.
     pub fn max_attempts(&self) -> u32 {
-        self.retry.attempt_limit()
+        match &self.hedge {
+            Some((hedge, _)) => hedge.attempt_limit(),
+            None => self.retry.attempt_limit(),
+        }
+    }
+
+    /// Whether the call hedges (`hedge`): its attempts started side by
+    /// side, the first answer kept, rather than retried one after another.
+    ///
+    /// ```
+    /// use steadfast::config::{Clients, Format};
+    /// let clients = Clients::parse(
+    ///     "grpc:\n  client:\n    users: { hedge: { maxAttempts: 3, delay: 50ms } }\n",
+    ///     Format::Yaml,
+    /// )
+    /// .unwrap();
+    /// let policy = clients.client("users").unwrap().call("GetUser");
+    /// assert!(policy.is_hedged());
+    /// assert_eq!(policy.max_attempts(), 3);
+    /// ```
+    pub fn is_hedged(&self) -> bool {
+        self.hedge.is_some()
     }
 
     /// Each attempt's own deadline, if the settings give one.
     pub fn per_try_timeout(&self) -> Option<Duration> {
         self.retry.attempt_timeout()
+    }
+
+    /// The circuit breaker each attempt asks (`circuitBreaker`), if the
+    /// settings give one: the same breaker for every call of the method,
+    /// across reloads that do not change its settings.
+    ///
+    /// ```
+    /// use steadfast::config::{Clients, Format};
+    /// let clients = Clients::parse(
+    ///     "grpc:\n  client:\n    users: { circuitBreaker: { failureRatio: 0.5, minCalls: 10 } }\n",
+    ///     Format::Yaml,
+    /// )
+    /// .unwrap();
+    /// let users = clients.client("users").unwrap();
+    /// let breaker = users.call("GetUser").circuit_breaker().unwrap();
+    /// assert_eq!(breaker.state(), steadfast::CircuitState::Closed);
+    /// assert!(std::sync::Arc::ptr_eq(&breaker, &users.call("GetUser").circuit_breaker().unwrap()));
+    /// ```
+    pub fn circuit_breaker(&self) -> Option<Arc<crate::CircuitBreaker>> {
+        let (_, breaker) = self.gates.as_ref()?.breaker.as_ref()?;
+        Some(Arc::clone(breaker))
+    }
+
+    /// The rate limiter each attempt asks (`rateLimit`), if the settings
+    /// give one.
+    pub fn rate_limiter(&self) -> Option<Arc<crate::RateLimiter>> {
+        let (_, limiter) = self.gates.as_ref()?.rate.as_ref()?;
+        Some(Arc::clone(limiter))
+    }
+
+    /// The concurrency limit each attempt holds a place in (`concurrency`),
+    /// if the settings give one.
+    pub fn concurrency_limit(&self) -> Option<Arc<crate::ConcurrencyLimit>> {
+        let (_, limit) = self.gates.as_ref()?.concurrency.as_ref()?;
+        Some(Arc::clone(limit))
+    }
+
+    /// The retry budget the client's calls share (`budget`), if the
+    /// settings give one.
+    pub fn budget(&self) -> Option<Arc<RetryBudget>> {
+        let (_, budget) = self.gates.as_ref()?.budget.as_ref()?;
+        Some(Arc::clone(budget))
     }
 
     /// Runs a call under this policy: `attempt` once, then again after the
@@ -139,17 +221,105 @@ impl CallPolicy {
     /// assert_eq!(attempts.load(Ordering::Relaxed), 3);
     /// # }
     /// ```
-    pub async fn run<T, F, Fut>(&self, attempt: F) -> Result<T, Status>
+    pub async fn run<T, F, Fut>(&self, mut attempt: F) -> Result<T, Status>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Status>>,
     {
-        let retried = crate::retry(&self.retry, attempt);
+        let gates = self.gates.as_deref();
+        if let Some((hedge, mask)) = &self.hedge {
+            let hedged = crate::hedge::hedge(
+                hedge,
+                |_| {
+                    let attempt = attempt();
+                    async move {
+                        match gates {
+                            Some(gates) => gates.pass(attempt).await,
+                            None => attempt.await,
+                        }
+                    }
+                },
+                |status: &Status| mask.verdict(status),
+            );
+            return match self.timeout {
+                Some(timeout) => crate::tonic::scope(timeout, hedged).await,
+                None => hedged.await,
+            };
+        }
+        let retried = crate::retry(&self.retry, || {
+            let attempt = attempt();
+            async move {
+                match gates {
+                    Some(gates) => gates.pass(attempt).await,
+                    None => attempt.await,
+                }
+            }
+        });
         match self.timeout {
             Some(timeout) => crate::tonic::scope(timeout, retried).await,
             None => retried.await,
         }
     }
+}
+
+impl Set {
+    /// `attempt`, when the gates let it through, as `#[circuit_breaker]`,
+    /// `#[rate_limit]` and `#[concurrency_limit]` in that order gate it:
+    /// the breaker asked first and told the outcome, then a turn of the
+    /// rate, then a place held while it runs. A refusal is the `Status`
+    /// the attributes' refusals are.
+    async fn pass<T>(&self, attempt: impl Future<Output = Result<T, Status>>) -> Result<T, Status> {
+        let permit = match &self.breaker {
+            Some((_, breaker)) => Some(breaker.acquire().map_err(Status::from)?),
+            None => None,
+        };
+        let result = async {
+            if let Some((_, limiter)) = &self.rate {
+                limiter.acquire().await.map_err(Status::from)?;
+            }
+            let _place = match &self.concurrency {
+                Some((_, limit)) => Some(limit.acquire().await.map_err(Status::from)?),
+                None => None,
+            };
+            attempt.await
+        }
+        .await;
+        if let Some(permit) = permit {
+            match &result {
+                Ok(_) => permit.success(),
+                Err(status) => permit.record(crate::breaker::Fault::is_fault(status)),
+            }
+        }
+        result
+    }
+}
+
+/// The hedge `layers` describe, if the first layer that says how the call
+/// repeats (`hedge`, or `maxRetryAttempts`) says `hedge`: its keys, each
+/// from the first layer that sets it, down to an `off`. Reads the layers
+/// in place.
+fn hedge(layers: &[Option<&CallSettings>]) -> Option<(HedgePolicy, CodeMask)> {
+    let decides = layers
+        .iter()
+        .flatten()
+        .find(|s| s.hedge.is_some() || s.max_retry_attempts.is_some())?;
+    if !matches!(decides.hedge, Some(Switch::On(_))) {
+        return None;
+    }
+    let (mut max_attempts, mut delay, mut non_fatal) = (None, None, None);
+    for layer in layers.iter().flatten() {
+        match &layer.hedge {
+            Some(Switch::Off) => break,
+            Some(Switch::On(h)) => {
+                max_attempts = max_attempts.or(h.max_attempts);
+                delay = delay.or(h.delay);
+                non_fatal = non_fatal.or(h.non_fatal.as_deref());
+            }
+            None => {}
+        }
+    }
+    let policy = HedgePolicy::new(max_attempts?, delay.unwrap_or(Duration::ZERO));
+    Some((policy, CodeMask::of(non_fatal)))
 }
 
 /// The schedule the layers describe (the first that sets a key deciding

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use steadfast_grammar::client_config::{parse_call, CallSettings, ClientsFile};
+use steadfast_grammar::client_config::{parse_call, BudgetSettings, CallSettings, ClientsFile};
 
 use super::{CallPolicy, ClientConfig, Clients, ConfigError};
 
@@ -25,7 +25,9 @@ pub mod kind {
 #[derive(Debug)]
 struct Method {
     kind: u8,
-    base: CallSettings,
+    /// Where its policy, breaker and limits are kept (`None`: streaming or
+    /// hedged).
+    slot: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -65,22 +67,27 @@ impl std::fmt::Debug for Configured {
 
 /// The settings of client `name` for a generated client of `service`,
 /// whose `methods` are `(proto name, kind, compiled policy in the file's
-/// words)`; checked against the file in force, and against every reload
-/// while the client lives.
+/// words)` and whose compiled retry budget (A6 `retryThrottling`, shared
+/// by the service's calls) is `budget` (`(max_tokens, token_ratio)`);
+/// checked against the file in force, and against every reload while the
+/// client lives.
 ///
 /// # Errors
 ///
 /// No client `name`; a method the service does not have; settings for a
 /// method the file does not configure (streaming, hedged); retries for a
-/// method its proto does not retry.
+/// method its proto does not retry; gates that cannot be made.
 pub fn configure(
     clients: &Clients,
     name: &str,
     service: &'static str,
     methods: &[(&'static str, u8, &'static str)],
+    budget: Option<(u32, f64)>,
 ) -> Result<Configured, ConfigError> {
     let config = clients.client(name)?;
-    let mut by_name = Vec::with_capacity(methods.len());
+    let base_budget =
+        budget.map(|(max_tokens, token_ratio)| BudgetSettings::new(max_tokens, token_ratio));
+    let mut parsed = Vec::with_capacity(methods.len());
     for &(method, kind, base) in methods {
         let base = parse_call(base).map_err(|problems| ConfigError {
             problems: problems
@@ -90,7 +97,23 @@ pub fn configure(
                 })
                 .collect(),
         })?;
-        by_name.push((method, Method { kind, base }));
+        parsed.push((method, kind, base));
+    }
+    // Checked and registered in one step: no reload comes between.
+    let mut live = clients.live();
+    let mut by_name = Vec::with_capacity(parsed.len());
+    for (method, kind, base) in parsed {
+        let slot = if kind == kind::FIXED {
+            None
+        } else {
+            let key = (&config.name, service, method);
+            let base = Some((&base, kind != kind::RETRIED));
+            let slot = clients
+                .slot(&mut live, key, base, base_budget)
+                .map_err(ConfigError::one)?;
+            Some(slot)
+        };
+        by_name.push((method, Method { kind, slot }));
     }
     let methods = Arc::new(Methods { service, by_name });
     let check: Arc<super::Check> = {
@@ -104,7 +127,8 @@ pub fn configure(
     if !found.is_empty() {
         return Err(ConfigError { problems: found });
     }
-    clients.add_check(&check);
+    live.checks.push(Arc::downgrade(&check));
+    drop(live);
     Ok(Configured {
         config,
         methods,
@@ -139,7 +163,7 @@ fn problems(file: &ClientsFile, name: &str, methods: &Methods) -> Vec<String> {
                 "{place}: a streaming or hedged method is not configured from the file yet: set its policy in proto options"
             )),
             Some(Method { kind: kind::ONCE, .. }) if retries(settings) => found.push(format!(
-                "{place}: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried"
+                "{place}: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried or hedged"
             )),
             Some(_) => {}
         }
@@ -147,21 +171,29 @@ fn problems(file: &ClientsFile, name: &str, methods: &Methods) -> Vec<String> {
     found
 }
 
-/// Whether `settings` ask for a retry.
+/// Whether `settings` ask for a retry or a hedge.
 fn retries(settings: &CallSettings) -> bool {
     settings.max_retry_attempts.is_some_and(|n| n > 0)
+        || matches!(
+            settings.hedge,
+            Some(steadfast_grammar::client_config::Switch::On(_))
+        )
 }
 
 impl Configured {
-    /// The policy of a call of `method` starting now: the file's settings
-    /// (the method's over the client's) over the compiled policy. A method
-    /// its proto does not retry is never retried.
-    pub fn call(&self, method: &str) -> CallPolicy {
-        let Some(compiled) = self.methods.get(method) else {
-            return CallPolicy::default();
-        };
-        self.config
-            .policy(method, Some(&compiled.base), compiled.kind != kind::RETRIED)
+    /// The policy of a call of the `index`th method (in the order
+    /// [`configure`] was given them) starting now: the file's settings (the
+    /// method's over the client's) over the compiled policy, made once for
+    /// each version of the file. A method its proto does not retry is never
+    /// retried.
+    pub fn call(&self, index: usize) -> Arc<CallPolicy> {
+        let slot = self
+            .methods
+            .by_name
+            .get(index)
+            .and_then(|(_, method)| method.slot);
+        slot.and_then(|slot| self.config.clients.shared.current.load().policy(slot))
+            .unwrap_or_default()
     }
 
     /// A lazily connecting channel to the file's address, with its connect

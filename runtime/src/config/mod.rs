@@ -16,9 +16,12 @@
 //!
 //! [`Clients`] reads that shape from YAML, TOML or JSON (by the file's
 //! extension, or [`Format`] given), with the article's keys as written and
-//! the retry schedule's (`backoff`, `initialBackoff`, `maxBackoff`,
-//! `backoffMultiplier`, `jitter`, `retryOn`), per client and per method
-//! (`methods: { GetUser: { .. } }`). A bad file is refused whole, with every
+//! the rest of a policy: the retry schedule's (`backoff`, `initialBackoff`,
+//! `maxBackoff`, `backoffMultiplier`, `jitter`, `retryOn`), `hedge`,
+//! `circuitBreaker`, `rateLimit`, `concurrency` and the client's `budget`,
+//! per client and per method (`methods: { GetUser: { .. } }`). Breakers and
+//! limits are one set per method of each client name, kept across reloads
+//! with what they learnt where their shape allows. A bad file is refused whole, with every
 //! problem at its `file:line:col` and a did-you-mean for a misspelt key.
 //!
 //! [`Clients::reload`] and [`Clients::watch`] change the settings while the
@@ -59,6 +62,7 @@
 //! [`ClientConfig::channel`] makes.
 
 mod call;
+mod gates;
 pub(crate) mod generated;
 mod watch;
 
@@ -67,7 +71,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use arc_swap::ArcSwap;
-use steadfast_grammar::client_config::{CallSettings, ClientsFile};
+use steadfast_grammar::client_config::{BudgetSettings, CallSettings, ClientsFile};
 
 pub use call::CallPolicy;
 pub use steadfast_grammar::client_config::Format;
@@ -87,14 +91,54 @@ pub struct Clients {
 }
 
 struct Shared {
-    /// The file in force.
-    current: ArcSwap<ClientsFile>,
-    /// What the clients made from these settings need of any new file
-    /// (a generated client's methods): a reload that fails one is refused.
-    checks: Mutex<Vec<Weak<Check>>>,
+    /// The settings in force.
+    current: ArcSwap<Version>,
+    /// What the calls made under these settings keep: taken by reloads and
+    /// by clients as they start, one at a time.
+    live: Mutex<Live>,
     /// What problems name the file by: its path, or `<text>`.
     source: String,
     format: Format,
+}
+
+/// One version of the settings: the file, and the gates it gives each
+/// slot. A call reads both in one atomic load.
+struct Version {
+    file: Arc<ClientsFile>,
+    /// By slot ([`Live::slots`]); `None`: no gate for that slot.
+    gates: Vec<Option<Arc<gates::Set>>>,
+    /// By slot: a generated client's call policy, made with the version.
+    policies: Vec<Option<Arc<CallPolicy>>>,
+    /// The client name and method of each slot, for calls made by hand.
+    keys: Arc<[(Arc<str>, Box<str>)]>,
+}
+
+impl Version {
+    fn gates(&self, slot: Option<usize>) -> Option<Arc<gates::Set>> {
+        self.gates.get(slot?)?.clone()
+    }
+
+    /// A generated client's policy for the calls of `slot`'s method.
+    fn policy(&self, slot: usize) -> Option<Arc<CallPolicy>> {
+        self.policies.get(slot)?.clone()
+    }
+
+    /// The first slot of `method` of client `client` (a generated
+    /// client's, when there is one).
+    fn slot_of(&self, client: &str, method: &str) -> Option<usize> {
+        self.keys
+            .iter()
+            .position(|(c, m)| **c == *client && **m == *method)
+    }
+}
+
+#[derive(Default)]
+struct Live {
+    /// What the clients made from these settings need of any new file (a
+    /// generated client's methods): a reload that fails one is refused.
+    checks: Vec<Weak<Check>>,
+    /// The methods whose calls have gates of their own, by slot number.
+    slots: Vec<gates::Slot>,
 }
 
 impl fmt::Debug for Clients {
@@ -177,10 +221,22 @@ impl Clients {
     fn from_source(text: &str, source: String, format: Format) -> Result<Self, ConfigError> {
         let file = ClientsFile::parse(text, &source, format)
             .map_err(|problems| ConfigError { problems })?;
+        let problems: Vec<String> = gates::check(&file)
+            .into_iter()
+            .map(|p| format!("{source}: {p}"))
+            .collect();
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
         Ok(Self {
             shared: Arc::new(Shared {
-                current: ArcSwap::from_pointee(file),
-                checks: Mutex::new(Vec::new()),
+                current: ArcSwap::from_pointee(Version {
+                    file: Arc::new(file),
+                    gates: Vec::new(),
+                    policies: Vec::new(),
+                    keys: Arc::from(Vec::new()),
+                }),
+                live: Mutex::new(Live::default()),
                 source,
                 format,
             }),
@@ -197,18 +253,51 @@ impl Clients {
     /// Every problem of `text`; the settings in force stay as they were.
     pub fn reload(&self, text: &str) -> Result<(), ConfigError> {
         let shared = &self.shared;
+        let mut live = self.live();
         let parsed = ClientsFile::parse(text, &shared.source, shared.format).and_then(|file| {
-            let problems = self.check(&file);
+            let mut problems = self.check(&mut live, &file);
+            problems.extend(gates::check(&file));
+            let mut changes = Vec::new();
+            let mut budgets = gates::Budgets::default();
+            let current = shared.current.load();
+            let mut sets = Vec::with_capacity(live.slots.len());
+            let mut policies = Vec::with_capacity(live.slots.len());
+            for (i, slot) in live.slots.iter().enumerate() {
+                let old = current.gates.get(i).and_then(Option::as_deref);
+                let client = file.client(&slot.client);
+                match gates::plan(slot, client, old, &mut changes, &mut budgets) {
+                    Ok(set) => {
+                        policies.push(slot.policy(client, set.as_ref()));
+                        sets.push(set);
+                    }
+                    Err(problem) => problems.push(problem),
+                }
+            }
             if problems.is_empty() {
-                Ok(file)
+                Ok((file, sets, policies, changes))
             } else {
-                Err(problems)
+                problems.sort();
+                problems.dedup();
+                Err(problems
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", shared.source))
+                    .collect::<Vec<_>>())
             }
         });
         match parsed {
-            Ok(file) => {
+            Ok((file, gates, policies, changes)) => {
                 let clients = file.names().count();
-                shared.current.store(Arc::new(file));
+                for change in changes {
+                    change.apply();
+                }
+                let keys = Arc::clone(&shared.current.load().keys);
+                shared.current.store(Arc::new(Version {
+                    file: Arc::new(file),
+                    gates,
+                    policies,
+                    keys,
+                }));
+                drop(live);
                 crate::trace::event!(
                     target: "steadfast",
                     file = %shared.source,
@@ -275,28 +364,72 @@ impl Clients {
 
     /// What the live clients made from these settings find wrong with
     /// `file`.
-    fn check(&self, file: &ClientsFile) -> Vec<String> {
-        let mut checks = self
-            .shared
-            .checks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        checks.retain(|check| check.strong_count() > 0);
-        checks
+    fn check(&self, live: &mut Live, file: &ClientsFile) -> Vec<String> {
+        live.checks.retain(|check| check.strong_count() > 0);
+        live.checks
             .iter()
             .filter_map(Weak::upgrade)
             .flat_map(|check| check(file))
-            .map(|problem| format!("{}: {problem}", self.shared.source))
             .collect()
     }
 
-    /// Keeps `check` for every reload, as long as it lives.
-    fn add_check(&self, check: &Arc<Check>) {
+    /// What calls keep, taken one at a time.
+    fn live(&self) -> std::sync::MutexGuard<'_, Live> {
         self.shared
-            .checks
+            .live
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::downgrade(check));
+    }
+
+    /// The slot of `method` of client `client` (of `service`, `""` by
+    /// hand), made with the gates the settings in force give it when it is
+    /// new.
+    ///
+    /// # Errors
+    ///
+    /// The gates the settings give it cannot be made.
+    fn slot(
+        &self,
+        live: &mut Live,
+        key: (&Arc<str>, &'static str, &str),
+        base: Option<(&CallSettings, bool)>,
+        base_budget: Option<BudgetSettings>,
+    ) -> Result<usize, String> {
+        let (client, service, method) = key;
+        let found = live
+            .slots
+            .iter()
+            .position(|s| *s.client == **client && s.service == service && s.method == method);
+        if let Some(slot) = found {
+            return Ok(slot);
+        }
+        let base = base.map(|(settings, once)| (settings.clone(), once));
+        let slot = gates::Slot::new(Arc::clone(client), service, method, base, base_budget);
+        let current = self.shared.current.load_full();
+        let mut budgets = gates::Budgets::of_version(&live.slots, &current.gates);
+        let client_settings = current.file.client(client);
+        let set = gates::plan(&slot, client_settings, None, &mut Vec::new(), &mut budgets)
+            .map_err(|p| format!("{}: {p}", self.shared.source))?;
+        let mut keys = current.keys.to_vec();
+        keys.push((
+            Arc::clone(&slot.client),
+            slot.method.clone().into_boxed_str(),
+        ));
+        let policy = slot.policy(client_settings, set.as_ref());
+        live.slots.push(slot);
+        let mut gates = current.gates.clone();
+        gates.resize(live.slots.len() - 1, None);
+        gates.push(set);
+        let mut policies = current.policies.clone();
+        policies.resize(live.slots.len() - 1, None);
+        policies.push(policy);
+        self.shared.current.store(Arc::new(Version {
+            file: Arc::clone(&current.file),
+            gates,
+            policies,
+            keys: Arc::from(keys),
+        }));
+        Ok(live.slots.len() - 1)
     }
 
     /// The names of the clients in force.
@@ -304,13 +437,14 @@ impl Clients {
         self.shared
             .current
             .load()
+            .file
             .names()
             .map(str::to_owned)
             .collect()
     }
 
     fn current(&self) -> Arc<ClientsFile> {
-        self.shared.current.load_full()
+        Arc::clone(&self.shared.current.load().file)
     }
 }
 
@@ -338,16 +472,54 @@ impl ClientConfig {
     /// force. A client the file in force no longer has keeps nothing: the
     /// defaults (no deadline, [`RetryPolicy::new`](crate::RetryPolicy::new)'s
     /// retries).
+    ///
+    /// Its breaker, limits and retry budget (`circuitBreaker`, `rateLimit`,
+    /// `concurrency`, `budget`) are this client's for `method`, one set per
+    /// method, kept across reloads, and those of a generated client made
+    /// from the same name when there is one: the first call of a method
+    /// with gates makes them (a short lock), later calls find them in the
+    /// version in force without one.
     pub fn call(&self, method: &str) -> CallPolicy {
-        self.policy(method, None, false)
+        let (found, gated) = {
+            let version = self.clients.shared.current.load();
+            let found = version.slot_of(&self.name, method);
+            let gated = version
+                .file
+                .client(&self.name)
+                .is_some_and(|c| gates::has_gates(c, method));
+            (found, gated)
+        };
+        let slot = match found {
+            Some(slot) => Some(slot),
+            None if gated => {
+                let mut live = self.clients.live();
+                let key = (&self.name, "", method);
+                match self.clients.slot(&mut live, key, None, None) {
+                    Ok(slot) => Some(slot),
+                    Err(problem) => {
+                        crate::trace::warning!(target: "steadfast", %problem, "a call's gates cannot be made: it runs without them");
+                        let _ = problem; // only told with feature `tracing`
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        self.policy(method, None, false, slot)
     }
 
     /// The policy of a call of `method` now: the file's settings for the
     /// method, over the client's, over `compiled` (a generated client's);
-    /// with `once`, never a retry.
-    fn policy(&self, method: &str, compiled: Option<&CallSettings>, once: bool) -> CallPolicy {
-        let file = self.clients.shared.current.load();
-        let client = file.client(&self.name);
+    /// with `once`, never a retry; with the gates of `slot`.
+    fn policy(
+        &self,
+        method: &str,
+        compiled: Option<&CallSettings>,
+        once: bool,
+        slot: Option<usize>,
+    ) -> CallPolicy {
+        let version = self.clients.shared.current.load();
+        let client = version.file.client(&self.name);
         CallPolicy::from_layers(
             &[
                 client.and_then(|c| c.methods.get(method)),
@@ -355,6 +527,7 @@ impl ClientConfig {
                 compiled,
             ],
             once,
+            version.gates(slot),
         )
     }
 

@@ -331,6 +331,40 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Changes the burst to `calls`, from the next call on; `None` lets it
+    /// follow the rate's count again, as when no burst was set.
+    ///
+    /// # Errors
+    ///
+    /// When `calls` is `Some(0)`; the burst is unchanged.
+    ///
+    /// ```
+    /// static API: steadfast::RateLimiter = steadfast::RateLimiter::per_second(100);
+    /// API.set_burst(Some(5)).unwrap();
+    /// assert_eq!(API.burst_size(), 5);
+    /// API.set_burst(None).unwrap();
+    /// assert_eq!(API.burst_size(), 100);
+    /// ```
+    pub fn set_burst(&self, calls: Option<u32>) -> Result<(), LimitError> {
+        match calls {
+            Some(0) => Err(LimitError(
+                "a rate limit's burst admits at least one call",
+                ", not 0".to_owned(),
+            )),
+            Some(calls) => {
+                self.burst_set.store(true, Ordering::Relaxed);
+                self.burst.store(u64::from(calls), Ordering::Relaxed);
+                Ok(())
+            }
+            None => {
+                self.burst_set.store(false, Ordering::Relaxed);
+                let count = self.count.load(Ordering::Relaxed);
+                self.burst.store(u64::from(count), Ordering::Relaxed);
+                Ok(())
+            }
+        }
+    }
+
     /// Admits a call now, or refuses it at once (whatever the queue).
     ///
     /// # Errors
