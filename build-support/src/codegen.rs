@@ -906,6 +906,7 @@ fn method(
     let configured = rt.from_config && !method.client_streaming && !method.server_streaming;
     let (config_branch, config_fns, clone_bound) = if configured {
         let configured_fn = format_ident!("{}_configured", private);
+        let hedged_fn = format_ident!("{}_hedged", private);
         let attempt_fn = format_ident!("{}_attempt", private);
         (
             quote! {
@@ -913,16 +914,37 @@ fn method(
                     let policy = settings.call(#index);
                     let request = #p::ReplayableRequest::new(request);
                     // Boxed: the compiled path's future stays as small as without a file.
-                    return #p::within(request.timeout(), ::std::boxed::Box::pin(self.#configured_fn(&request, policy))).await;
+                    if policy.is_hedged() {
+                        // `CallPolicy::run` keeps the call's timeout itself.
+                        let call = self.#hedged_fn(&request, &policy);
+                        return #p::within(request.timeout(), ::std::boxed::Box::pin(call)).await;
+                    }
+                    let call = policy.within_timeout(self.#configured_fn(&request, &policy));
+                    return #p::within(request.timeout(), ::std::boxed::Box::pin(call)).await;
                 }
             },
             quote! {
+                // The file's policy: its attempts made one after another on this
+                // client, each decided by the runtime (`__driven_by`), in the
+                // same spans and metrics as the compiled path's.
                 #rpc
+                #[#p::retry(__driven_by = policy)]
                 #[allow(deprecated)]
                 async fn #configured_fn(
+                    &mut self,
+                    request: &#p::ReplayableRequest<#input>,
+                    policy: &#p::CallPolicy,
+                ) -> #result {
+                    self.#attempt_fn(request).await
+                }
+
+                // A hedge the file asks for: attempts side by side, each on a clone.
+                #rpc
+                #[allow(deprecated)]
+                async fn #hedged_fn(
                     &self,
                     request: &#p::ReplayableRequest<#input>,
-                    policy: ::std::sync::Arc<#p::CallPolicy>,
+                    policy: &#p::CallPolicy,
                 ) -> #result
                 where
                     T: ::core::clone::Clone,

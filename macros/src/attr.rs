@@ -202,6 +202,10 @@ pub(crate) struct RetryArgs {
     pub(crate) notify: Option<Path>,
     /// `nested = "once"`: loops inside make one attempt each.
     pub(crate) nested_once: Option<(bool, Span)>,
+    /// `__driven_by = policy`: what code generated with `from_config`
+    /// writes: the attempts decided at run time by a settings file's
+    /// `&CallPolicy` (`__private::ConfigAttempts`), not by keys.
+    pub(crate) driven_by: Option<syn::Expr>,
 }
 
 impl RetryArgs {
@@ -219,6 +223,7 @@ impl RetryArgs {
             budget: None,
             notify: None,
             nested_once: None,
+            driven_by: None,
         };
         let mut errors = keys::Errors::default();
         keys::parse(args, &mut errors, |meta| this.key(meta));
@@ -319,11 +324,33 @@ impl RetryArgs {
                 set_once(&mut self.nested_once, (once, lit.span()), &key)
             }
             "on" => set_once(&mut self.on, parse_codes(meta)?, &key),
+            // Not in `KEYS`: generated code's, never suggested.
+            "__driven_by" => set_once(&mut self.driven_by, meta.value()?.parse()?, &key),
             _ => Err(keys::unknown(&key, KEYS, KEY_ALIASES)),
         }
     }
 
     fn validate(&self) -> syn::Result<()> {
+        if let Some(driven_by) = &self.driven_by {
+            let others = self.max.is_some()
+                || self.backoff.is_some()
+                || self.initial.is_some()
+                || self.multiplier.is_some()
+                || self.max_delay.is_some()
+                || self.jitter.is_some()
+                || self.per_attempt.is_some()
+                || self.when.is_some()
+                || self.on.is_some()
+                || self.budget.is_some()
+                || self.notify.is_some()
+                || self.nested_once.is_some();
+            if others {
+                return Err(syn::Error::new_spanned(
+                    driven_by,
+                    "`__driven_by` is what code generated with `from_config` writes: the settings file's policy decides every attempt, and no other key goes beside it",
+                ));
+            }
+        }
         if let (Some((_, span)), Some((growth, _))) = (&self.multiplier, &self.backoff) {
             if !growth.takes_multiplier() {
                 return Err(syn::Error::new(

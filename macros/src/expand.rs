@@ -884,6 +884,9 @@ fn retry_async(
 ) -> TokenStream {
     let p = crate::runtime::private();
     let attempt = spans.attempt_body(ret, clones, body);
+    if let Some(policy) = &args.driven_by {
+        return driven_retry(policy, attempt, spans);
+    }
     let verdict = verdict(args.when.as_ref(), args.on.as_ref());
     // The policy's `nested` setting, known here: a constant to `begin_as`.
     let once = matches!(args.nested_once, Some((true, _)));
@@ -933,6 +936,40 @@ fn retry_async(
         quote!(#p::sleep(__steadfast_delay).await;)
     };
     retry_loop(args, run, sleep)
+}
+
+// Input:  an attempt's future (in its span and stats, as any retry's), and
+//         a settings file's `&CallPolicy` (`__driven_by`).
+// Output: a loop that makes each attempt through the policy's gates and its
+//         own timeout (`ConfigAttempts::start`), hands the outcome to the
+//         runtime (`end`: `RetryState`'s decision), and sleeps when told.
+fn driven_retry(policy: &syn::Expr, attempt: TokenStream, spans: &Spans<'_>) -> TokenStream {
+    let p = crate::runtime::private();
+    let previous = quote!(__steadfast_attempts.previous_attempts());
+    let outcome = spans.drive_attempt(
+        attempt,
+        previous,
+        |future| quote!(__steadfast_attempts.start(#future).await),
+    );
+    let delayed = if spans.rpc.is_some() {
+        quote!(__steadfast_stats.delayed(__steadfast_delay);)
+    } else {
+        TokenStream::new()
+    };
+    quote! {
+        let mut __steadfast_attempts = #p::ConfigAttempts::new(#policy);
+        loop {
+            let __steadfast_outcome = #outcome;
+            match __steadfast_attempts.end(__steadfast_outcome) {
+                #p::Next::Return(__steadfast_result) => break __steadfast_result,
+                #p::Next::Retry { error: __steadfast_error, delay: __steadfast_delay } => {
+                    #p::discard(__steadfast_error);
+                    #delayed
+                    #p::sleep(__steadfast_delay).await;
+                }
+            }
+        }
+    }
 }
 
 // Input:  blocking body `B`, returning `Result<T, E>`.

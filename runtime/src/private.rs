@@ -71,6 +71,8 @@ mod without_channel {
     }
 }
 #[cfg(feature = "config")]
+pub use crate::config::attempts::{Attempts as ConfigAttempts, Outcome as ConfigOutcome};
+#[cfg(feature = "config")]
 pub use crate::config::generated::{configure, kind as config_kind, Configured};
 #[cfg(feature = "config")]
 pub use crate::config::{CallPolicy, Clients as ConfigClients, ConfigError};
@@ -138,7 +140,11 @@ pub use crate::tonic::timeout::{encode_timeout, parse_timeout, InvalidTimeout, T
 /// `ConfigClients`, `ConfigError` and `CallPolicy`. 3: `configure` takes the
 /// service's compiled retry budget, and each method's compiled policy in
 /// the file's words carries its breaker and limits (`circuitBreaker`,
-/// `rateLimit`, `concurrency`), which the settings' gates replace.
+/// `rateLimit`, `concurrency`), which the settings' gates replace;
+/// `Configured::call` takes the method's index and gives an
+/// `Arc<CallPolicy>`; a configured call's attempts are
+/// `#[retry(__driven_by = policy)]` (`ConfigAttempts`, `ConfigOutcome`)
+/// under `CallPolicy::within_timeout`.
 pub const CONTRACT: u32 = 3;
 
 /// `contract!(N)`: nothing when N is this runtime's [`CONTRACT`], a compile

@@ -209,6 +209,31 @@ async fn a_files_budget_stops_retries_once_half_its_tokens_are_spent() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn per_try_timeouts_retry_within_the_calls_timeout_and_stop_at_it() {
+    let clients = Clients::parse(
+        &file("timeout: 500ms, perTryTimeout: 200ms, maxRetryAttempts: 5, initialBackoff: 1ms, jitter: none"),
+        Format::Yaml,
+    )
+    .unwrap();
+    let policy = clients.client("c").unwrap().call("M");
+    let attempts = AtomicU32::new(0);
+    let start = tokio::time::Instant::now();
+    let answer = policy
+        .run(|| async {
+            attempts.fetch_add(1, SeqCst);
+            std::future::pending::<Result<(), Status>>().await
+        })
+        .await;
+    assert_eq!(answer.unwrap_err().code(), Code::DeadlineExceeded);
+    assert_eq!(
+        attempts.load(SeqCst),
+        3,
+        "200 ms, 200 ms, and the 98 ms left"
+    );
+    assert_eq!(start.elapsed(), Duration::from_millis(500));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_files_hedge_starts_the_next_attempt_after_its_delay_and_keeps_the_first_answer() {
     let clients = Clients::parse(
         &file("maxRetryAttempts: 4, methods: { M: { hedge: { maxAttempts: 3, delay: 50ms } } }"),

@@ -15,6 +15,7 @@ use crate::retry::{Classify, Verdict};
 use crate::tonic::Pushback;
 use crate::{RetryBudget, RetryPolicy};
 
+use super::gated::Gated;
 use super::gates::Set;
 
 /// How long a keepalive ping waits for its answer: grpc-go's default.
@@ -139,6 +140,27 @@ impl CallPolicy {
         self.retry.attempt_timeout()
     }
 
+    /// The retry of the call, for [`Attempts`](super::attempts::Attempts).
+    pub(super) fn retry(&self) -> &RetryPolicy<Backoff, CodeMask, Option<Arc<RetryBudget>>> {
+        &self.retry
+    }
+
+    /// The gates of the call's attempts.
+    pub(super) fn gates(&self) -> Option<&Set> {
+        self.gates.as_deref()
+    }
+
+    /// The call's deadline around `call` (a generated client's attempts,
+    /// driven by [`Attempts`](super::attempts::Attempts)): a timer of its
+    /// own, or carried to the attempts' own timers.
+    #[doc(hidden)]
+    pub fn within_timeout<F, T>(&self, call: F) -> impl Future<Output = Result<T, Status>>
+    where
+        F: Future<Output = Result<T, Status>>,
+    {
+        CallDeadline::new(self.timeout, self.retry.attempt_timeout().is_some(), call)
+    }
+
     /// The circuit breaker each attempt asks (`circuitBreaker`), if the
     /// settings give one: the same breaker for every call of the method,
     /// across reloads that do not change its settings.
@@ -226,71 +248,108 @@ impl CallPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Status>>,
     {
-        let gates = self.gates.as_deref();
         if let Some((hedge, mask)) = &self.hedge {
-            let hedged = crate::hedge::hedge(
-                hedge,
-                |_| {
-                    let attempt = attempt();
-                    async move {
-                        match gates {
-                            Some(gates) => gates.pass(attempt).await,
-                            None => attempt.await,
-                        }
-                    }
-                },
-                |status: &Status| mask.verdict(status),
-            );
-            return match self.timeout {
-                Some(timeout) => crate::tonic::scope(timeout, hedged).await,
-                None => hedged.await,
-            };
+            // Boxed: attempts side by side make a large future, which a
+            // retried call's need not carry.
+            return Box::pin(self.run_hedged(hedge, *mask, attempt)).await;
         }
-        let retried = crate::retry(&self.retry, || {
-            let attempt = attempt();
-            async move {
-                match gates {
-                    Some(gates) => gates.pass(attempt).await,
-                    None => attempt.await,
-                }
-            }
-        });
-        match self.timeout {
-            Some(timeout) => crate::tonic::scope(timeout, retried).await,
-            None => retried.await,
-        }
+        let gates = self.gates.as_deref();
+        let gated = || Gated::new(gates, attempt());
+        let retried = crate::retry(&self.retry, gated);
+        CallDeadline::new(
+            self.timeout,
+            self.retry.attempt_timeout().is_some(),
+            retried,
+        )
+        .await
+    }
+
+    /// [`run`](Self::run) with `hedge`: attempts side by side, each gated.
+    async fn run_hedged<T, F, Fut>(
+        &self,
+        hedge: &HedgePolicy<Option<Arc<RetryBudget>>>,
+        mask: CodeMask,
+        mut attempt: F,
+    ) -> Result<T, Status>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        let gates = self.gates.as_deref();
+        let hedged = crate::hedge::hedge(
+            hedge,
+            |_| Gated::new(gates, attempt()),
+            |status: &Status| mask.verdict(status),
+        );
+        crate::__private::within(self.timeout, hedged).await
     }
 }
 
-impl Set {
-    /// `attempt`, when the gates let it through, as `#[circuit_breaker]`,
-    /// `#[rate_limit]` and `#[concurrency_limit]` in that order gate it:
-    /// the breaker asked first and told the outcome, then a turn of the
-    /// rate, then a place held while it runs. A refusal is the `Status`
-    /// the attributes' refusals are.
-    async fn pass<T>(&self, attempt: impl Future<Output = Result<T, Status>>) -> Result<T, Status> {
-        let permit = match &self.breaker {
-            Some((_, breaker)) => Some(breaker.acquire().map_err(Status::from)?),
-            None => None,
+pin_project_lite::pin_project! {
+    /// A call under its `timeout`: with a timer of its own, or, when each
+    /// attempt has one (`perTryTimeout`) and the retry never waits past
+    /// the deadline, carried to them without one, as `#[deadline]` above
+    /// `#[retry(per_attempt = ..)]` is. Answered as `crate::tonic::scope`
+    /// answers. A future of its own: an `async fn` with three branches
+    /// would hold the call's future more than once.
+    #[must_use = "futures do nothing unless polled"]
+    struct CallDeadline<F> {
+        #[pin]
+        inner: Scoped<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = ScopedProj]
+    enum Scoped<F> {
+        Plain { #[pin] call: F },
+        Timed { #[pin] call: crate::tonic::Scoped<F> },
+        Carried { #[pin] call: crate::deadline::Carried<F> },
+    }
+}
+
+impl<F, T> CallDeadline<F>
+where
+    F: Future<Output = Result<T, Status>>,
+{
+    fn new(timeout: Option<Duration>, attempts_timed: bool, call: F) -> Self {
+        let inner = match timeout {
+            None => Scoped::Plain { call },
+            Some(timeout) if attempts_timed => Scoped::Carried {
+                call: crate::deadline::emitted::carried(timeout, call),
+            },
+            Some(timeout) => Scoped::Timed {
+                call: crate::tonic::scope(timeout, call),
+            },
         };
-        let result = async {
-            if let Some((_, limiter)) = &self.rate {
-                limiter.acquire().await.map_err(Status::from)?;
-            }
-            let _place = match &self.concurrency {
-                Some((_, limit)) => Some(limit.acquire().await.map_err(Status::from)?),
-                None => None,
-            };
-            attempt.await
+        Self { inner }
+    }
+}
+
+impl<F, T> Future for CallDeadline<F>
+where
+    F: Future<Output = Result<T, Status>>,
+{
+    type Output = Result<T, Status>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        use std::task::{ready, Poll};
+        match self.project().inner.project() {
+            ScopedProj::Plain { call } => call.poll(cx),
+            ScopedProj::Timed { call } => call.poll(cx),
+            ScopedProj::Carried { call } => Poll::Ready(match ready!(call.poll(cx)) {
+                (Ok(Err(status)), until)
+                    if crate::deadline::ran_out(until, crate::Retryable::is_timeout(&status)) =>
+                {
+                    Err(crate::deadline::Elapsed::new().into())
+                }
+                (Ok(result), _) => result,
+                (Err(elapsed), _) => Err(elapsed.into()),
+            }),
         }
-        .await;
-        if let Some(permit) = permit {
-            match &result {
-                Ok(_) => permit.success(),
-                Err(status) => permit.record(crate::breaker::Fault::is_fault(status)),
-            }
-        }
-        result
     }
 }
 

@@ -61,7 +61,9 @@
 //! made by hand runs under it with [`CallPolicy::run`], on the channel
 //! [`ClientConfig::channel`] makes.
 
+pub(crate) mod attempts;
 mod call;
+mod gated;
 mod gates;
 pub(crate) mod generated;
 mod watch;

@@ -470,6 +470,16 @@ impl RateLimiter {
         self.cluster
     }
 
+    /// Whether this is a cluster limit (its turns are a round trip to
+    /// Redis).
+    #[cfg(feature = "config")]
+    pub(crate) fn is_cluster(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.cluster.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
+    }
+
     /// Whether this is a cluster limit whose Redis answers now (`None`: a
     /// local limit). After a miss, `Some(false)` until a background probe
     /// reaches Redis again.
