@@ -498,7 +498,7 @@ mod generated {
         let error = ResilientAccountsClient::from_config(&unknown, "accounts").unwrap_err();
         assert_eq!(
             error.problems(),
-            ["<text>: grpc.client.accounts.methods.Gett: limits.testing.Accounts has no method `Gett`: did you mean `Get`?"]
+            ["<text>:6:9: grpc.client.accounts.methods.Gett: limits.testing.Accounts has no method `Gett`: did you mean `Get`?"]
         );
         let error = ResilientAccountsClient::from_config(&unknown, "acounts").unwrap_err();
         assert!(
@@ -517,8 +517,8 @@ mod generated {
         assert_eq!(
             refused.problems(),
             [
-                "<text>: grpc.client.accounts.methods.Charge: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried or hedged",
-                "<text>: grpc.client.accounts.methods.Watch: a streaming or hedged method is not configured from the file yet: set its policy in proto options",
+                "<text>:6:9: grpc.client.accounts.methods.Charge: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried or hedged",
+                "<text>:7:9: grpc.client.accounts.methods.Watch: a streaming or hedged method is not configured from the file yet: set its policy in proto options",
             ]
         );
         let gone = clients.reload("grpc:\n  client: {}\n").unwrap_err();

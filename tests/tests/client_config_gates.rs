@@ -272,7 +272,7 @@ fn a_shared_rate_limit_is_the_one_registered_under_its_name() {
     .unwrap_err();
     assert_eq!(
         error.problems(),
-        ["<text>: grpc.client.c: rateLimit.shared: no rate limiter is registered as `config-test-missing` (steadfast::limit::register, before the settings are read)"]
+        ["<text>:3:5: grpc.client.c: rateLimit.shared: no rate limiter is registered as `config-test-missing` (steadfast::limit::register, before the settings are read)"]
     );
 
     let registered = Arc::new(steadfast::RateLimiter::per_second(7));
@@ -430,7 +430,7 @@ async fn a_generated_clients_retried_method_is_hedged_when_the_file_says_so() {
         .unwrap_err();
     assert_eq!(
         refused.problems(),
-        ["<text>: grpc.client.orders.methods.Slow: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried or hedged"]
+        ["<text>:6:9: grpc.client.orders.methods.Slow: its proto options do not retry it (not idempotent, or no retry policy): the file cannot make it retried or hedged"]
     );
 }
 

@@ -167,9 +167,32 @@ pub struct ClientSettings {
     pub call: CallSettings,
     /// `methods: { GetUser: { .. } }`: what differs for a method, by its proto name.
     pub methods: BTreeMap<String, CallSettings>,
+    /// Where the client's name is in the file.
+    at: tree::At,
+    /// Where each method's name is in the file.
+    methods_at: BTreeMap<String, tree::At>,
 }
 
 impl ClientSettings {
+    /// Where the client's section starts in its file: `line:col` (both
+    /// from 1), for problems found after the file was read.
+    ///
+    /// ```
+    /// use steadfast_grammar::client_config::{ClientsFile, Format};
+    /// let file = ClientsFile::parse("grpc:\n  client:\n    users:\n      methods:\n        GetUser: {}\n", "f.yaml", Format::Yaml).unwrap();
+    /// let users = file.client("users").unwrap();
+    /// assert_eq!(users.place(), "3:5");
+    /// assert_eq!(users.method_place("GetUser").as_deref(), Some("5:9"));
+    /// ```
+    pub fn place(&self) -> String {
+        self.at.to_string()
+    }
+
+    /// Where `method`'s section starts in the file, if it has one.
+    pub fn method_place(&self, method: &str) -> Option<String> {
+        self.methods_at.get(method).map(ToString::to_string)
+    }
+
     /// The policy of `method`'s calls: its own settings over the client's.
     ///
     /// ```

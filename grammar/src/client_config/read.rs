@@ -89,8 +89,10 @@ pub(super) fn clients(
     if let Some(section) = client_section(root, &mut problems) {
         match &section.value {
             Value::Map(entries) => {
-                for (name, _, node) in entries {
-                    clients.insert(name.clone(), client(node, &mut problems));
+                for (name, at, node) in entries {
+                    let mut settings = client(node, &mut problems);
+                    settings.at = *at;
+                    clients.insert(name.clone(), settings);
                 }
             }
             other => problems.at(
@@ -198,9 +200,10 @@ fn client(node: &Node, problems: &mut Problems<'_>) -> ClientSettings {
             "budget" => settings.budget = super::gates::budget(value, problems),
             "methods" => {
                 if let Some(methods) = map(value, "`methods` (settings by method name)", problems) {
-                    for (method, _, node) in methods {
+                    for (method, at, node) in methods {
                         let own = call(node, problems);
                         settings.methods.insert(method.clone(), own);
+                        settings.methods_at.insert(method.clone(), *at);
                     }
                 }
             }

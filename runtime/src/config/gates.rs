@@ -194,9 +194,15 @@ pub(super) fn plan(
 ) -> Result<Option<Arc<Set>>, String> {
     let own = client.and_then(|c| c.methods.get(&slot.method));
     let layers = [own, client.map(|c| &c.call), slot.base.as_ref()];
-    let place = match own {
-        Some(_) => format!("grpc.client.{}.methods.{}", slot.client, slot.method),
-        None => format!("grpc.client.{}", slot.client),
+    let place = match (client, own) {
+        (Some(c), Some(_)) => format!(
+            "{}: grpc.client.{}.methods.{}",
+            c.method_place(&slot.method).unwrap_or_else(|| c.place()),
+            slot.client,
+            slot.method
+        ),
+        (Some(c), None) => format!("{}: grpc.client.{}", c.place(), slot.client),
+        (None, _) => format!("grpc.client.{}", slot.client),
     };
     let at = |why: String| format!("{place}: {why}");
     let mut set = Set::default();

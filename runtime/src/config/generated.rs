@@ -122,7 +122,7 @@ pub fn configure(
     };
     let found: Vec<String> = problems(&clients.current(), name, &methods)
         .into_iter()
-        .map(|p| format!("{}: {p}", clients.shared.source))
+        .map(|p| super::located(&clients.shared.source, &p))
         .collect();
     if !found.is_empty() {
         return Err(ConfigError { problems: found });
@@ -151,7 +151,10 @@ fn problems(file: &ClientsFile, name: &str, methods: &Methods) -> Vec<String> {
         known
     };
     for (method, settings) in &client.methods {
-        let place = format!("grpc.client.{name}.methods.{method}");
+        let at = client
+            .method_place(method)
+            .unwrap_or_else(|| client.place());
+        let place = format!("{at}: grpc.client.{name}.methods.{method}");
         match methods.get(method) {
             None => {
                 let hint = steadfast_grammar::suggest::closest(method, &known, &[])

@@ -225,7 +225,7 @@ impl Clients {
             .map_err(|problems| ConfigError { problems })?;
         let problems: Vec<String> = gates::check(&file)
             .into_iter()
-            .map(|p| format!("{source}: {p}"))
+            .map(|p| located(&source, &p))
             .collect();
         if !problems.is_empty() {
             return Err(ConfigError { problems });
@@ -282,7 +282,7 @@ impl Clients {
                 problems.dedup();
                 Err(problems
                     .into_iter()
-                    .map(|p| format!("{}: {p}", shared.source))
+                    .map(|p| located(&shared.source, &p))
                     .collect::<Vec<_>>())
             }
         });
@@ -411,7 +411,7 @@ impl Clients {
         let mut budgets = gates::Budgets::of_version(&live.slots, &current.gates);
         let client_settings = current.file.client(client);
         let set = gates::plan(&slot, client_settings, None, &mut Vec::new(), &mut budgets)
-            .map_err(|p| format!("{}: {p}", self.shared.source))?;
+            .map_err(|p| located(&self.shared.source, &p))?;
         let mut keys = current.keys.to_vec();
         keys.push((
             Arc::clone(&slot.client),
@@ -577,6 +577,17 @@ impl ClientConfig {
             ))
         })?;
         Ok((channel, settings.address.first().cloned()))
+    }
+}
+
+/// A problem found after the file was read, named by `source`: at its
+/// `line:col` when it starts with one (`source:3:5: ...`), else the file's
+/// (`source: ...`).
+fn located(source: &str, problem: &str) -> String {
+    if problem.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("{source}:{problem}")
+    } else {
+        format!("{source}: {problem}")
     }
 }
 
