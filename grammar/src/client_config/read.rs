@@ -21,13 +21,18 @@ const CONNECTION_KEYS: &[&str] = &[
     "methods",
 ];
 
-/// The keys of a method's section: the call's policy.
+/// The keys of a method's section (the call's policy) besides a retry's.
 const METHOD_KEYS: &[&str] = &[
+    "timeout",
     "hedge",
     "circuitBreaker",
     "rateLimit",
     "concurrency",
-    "timeout",
+];
+
+/// The keys of a retry: a method's too, and what a section that hedges
+/// cannot have.
+const RETRY_ONLY_KEYS: &[&str] = &[
     "maxRetryAttempts",
     "perTryTimeout",
     "backoff",
@@ -41,17 +46,12 @@ const METHOD_KEYS: &[&str] = &[
 /// The keys of a client's section that only a client has.
 const CLIENT_ONLY_KEYS: &[&str] = &["budget"];
 
-/// The keys of a retry, which a section that hedges cannot have.
-const RETRY_ONLY_KEYS: &[&str] = &[
-    "maxRetryAttempts",
-    "perTryTimeout",
-    "backoff",
-    "initialBackoff",
-    "maxBackoff",
-    "backoffMultiplier",
-    "jitter",
-    "retryOn",
-];
+/// Which section a key is read in.
+#[derive(Clone, Copy, PartialEq)]
+enum Section {
+    Client,
+    Method,
+}
 
 /// Problems, each where it is.
 pub(super) struct Problems<'a> {
@@ -208,7 +208,14 @@ fn client(node: &Node, problems: &mut Problems<'_>) -> ClientSettings {
                 }
             }
             _ => {
-                call_key(key, *at, value, &mut settings.call, None, problems);
+                call_key(
+                    key,
+                    *at,
+                    value,
+                    &mut settings.call,
+                    Section::Client,
+                    problems,
+                );
             }
         }
     }
@@ -233,7 +240,7 @@ fn call(node: &Node, problems: &mut Problems<'_>) -> CallSettings {
     let mut settings = CallSettings::default();
     if let Some(entries) = map(node, "a method's settings", problems) {
         for (key, at, value) in entries {
-            call_key(key, *at, value, &mut settings, Some(METHOD_KEYS), problems);
+            call_key(key, *at, value, &mut settings, Section::Method, problems);
         }
         hedged_or_retried(entries, &settings.hedge, problems);
     }
@@ -261,14 +268,14 @@ fn hedged_or_retried(
 }
 
 /// Reads `key` into `settings` when it is a call's setting; records the
-/// problem otherwise (an unknown key, with a did-you-mean among `keys`: a
-/// method's, or with `None` a client's, the connection's keys too).
+/// problem otherwise (an unknown key, with a did-you-mean among the keys
+/// of its `section`: a client's has the connection's keys too).
 fn call_key(
     key: &str,
     at: At,
     value: &Node,
     settings: &mut CallSettings,
-    keys: Option<&[&str]>,
+    section: Section,
     problems: &mut Problems<'_>,
 ) {
     match key {
@@ -321,22 +328,20 @@ fn call_key(
         "circuitBreaker" => settings.circuit_breaker = super::gates::breaker(value, problems),
         "rateLimit" => settings.rate_limit = super::gates::rate_limit(value, problems),
         "concurrency" => settings.concurrency = super::gates::concurrency(value, problems),
-        _ if keys.is_some() && CLIENT_ONLY_KEYS.contains(&key) => problems.at(
+        _ if section == Section::Method && CLIENT_ONLY_KEYS.contains(&key) => problems.at(
             at,
             format!("`{key}` is the client's, shared by all its calls (gRPC A6 `retryThrottling`): set it beside `address`, not for one method"),
         ),
         _ => {
-            let client_keys;
-            let keys = match keys {
-                Some(keys) => keys,
-                None => {
-                    client_keys = [CONNECTION_KEYS, CLIENT_ONLY_KEYS, METHOD_KEYS].concat();
-                    &client_keys
+            let keys = match section {
+                Section::Method => [METHOD_KEYS, RETRY_ONLY_KEYS].concat(),
+                Section::Client => {
+                    [CONNECTION_KEYS, CLIENT_ONLY_KEYS, METHOD_KEYS, RETRY_ONLY_KEYS].concat()
                 }
             };
-            let hint = closest(key, keys, &[])
+            let hint = closest(key, &keys, &[])
                 .map(|s| format!(": did you mean `{s}`?"))
-                .unwrap_or_else(|| format!(": expected one of {}", list(keys)));
+                .unwrap_or_else(|| format!(": expected one of {}", list(&keys)));
             problems.at(at, format!("unknown key `{key}`{hint}"));
         }
     }
