@@ -1,7 +1,7 @@
 //! Goodput under overload: a tonic server on 127.0.0.1 whose handler needs
-//! one of a fixed pool of work slots (`SLOTS`, each call holding one for
-//! `WORK`: a capacity of `SLOTS / WORK` calls a second, and a queue behind
-//! it), offered 1×, 2× and 4× its capacity by an open-loop client (a call
+//! one of a fixed pool of work slots (each call holding one for its work:
+//! a capacity of slots / work calls a second, and a queue behind it; two
+//! pools of the same capacity, 4 slots × 10 ms and 16 × 40 ms), offered 1×, 2× and 4× its capacity by an open-loop client (a call
 //! started every 1/rate, whatever the answers) with 1 s deadlines. The
 //! server knows nothing of deadlines (no `DeadlineLayer`), as most don't:
 //! a call whose client gave up still takes its slot.
@@ -36,8 +36,14 @@ use steadfast_examples::user::{UserRequest, UserResponse};
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
-const SLOTS: usize = 4;
-const WORK: Duration = Duration::from_millis(10);
+/// The pools: slots, and each call's work (both 400 calls/s). The first
+/// is also the convergence run's.
+const POOLS: [(usize, Duration); 2] = [
+    (4, Duration::from_millis(10)),
+    (16, Duration::from_millis(40)),
+];
+const SLOTS: usize = POOLS[0].0;
+const WORK: Duration = POOLS[0].1;
 const DEADLINE: Duration = Duration::from_secs(1);
 const LENGTH: Duration = Duration::from_secs(6);
 /// The first seconds of each run are not counted: limits settle, queues build.
@@ -64,18 +70,24 @@ impl UserService for Pool {
     }
 }
 
-/// Serves the pool behind `limits` (or none), until aborted.
-async fn serve(limits: Option<LimitLayer>) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
-    serve_working(limits, Arc::new(AtomicU64::new(WORK.as_micros() as u64))).await
+/// Serves a pool of `slots`, each call taking `work` of one, behind
+/// `limits` (or none), until aborted.
+async fn serve(
+    (slots, work): (usize, Duration),
+    limits: Option<LimitLayer>,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let work = Arc::new(AtomicU64::new(work.as_micros() as u64));
+    serve_working(slots, limits, work).await
 }
 
 /// [`serve`], each call taking `work` microseconds of a slot.
 async fn serve_working(
+    slots: usize,
     limits: Option<LimitLayer>,
     work: Arc<AtomicU64>,
 ) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let (addr, incoming) = bind().await.expect("a port");
-    let service = UserServiceServer::new(Pool(Arc::new(Semaphore::new(SLOTS)), work));
+    let service = UserServiceServer::new(Pool(Arc::new(Semaphore::new(slots)), work));
     let task = tokio::spawn(async move {
         let mut builder = tonic::transport::Server::builder();
         let _ = match limits {
@@ -215,6 +227,7 @@ async fn convergence(capacity: f64) {
     let work = Arc::new(AtomicU64::new(WORK.as_micros() as u64));
     let limit = Arc::new(AdaptiveLimit::gradient().into_limit());
     let (addr, task) = serve_working(
+        SLOTS,
         Some(LimitLayer::new().global(Arc::clone(&limit))),
         Arc::clone(&work),
     )
@@ -257,9 +270,18 @@ async fn convergence(capacity: f64) {
 
 #[tokio::main]
 async fn main() {
-    let capacity = SLOTS as f64 / WORK.as_secs_f64();
+    for pool in POOLS {
+        overload(pool).await;
+    }
+    convergence(SLOTS as f64 / WORK.as_secs_f64()).await;
+}
+
+/// The table for one pool: unloaded, then each server at 1×, 2× and 4×.
+async fn overload(pool: (usize, Duration)) {
+    let (slots, work) = pool;
+    let capacity = slots as f64 / work.as_secs_f64();
     println!(
-        "a pool of {SLOTS} slots x {WORK:?} = {capacity:.0} calls/s; open-loop offers of 1x, 2x, 4x for {LENGTH:?} \
+        "\na pool of {slots} slots x {work:?} = {capacity:.0} calls/s; open-loop offers of 1x, 2x, 4x for {LENGTH:?} \
          (the first {SETTLE:?} not counted), 1 s deadlines"
     );
     println!(
@@ -267,7 +289,7 @@ async fn main() {
         "server", "offer", "goodput/s", "of 1x", "p50", "p99", "refused"
     );
     // The unloaded reference: a quarter of the capacity, no limit.
-    let (addr, task) = serve(None).await;
+    let (addr, task) = serve(pool, None).await;
     let unloaded = offer(addr, capacity / 4.0).await;
     task.abort();
     println!(
@@ -280,13 +302,13 @@ async fn main() {
         unloaded.p99,
         unloaded.refused
     );
-    type Make = fn() -> Option<LimitLayer>;
+    type Make = fn(usize) -> Option<LimitLayer>;
     let servers: [(&str, Make); 3] = [
-        ("no limit", || None),
-        ("fixed ConcurrencyLimit (= pool)", || {
-            Some(LimitLayer::new().global(ConcurrencyLimit::new(SLOTS)))
+        ("no limit", |_| None),
+        ("fixed ConcurrencyLimit (= pool)", |slots| {
+            Some(LimitLayer::new().global(ConcurrencyLimit::new(slots)))
         }),
-        ("AdaptiveLimit::gradient()", || {
+        ("AdaptiveLimit::gradient()", |_| {
             Some(LimitLayer::new().global(AdaptiveLimit::gradient()))
         }),
     ];
@@ -294,7 +316,7 @@ async fn main() {
         let mut at_1x = None;
         for load in [1.0, 2.0, 4.0] {
             // A fresh server and limit for each run: nothing carried over.
-            let (addr, task) = serve(make()).await;
+            let (addr, task) = serve(pool, make(slots)).await;
             let run = offer(addr, capacity * load).await;
             task.abort();
             let base = *at_1x.get_or_insert(run.goodput);
@@ -309,5 +331,4 @@ async fn main() {
             );
         }
     }
-    convergence(capacity).await;
 }

@@ -206,6 +206,49 @@ async fn a_generated_client_shed_by_the_server_comes_back_when_it_said() {
     assert_eq!(seen[2].previous_attempts.as_deref(), Some("1"));
 }
 
+/// A request its method's limit admitted and the server's rate refused
+/// gives the method's place back at once: nothing is held by a call that
+/// never ran.
+#[tokio::test]
+async fn a_request_refused_by_a_later_limit_gives_back_the_place_an_earlier_one_gave_it() {
+    let method = std::sync::Arc::new(ConcurrencyLimit::new(1));
+    let limits = LimitLayer::new()
+        .method("/user.UserService/GetUser", std::sync::Arc::clone(&method))
+        .global(RateLimiter::per(1, Duration::from_secs(60)).burst(1));
+    let server = serve(vec![], limits, false).await;
+    get_user(server.addr, None).await.unwrap();
+    for _ in 0..3 {
+        let refused = get_user(server.addr, None).await.unwrap_err();
+        assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+        assert_eq!(method.in_flight(), 0, "the method's place was given back");
+    }
+    assert_eq!(server.users.calls(), 1);
+}
+
+/// A call its client gave up (its deadline passed while the handler ran)
+/// frees its place: the next call is admitted, not refused as overload.
+#[tokio::test]
+async fn a_call_given_up_by_its_client_frees_its_place_for_the_next() {
+    for limits_first in [true, false] {
+        let limit = std::sync::Arc::new(ConcurrencyLimit::new(1));
+        let limits = LimitLayer::new().global(std::sync::Arc::clone(&limit));
+        let server = serve(vec![Fault::Hang], limits, limits_first).await;
+        let gave_up = get_user(server.addr, Some(MS(100))).await.unwrap_err();
+        // The server's deadline or tonic's client timeout, whichever first.
+        assert!(
+            matches!(gave_up.code(), Code::DeadlineExceeded | Code::Cancelled),
+            "{gave_up:?}"
+        );
+        let start = std::time::Instant::now();
+        while limit.in_flight() > 0 && start.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(MS(10)).await;
+        }
+        assert_eq!(limit.in_flight(), 0, "limits first: {limits_first}");
+        get_user(server.addr, None).await.unwrap();
+        assert_eq!(server.users.calls(), 2);
+    }
+}
+
 /// A path that is not `/package.Service/Method` is an error, not a limit
 /// that never applies.
 #[test]

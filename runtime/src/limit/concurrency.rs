@@ -306,14 +306,53 @@ impl ConcurrencyLimit {
     }
 
     fn permit<'a>(&'a self, permit: SemaphorePermit<'a>) -> ConcurrencyPermit<'a> {
+        permit.forget();
         ConcurrencyPermit {
             limit: self,
-            permit: Some(permit),
             since: if self.adaptive.is_some() {
-                clock::now()
+                Some(clock::now())
             } else {
-                0
+                None
             },
+            held: true,
+        }
+    }
+
+    /// A place now, without a guard, or a refusal at once: for a holder
+    /// that keeps its own record of the places it holds (the server's
+    /// `LimitLayer`), and gives each back with [`give_back`](Self::give_back).
+    #[cfg(feature = "tonic")]
+    pub(crate) fn take_place(&self) -> Result<(), Limited> {
+        match self.places.try_acquire() {
+            Ok(permit) => {
+                permit.forget();
+                Ok(())
+            }
+            Err(_) => Err(self.refused()),
+        }
+    }
+
+    /// Gives back a place held for `held`, which an adaptive limit takes
+    /// as one sample; `None`: a place the call never used (its request
+    /// refused by a later limit), no sample.
+    pub(crate) fn give_back(&self, held: Option<Duration>) {
+        let sample = match (&self.adaptive, held) {
+            (Some(_), Some(held)) => {
+                let in_flight = self.max().saturating_sub(self.places.available_permits());
+                Some((held, in_flight))
+            }
+            _ => None,
+        };
+        // A place the limit was lowered under goes, rather than come back.
+        let paid = self
+            .owed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if !paid {
+            self.places.add_permits(1);
+        }
+        if let Some((held, in_flight)) = sample {
+            self.adapt(held, in_flight);
         }
     }
 
@@ -356,37 +395,30 @@ impl ConcurrencyLimit {
 #[derive(Debug)]
 pub struct ConcurrencyPermit<'a> {
     limit: &'a ConcurrencyLimit,
-    permit: Option<SemaphorePermit<'a>>,
     /// When the place was taken, on the crate's clock (an adaptive
     /// limit's only).
-    since: u64,
+    since: Option<u64>,
+    /// Whether it still holds its place.
+    held: bool,
+}
+
+impl ConcurrencyPermit<'_> {
+    /// Gives the place back as one the call never used: an adaptive
+    /// limit takes no sample from it.
+    #[cfg(feature = "tonic")]
+    pub(crate) fn unused(mut self) {
+        self.held = false;
+        self.limit.give_back(None);
+    }
 }
 
 impl Drop for ConcurrencyPermit<'_> {
     fn drop(&mut self) {
-        let Some(permit) = self.permit.take() else {
-            return;
-        };
-        let adaptive = self.limit.adaptive.is_some().then(|| {
-            let held = Duration::from_nanos(clock::now().saturating_sub(self.since));
-            let max = self.limit.max();
-            (
-                held,
-                max.saturating_sub(self.limit.places.available_permits()),
-            )
-        });
-        // A place the limit was lowered under goes, rather than come back.
-        let owed = &self.limit.owed;
-        let paid = owed
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok();
-        if paid {
-            permit.forget();
-        } else {
-            drop(permit);
-        }
-        if let Some((held, in_flight)) = adaptive {
-            self.limit.adapt(held, in_flight);
+        if std::mem::take(&mut self.held) {
+            let held = self
+                .since
+                .map(|since| Duration::from_nanos(clock::now().saturating_sub(since)));
+            self.limit.give_back(held);
         }
     }
 }

@@ -472,7 +472,7 @@ impl RateLimiter {
 
     /// Whether this is a cluster limit (its turns are a round trip to
     /// Redis).
-    #[cfg(feature = "config")]
+    #[cfg(any(feature = "config", feature = "tonic"))]
     pub(crate) fn is_cluster(&self) -> bool {
         #[cfg(feature = "redis")]
         return self.cluster.is_some();
