@@ -71,13 +71,14 @@ const MAX: usize = 1000;
 impl AdaptiveLimit {
     /// The gradient of Envoy's adaptive concurrency filter (Netflix's
     /// Gradient2 is the same idea): every 100 ms,
-    /// `new = limit × clamp(1.25 × lowest / latest, 0.5, 2) + √limit`, where
-    /// `latest` is the mean latency of the calls that finished since (at
-    /// least 10) and
-    /// `lowest` the latency measured without load: on start and every 5 s
-    /// the limit drops to 3 places for 50 calls, and their 25th percentile
-    /// is it. No growth while fewer than half the places are in use. Starts
-    /// at 20, between 1 and 1000; nothing to tune.
+    /// `next = limit × clamp(1.25 × lowest / latest, 0.5, 2)` and
+    /// `new = next + √next`, where `latest` is the mean latency of the calls
+    /// that finished since (at least 10) and `lowest` the latency measured
+    /// without load: on start and every 5 s the limit drops to 3 places, and
+    /// the 25th percentile of the next 50 calls admitted under it is it
+    /// (calls admitted before, which may have queued below, are not
+    /// samples). No growth while fewer than half the places are in use.
+    /// Starts at 20, between 1 and 1000; nothing to tune.
     ///
     /// ```
     /// let limit = steadfast::AdaptiveLimit::gradient();
@@ -222,9 +223,13 @@ struct State {
 }
 
 /// The latency without load being measured: the limit pinned at
-/// `PINNED` places while `NO_LOAD_SAMPLES` calls finish.
+/// `PINNED` places while `NO_LOAD_SAMPLES` calls admitted since `since`
+/// finish (as Envoy's minimum-RTT epoch: a call admitted before, under the
+/// higher limit, may have queued below, and is no sample of no load).
 #[derive(Debug, Clone, Copy)]
 struct Measuring {
+    /// When it began (ns, the crate's clock).
+    since: u64,
     back_to: f64,
     samples: [f64; NO_LOAD_SAMPLES],
     taken: usize,
@@ -284,14 +289,16 @@ impl Controller {
     }
 
     /// Gradient's measurement of the latency without load: starts one when
-    /// it is due (the limit pinned at `PINNED`), takes `rtt` into the one
-    /// under way, and ends it with the 25th percentile. The pinned limit
-    /// while one is under way (or just started); `None` otherwise.
+    /// it is due (the limit pinned at `PINNED`), takes `rtt` of a call
+    /// admitted `rtt` ago into the one under way when the call was admitted
+    /// after it began, and ends it with the 25th percentile. The pinned
+    /// limit while one is under way (or just started); `None` otherwise.
     fn measure_no_load(&self, state: &mut State, rtt: f64) -> Option<usize> {
         let now = crate::clock::now();
         match &mut state.measuring {
             None if now >= state.next_measure => {
                 state.measuring = Some(Measuring {
+                    since: now,
                     back_to: state.estimate,
                     samples: [0.0; NO_LOAD_SAMPLES],
                     taken: 0,
@@ -301,6 +308,10 @@ impl Controller {
             }
             None => None,
             Some(measuring) => {
+                let admitted = now.saturating_sub(rtt as u64);
+                if admitted < measuring.since {
+                    return Some(PINNED.clamp(self.min, self.max));
+                }
                 measuring.samples[measuring.taken] = rtt;
                 measuring.taken += 1;
                 if measuring.taken < NO_LOAD_SAMPLES {
@@ -404,5 +415,44 @@ fn vegas(state: &mut State, rtt: f64, in_flight: f64, limit: f64) -> f64 {
         limit - log
     } else {
         limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gradient's no-load latency is measured on calls admitted after
+    /// the limit was pinned: the calls still draining from the higher
+    /// limit (queued below, slow) are not taken, however many there are.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn the_no_load_latency_is_measured_on_calls_admitted_after_the_limit_was_pinned() {
+        let controller = Controller {
+            algorithm: Algorithm::Gradient,
+            min: 1,
+            max: 1000,
+            state: Mutex::new(State::new(200)),
+        };
+        let step = Duration::from_millis(1);
+        // The first sample starts a measurement: the limit pinned at 3.
+        assert_eq!(controller.sample(step, 1, 200), Some(PINNED));
+        // 100 calls admitted before it (under 200 places) finish slowly.
+        for _ in 0..100 {
+            tokio::time::advance(step).await;
+            assert_eq!(controller.sample(Duration::from_secs(1), 200, PINNED), None);
+        }
+        // Then 50 calls admitted since, at 10 ms each.
+        let mut back = None;
+        for _ in 0..NO_LOAD_SAMPLES {
+            tokio::time::advance(Duration::from_millis(10)).await;
+            back = controller.sample(Duration::from_millis(10), 3, PINNED);
+        }
+        assert_eq!(
+            back,
+            Some(200),
+            "the measurement ended, the limit back where it was"
+        );
+        let no_load = controller.state.lock().unwrap().no_load;
+        assert_eq!(no_load, Duration::from_millis(10).as_nanos() as f64);
     }
 }
