@@ -198,6 +198,18 @@ macro_rules! warning {
     };
 }
 
+/// An event at `DEBUG` (tracing's `debug!` grammar), or nothing: for what
+/// changes often in normal running (an adaptive limit's steps).
+#[allow(unused_macros)]
+macro_rules! detail {
+    ($($args:tt)*) => {
+        #[cfg(feature = "tracing")]
+        ::tracing::debug!($($args)*);
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use detail;
 pub(crate) use event;
 #[allow(unused_imports)]
 pub(crate) use warning;

@@ -365,7 +365,7 @@ impl ConcurrencyLimit {
         let current = self.max();
         if let Some(next) = controller.sample(held, in_flight, current) {
             if self.set_max(next).is_ok() {
-                crate::trace::event!(
+                crate::trace::detail!(
                     limit = self.name,
                     from = current,
                     to = next,
