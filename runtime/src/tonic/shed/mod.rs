@@ -31,6 +31,9 @@ pub use service::LimitService;
 /// - A request passes its method's limits, then its service's, then the
 ///   server's; a concurrency place is held until the handler's response
 ///   (its headers) is ready. Methods without limits pass untouched.
+/// - A request whose limits cannot make it wait (no queue, no cluster
+///   limit) is admitted or refused in `call` itself, without an
+///   allocation; one that may wait does so in a boxed future.
 ///
 /// Beside [`DeadlineLayer`](super::DeadlineLayer) either order works: outside
 /// it, a refusal costs the server nothing more (no span, no deadline scope);
