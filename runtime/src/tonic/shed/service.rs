@@ -7,7 +7,7 @@ use super::future::LimitFuture;
 use super::limits::Chains;
 use super::queued;
 
-/// The service made by [`LimitLayer`].
+/// The service made by [`LimitLayer`](super::LimitLayer).
 ///
 /// ```
 /// use tower_layer::Layer;
