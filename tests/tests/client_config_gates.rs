@@ -462,3 +462,35 @@ async fn a_files_concurrency_over_the_protos_lets_more_calls_in_flight() {
         "the file's 3, not the proto's 1"
     );
 }
+
+/// Calls by hand that name ever-new methods (a proxy passing on what it
+/// was asked) give the first 256 gates of their own; the rest share one
+/// set, so the sets do not grow without end. A method the file names keeps
+/// its own past the bound.
+#[tokio::test(start_paused = true)]
+async fn past_256_methods_called_by_hand_the_unnamed_ones_share_one_set_of_gates() {
+    let clients = Clients::parse(
+        &file("rateLimit: 100/s, methods: { Named: { rateLimit: 5/s } }"),
+        Format::Yaml,
+    )
+    .unwrap();
+    let c = clients.client("c").unwrap();
+    let limiter = |method: &str| c.call(method).rate_limiter().unwrap();
+    let own: Vec<_> = (0..256).map(|i| limiter(&format!("M{i}"))).collect();
+    for (i, a) in own.iter().enumerate() {
+        assert!(
+            !own[..i].iter().any(|b| Arc::ptr_eq(a, b)),
+            "M{i} has a limiter of its own"
+        );
+        assert!(Arc::ptr_eq(a, &limiter(&format!("M{i}"))), "and keeps it");
+    }
+    let past = limiter("M256");
+    assert!(!own.iter().any(|a| Arc::ptr_eq(a, &past)));
+    for i in 257..400 {
+        assert!(Arc::ptr_eq(&past, &limiter(&format!("M{i}"))), "M{i} shares");
+    }
+    assert_eq!(past.rate(), (100, Duration::from_secs(1)), "the client's");
+    let named = limiter("Named");
+    assert!(!Arc::ptr_eq(&named, &past), "a named method keeps its own");
+    assert_eq!(named.rate(), (5, Duration::from_secs(1)));
+}

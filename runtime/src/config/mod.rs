@@ -134,6 +134,16 @@ impl Version {
     }
 }
 
+/// The most methods of one client name that calls made by hand give gates
+/// of their own to, the file's named methods aside (see
+/// [`ClientConfig::call`]).
+const HAND_METHODS: usize = 256;
+
+/// The set of gates the methods past [`HAND_METHODS`] share: not a gRPC
+/// method name (parentheses and a space), so that no real method's set is
+/// it; the client's section's settings apply to it.
+const OTHER_METHODS: &str = "(other methods)";
+
 #[derive(Default)]
 struct Live {
     /// What the clients made from these settings need of any new file (a
@@ -141,6 +151,23 @@ struct Live {
     checks: Vec<Weak<Check>>,
     /// The methods whose calls have gates of their own, by slot number.
     slots: Vec<gates::Slot>,
+}
+
+impl Live {
+    /// The slot of a client name's service's method, if made.
+    fn slot_of(&self, (client, service, method): (&Arc<str>, &'static str, &str)) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| *s.client == **client && s.service == service && s.method == method)
+    }
+
+    /// How many methods of `client` calls by hand gave gates of their own.
+    fn hand_methods(&self, client: &str) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| &*s.client == client && s.service.is_empty() && s.method != OTHER_METHODS)
+            .count()
+    }
 }
 
 impl fmt::Debug for Clients {
@@ -397,14 +424,10 @@ impl Clients {
         base: Option<(&CallSettings, bool)>,
         base_budget: Option<BudgetSettings>,
     ) -> Result<usize, String> {
-        let (client, service, method) = key;
-        let found = live
-            .slots
-            .iter()
-            .position(|s| *s.client == **client && s.service == service && s.method == method);
-        if let Some(slot) = found {
+        if let Some(slot) = live.slot_of(key) {
             return Ok(slot);
         }
+        let (client, service, method) = key;
         let base = base.map(|(settings, once)| (settings.clone(), once));
         let slot = gates::Slot::new(Arc::clone(client), service, method, base, base_budget);
         let current = self.shared.current.load_full();
@@ -481,21 +504,35 @@ impl ClientConfig {
     /// from the same name when there is one: the first call of a method
     /// with gates makes them (a short lock), later calls find them in the
     /// version in force without one.
+    ///
+    /// The methods a client's calls by hand name are bounded: past 256 of
+    /// them with gates of their own, a method the file does not name shares
+    /// one set with the others past the bound (a `WARN` event says so
+    /// once), so that callers passing names from elsewhere (a proxy's
+    /// requests) cannot grow them without end.
     pub fn call(&self, method: &str) -> CallPolicy {
-        let (found, gated) = {
+        let (found, gated, named) = {
             let version = self.clients.shared.current.load();
             let found = version.slot_of(&self.name, method);
-            let gated = version
-                .file
-                .client(&self.name)
-                .is_some_and(|c| gates::has_gates(c, method));
-            (found, gated)
+            let client = version.file.client(&self.name);
+            let gated = client.is_some_and(|c| gates::has_gates(c, method));
+            let named = client.is_some_and(|c| c.methods.contains_key(method));
+            (found, gated, named)
         };
         let slot = match found {
             Some(slot) => Some(slot),
             None if gated => {
                 let mut live = self.clients.live();
-                let key = (&self.name, "", method);
+                let own = named || live.hand_methods(&self.name) < HAND_METHODS;
+                let key = (&self.name, "", if own { method } else { OTHER_METHODS });
+                if !own && live.slot_of(key).is_none() {
+                    crate::trace::warning!(
+                        target: "steadfast",
+                        client = &*self.name,
+                        bound = HAND_METHODS,
+                        "calls by hand named too many methods: those past the bound share one set of gates"
+                    );
+                }
                 match self.clients.slot(&mut live, key, None, None) {
                     Ok(slot) => Some(slot),
                     Err(problem) => {
