@@ -487,7 +487,10 @@ async fn past_256_methods_called_by_hand_the_unnamed_ones_share_one_set_of_gates
     let past = limiter("M256");
     assert!(!own.iter().any(|a| Arc::ptr_eq(a, &past)));
     for i in 257..400 {
-        assert!(Arc::ptr_eq(&past, &limiter(&format!("M{i}"))), "M{i} shares");
+        assert!(
+            Arc::ptr_eq(&past, &limiter(&format!("M{i}"))),
+            "M{i} shares"
+        );
     }
     assert_eq!(past.rate(), (100, Duration::from_secs(1)), "the client's");
     let named = limiter("Named");
