@@ -78,6 +78,17 @@ pub(crate) fn histogram(
     out
 }
 
+/// (method, status, count) of each data point of histogram `name`, sorted:
+/// how many calls or attempts ended with each status.
+pub(crate) fn counts(metrics: &[ResourceMetrics], name: &str) -> Vec<(String, String, u64)> {
+    let mut counts: Vec<_> = histogram(metrics, name, None)
+        .into_iter()
+        .map(|(method, status, n, _)| (method, status, n))
+        .collect();
+    counts.sort();
+    counts
+}
+
 fn point_row<T: Copy>(
     point: &HistogramDataPoint<T>,
     as_f64: impl Fn(T) -> f64,
