@@ -511,18 +511,21 @@ impl ClientConfig {
     /// once), so that callers passing names from elsewhere (a proxy's
     /// requests) cannot grow them without end.
     pub fn call(&self, method: &str) -> CallPolicy {
-        let (found, gated, named) = {
+        let (found, gated) = {
             let version = self.clients.shared.current.load();
             let found = version.slot_of(&self.name, method);
-            let client = version.file.client(&self.name);
-            let gated = client.is_some_and(|c| gates::has_gates(c, method));
-            let named = client.is_some_and(|c| c.methods.contains_key(method));
-            (found, gated, named)
+            let gated = version
+                .file
+                .client(&self.name)
+                .is_some_and(|c| gates::has_gates(c, method));
+            (found, gated)
         };
         let slot = match found {
             Some(slot) => Some(slot),
             None if gated => {
                 let mut live = self.clients.live();
+                let named = (self.clients.shared.current.load().file.client(&self.name))
+                    .is_some_and(|c| c.methods.contains_key(method));
                 let own = named || live.hand_methods(&self.name) < HAND_METHODS;
                 let key = (&self.name, "", if own { method } else { OTHER_METHODS });
                 if !own && live.slot_of(key).is_none() {

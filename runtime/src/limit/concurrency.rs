@@ -254,10 +254,8 @@ impl ConcurrencyLimit {
     /// # drop(permit);
     /// ```
     pub fn try_acquire(&self) -> Result<ConcurrencyPermit<'_>, Limited> {
-        match self.places.try_acquire() {
-            Ok(permit) => Ok(self.permit(permit)),
-            Err(_) => Err(self.refused()),
-        }
+        self.take_place()?;
+        Ok(self.guard())
     }
 
     /// A place, after waiting for one when the limit has a
@@ -307,6 +305,11 @@ impl ConcurrencyLimit {
 
     fn permit<'a>(&'a self, permit: SemaphorePermit<'a>) -> ConcurrencyPermit<'a> {
         permit.forget();
+        self.guard()
+    }
+
+    /// The guard of a place just taken, which gives it back when dropped.
+    fn guard(&self) -> ConcurrencyPermit<'_> {
         ConcurrencyPermit {
             limit: self,
             since: if self.adaptive.is_some() {
@@ -318,10 +321,10 @@ impl ConcurrencyLimit {
         }
     }
 
-    /// A place now, without a guard, or a refusal at once: for a holder
-    /// that keeps its own record of the places it holds (the server's
-    /// `LimitLayer`), and gives each back with [`give_back`](Self::give_back).
-    #[cfg(feature = "tonic")]
+    /// A place now, without a guard, or a refusal at once: under
+    /// [`try_acquire`](Self::try_acquire)'s guard, or held by a holder that
+    /// keeps its own record of its places (the server's `LimitLayer`) and
+    /// gives each back with [`give_back`](Self::give_back).
     pub(crate) fn take_place(&self) -> Result<(), Limited> {
         match self.places.try_acquire() {
             Ok(permit) => {
