@@ -7,12 +7,13 @@
 //!
 //! ```sh
 //! cargo build --release -p steadfast-examples --no-default-features --example grpc_wakeups
-//! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer|layer-plain|layer-retry>
+//! strace -f -c -o calls.txt target/release/examples/grpc_wakeups <raw|timeout|generated|layer|layer-plain|layer-retry|layer-timeout>
 //! ```
 //!
-//! `layer-plain` is `layer` against a server without layers, and
-//! `layer-retry` the same with the service config's retries alone; they
-//! and `raw`/`timeout` talk to a server without layers.
+//! `layer-plain` is `layer` against a server without layers,
+//! `layer-retry` the same with the service config's retries alone and
+//! `layer-timeout` with its timeout alone; they and `raw`/`timeout` talk to
+//! a server without layers.
 //!
 //! A timer registered while the runtime's time driver sleeps with no timer
 //! of its own (or a later one) wakes the driver: one `write` to its event
@@ -21,7 +22,9 @@
 use std::time::Duration;
 
 use steadfast::tonic::ServiceConfigLayer;
-use steadfast_examples::faulty::{serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG};
+use steadfast_examples::faulty::{
+    serve_echo, ECHO_RETRIES_ONLY, ECHO_SERVICE_CONFIG, ECHO_TIMEOUT_ONLY,
+};
 use steadfast_examples::user::user_service_client::UserServiceClient;
 use steadfast_examples::user::{ResilientUserServiceClient, UserRequest};
 use tonic::transport::Channel;
@@ -85,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rt.block_on(async {
         let layered = !matches!(
             variant.as_str(),
-            "raw" | "timeout" | "layer-plain" | "layer-retry"
+            "raw" | "timeout" | "layer-plain" | "layer-retry" | "layer-timeout"
         );
         let (addr, _server) = serve_echo(layered).await?;
         let channel = Channel::from_shared(format!("http://{addr}"))?
@@ -115,9 +118,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .await?
             }
-            "layer" | "layer-plain" | "layer-retry" => {
+            "layer" | "layer-plain" | "layer-retry" | "layer-timeout" => {
                 let config = match variant.as_str() {
                     "layer-retry" => ECHO_RETRIES_ONLY,
+                    "layer-timeout" => ECHO_TIMEOUT_ONLY,
                     _ => ECHO_SERVICE_CONFIG,
                 };
                 let layer = ServiceConfigLayer::from_json(config)?;

@@ -60,4 +60,38 @@ async fn retried_calls_through_the_layer_are_measured() {
     assert_eq!(delays[0].2, 2, "{delays:?}");
     // Four waits of up to 10 ms each (full jitter).
     assert!(delays[0].3 <= 0.041, "{delays:?}");
+
+    // A method whose policy is a timeout alone (its one attempt sent as
+    // the layer is called): one that answers, one cut at its timeout.
+    let once = |addr| {
+        let layer = steadfast::tonic::ServiceConfigLayer::from_json(
+            r#"{"methodConfig": [{"name": [{"service": "user.UserService"}], "timeout": "0.05s"}]}"#,
+        )
+        .unwrap();
+        let channel = tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(common::channel(addr));
+        steadfast_examples::user::user_service_client::UserServiceClient::new(channel)
+    };
+    let answering = server([]).await;
+    once(answering.addr).get_user(request()).await.unwrap();
+    let hanging = server([Fault::Hang]).await;
+    let expired = once(hanging.addr).get_user(request()).await;
+    assert_eq!(expired.unwrap_err().code(), Code::DeadlineExceeded);
+    let metrics = recorded.totals();
+    let mut calls: Vec<(String, u64)> = histogram(&metrics, "grpc.client.call.duration", None)
+        .into_iter()
+        .map(|(_, status, n, _)| (status, n))
+        .collect();
+    calls.sort();
+    let more = [("DEADLINE_EXCEEDED", 2), ("OK", 2), ("UNAVAILABLE", 1)];
+    assert_eq!(calls, more.map(|(s, n)| (s.to_owned(), n)));
+    assert_eq!(counter(&metrics, "grpc.client.attempt.started"), 9);
+    let attempts = counts(&metrics, "grpc.client.attempt.duration");
+    let statuses = [("CANCELLED", 2), ("OK", 2), ("UNAVAILABLE", 5)];
+    let statuses = statuses.map(|(s, n)| (method.clone(), s.to_owned(), n));
+    assert_eq!(attempts, statuses);
+    // Neither was retried.
+    let retries = histogram(&metrics, "grpc.client.call.retries", Some(&A96));
+    assert_eq!(retries, [(method.clone(), String::new(), 2, 4.0)]);
 }

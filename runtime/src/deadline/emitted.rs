@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{current, far_future, scope, Carried, Timed};
+#[cfg(feature = "tonic")]
+use super::{local, Scope};
 
 /// [`scope`](super::scope), whose output also says which deadline the scope enforced:
 /// `(result, deadline)`. A retry loop needs both to tell a failure at the
@@ -33,11 +35,36 @@ pub fn timed<F: Future>(timeout: Duration, future: F) -> Timed<F> {
 /// `#[deadline]` expands to directly above `#[retry(per_attempt = ..)]`.
 #[inline]
 pub fn carried<F: Future>(timeout: Duration, future: F) -> Carried<F> {
+    let (deadline, expired) = deadline_after(timeout);
+    Carried::new(deadline, expired, future)
+}
+
+/// [`carried`] for work that starts as it is made (a request sent when a
+/// tower service is called): `make` runs inside the deadline's scope, as
+/// the work would at its first poll.
+#[cfg(feature = "tonic")]
+pub(crate) fn carried_with<F: Future>(timeout: Duration, make: impl FnOnce() -> F) -> Carried<F> {
+    let (deadline, expired) = deadline_after(timeout);
+    Carried::new(deadline, expired, local::with(deadline, make))
+}
+
+/// [`timed`] for work that starts as it is made: `make` runs inside the
+/// deadline's scope, as the work would at its first poll.
+#[cfg(feature = "tonic")]
+pub(crate) fn timed_with<F: Future>(timeout: Duration, make: impl FnOnce() -> F) -> Timed<F> {
+    let (deadline, expired) = deadline_after(timeout);
+    let future = local::with(deadline, make);
+    Timed::new(Scope::new(deadline, expired, future))
+}
+
+/// The deadline `timeout` from now, or the current one if sooner, and
+/// whether it has already passed.
+fn deadline_after(timeout: Duration) -> (Instant, bool) {
     let now = Instant::now();
     let deadline = now.checked_add(timeout).unwrap_or_else(far_future);
     let deadline = match current() {
         Some(outer) if outer < deadline => outer,
         _ => deadline,
     };
-    Carried::new(deadline, deadline <= now, future)
+    (deadline, deadline <= now)
 }

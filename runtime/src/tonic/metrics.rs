@@ -195,13 +195,39 @@ mod record {
 
         /// An attempt of the call starts.
         pub fn attempt(&self) -> AttemptStats<'_> {
-            self.attempts.fetch_add(1, Relaxed);
-            instruments().attempt_started.add(1, &self.attributes());
             AttemptStats {
                 call: self,
-                started: Instant::now(),
-                ended: false,
+                start: Some(self.start_attempt()),
             }
+        }
+
+        /// An attempt of the call starts, its record kept by whoever keeps
+        /// the call's (a future that owns both), and ended through it.
+        pub(crate) fn start_attempt(&self) -> AttemptStart {
+            self.attempts.fetch_add(1, Relaxed);
+            instruments().attempt_started.add(1, &self.attributes());
+            AttemptStart {
+                started: Instant::now(),
+            }
+        }
+
+        /// The attempt `start` began ended with `code`.
+        pub(crate) fn end_attempt(&self, start: AttemptStart, code: Code) {
+            self.record_attempt(start, code_name(code));
+        }
+
+        /// The attempt `start` began was dropped before it ended (a hedge
+        /// that lost, an attempt whose time ran out).
+        pub(crate) fn cancel_attempt(&self, start: AttemptStart) {
+            self.record_attempt(start, "CANCELLED");
+        }
+
+        fn record_attempt(&self, start: AttemptStart, status: &'static str) {
+            let [method, target] = self.attributes();
+            instruments().attempt_duration.record(
+                start.started.elapsed().as_secs_f64(),
+                &[method, target, KeyValue::new("grpc.status", status)],
+            );
         }
 
         /// The call waited `delay` with no attempt running.
@@ -247,47 +273,49 @@ mod record {
         }
     }
 
+    /// When an attempt began: what [`CallStats::start_attempt`] gives and
+    /// [`CallStats::end_attempt`] takes.
+    #[derive(Debug)]
+    pub(crate) struct AttemptStart {
+        started: Instant,
+    }
+
     /// One attempt: its duration is recorded when it ends, with its status,
     /// or `CANCELLED` when its future is dropped first (a hedge that lost,
     /// an attempt whose time ran out).
     #[derive(Debug)]
     pub struct AttemptStats<'a> {
         call: &'a CallStats,
-        started: Instant,
-        ended: bool,
+        start: Option<AttemptStart>,
     }
 
     impl AttemptStats<'_> {
         /// The attempt ended with `result`.
         pub fn end<T>(mut self, result: &Result<T, Status>) {
-            self.ended = true;
-            self.record(status_name(result));
+            if let Some(start) = self.start.take() {
+                self.call.record_attempt(start, status_name(result));
+            }
         }
 
         /// The attempt ended with `code`.
         pub fn end_code(mut self, code: Code) {
-            self.ended = true;
-            self.record(code_name(code));
-        }
-
-        fn record(&self, status: &'static str) {
-            let [method, target] = self.call.attributes();
-            instruments().attempt_duration.record(
-                self.started.elapsed().as_secs_f64(),
-                &[method, target, KeyValue::new("grpc.status", status)],
-            );
+            if let Some(start) = self.start.take() {
+                self.call.end_attempt(start, code);
+            }
         }
     }
 
     impl Drop for AttemptStats<'_> {
         fn drop(&mut self) {
-            if !self.ended {
-                self.record("CANCELLED");
+            if let Some(start) = self.start.take() {
+                self.call.cancel_attempt(start);
             }
         }
     }
 }
 
+#[cfg(feature = "opentelemetry")]
+pub(crate) use record::AttemptStart;
 #[cfg(feature = "opentelemetry")]
 pub use record::{AttemptStats, CallStats};
 
@@ -328,6 +356,26 @@ impl CallStats {
     /// Nothing.
     #[inline(always)]
     pub fn finish<T>(&self, _result: &Result<T, Status>) {}
+}
+
+/// When an attempt began: nothing, without feature `opentelemetry`.
+#[cfg(not(feature = "opentelemetry"))]
+#[derive(Debug)]
+pub(crate) struct AttemptStart;
+
+#[cfg(not(feature = "opentelemetry"))]
+impl CallStats {
+    /// Nothing.
+    #[inline(always)]
+    pub(crate) fn start_attempt(&self) -> AttemptStart {
+        AttemptStart
+    }
+    /// Nothing.
+    #[inline(always)]
+    pub(crate) fn end_attempt(&self, _start: AttemptStart, _code: ::tonic::Code) {}
+    /// Nothing.
+    #[inline(always)]
+    pub(crate) fn cancel_attempt(&self, _start: AttemptStart) {}
 }
 
 #[cfg(not(feature = "opentelemetry"))]

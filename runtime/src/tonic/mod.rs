@@ -56,7 +56,10 @@ pub use client::{
     PropagateDeadline, PropagateDeadlineLayer, PropagateDeadlineService, ResponseFuture,
 };
 pub use codes::Codes;
-pub use config::{ServiceConfig, ServiceConfigError, ServiceConfigLayer, ServiceConfigService};
+pub use config::{
+    ServiceConfig, ServiceConfigError, ServiceConfigFuture, ServiceConfigLayer,
+    ServiceConfigService,
+};
 pub use guard::{GuardFuture, Guarded, ResponseGuard, ResponseGuardLayer};
 pub use pushback::Pushback;
 pub(crate) use pushback::PUSHBACK_HEADER;

@@ -30,6 +30,15 @@ impl Metrics {
         self.provider.force_flush().unwrap();
         self.exporter.get_finished_metrics().unwrap()
     }
+
+    /// The totals recorded so far, as the last export has them (cumulative),
+    /// without the earlier exports' copies.
+    #[allow(dead_code)] // not every test binary reads twice
+    pub(crate) fn totals(&self) -> Vec<ResourceMetrics> {
+        let mut all = self.read();
+        all.drain(..all.len().saturating_sub(1));
+        all
+    }
 }
 
 /// gRPC A96's buckets for retries and hedges per call.

@@ -146,20 +146,60 @@ where
                     self.set(Sending::Called { future });
                 }
                 SendingProj::Called { future } => {
-                    let response =
-                        std::task::ready!(future.poll(cx)).map_err(Failure::transport)?;
-                    // Guarded first: a status tonic would panic on is
-                    // judged as the `INTERNAL` it becomes.
-                    let response = guard_response(response);
-                    return Poll::Ready(match judge(response.status(), response.headers()) {
-                        Outcome::Committed => Ok(response),
-                        Outcome::Failed { code, pushback } => Err(Failure {
-                            code,
-                            pushback,
-                            response,
-                        }),
-                    });
+                    return Poll::Ready(judged(std::task::ready!(future.poll(cx))));
                 }
+            }
+        }
+    }
+}
+
+/// What an attempt's service answered, judged by its response headers: a
+/// failure unless committed (gRPC A6).
+// A failure is a response too, as large as a success: what the futures
+// around this return, inline.
+#[allow(clippy::result_large_err)]
+fn judged<RB, E: Into<BoxError>>(
+    result: Result<Response<RB>, E>,
+) -> Result<Response<Guarded<RB>>, Failure<Guarded<RB>>> {
+    let response = result.map_err(Failure::transport)?;
+    // Guarded first: a status tonic would panic on is judged as the
+    // `INTERNAL` it becomes.
+    let response = guard_response(response);
+    match judge(response.status(), response.headers()) {
+        Outcome::Committed => Ok(response),
+        Outcome::Failed { code, pushback } => Err(Failure {
+            code,
+            pushback,
+            response,
+        }),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An attempt sent when it was made (the service was ready), or refused
+    /// before it touched the network: its response judged as [`Sending`]'s.
+    #[project = SentProj]
+    pub(super) enum Sent<F, RB> {
+        Refused { failure: Option<Failure<Guarded<RB>>> },
+        Called { #[pin] future: F },
+    }
+}
+
+impl<F, RB, E> Future for Sent<F, RB>
+where
+    F: Future<Output = Result<Response<RB>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<Response<Guarded<RB>>, Failure<Guarded<RB>>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            SentProj::Called { future } => Poll::Ready(judged(std::task::ready!(future.poll(cx)))),
+            SentProj::Refused { failure } => {
+                Poll::Ready(Err(failure.take().unwrap_or_else(|| {
+                    // Unreachable: polled again after it was ready.
+                    Failure::status(Status::internal("attempt polled after it ended"))
+                })))
             }
         }
     }

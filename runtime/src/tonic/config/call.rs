@@ -6,13 +6,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use http::{Request, Response};
 use tonic::body::Body;
 use tonic::{Code, Status};
 
-use super::attempt::{attempt, result_code, Attempts, Failure};
-use super::body::Collected;
-use super::request::{CallerParts, KeptExtensions, Template, Whole};
+use super::attempt::{result_code, Attempts, Failure};
+use super::request::{CallerParts, KeptExtensions, Template};
 use super::spans;
 use super::AttemptPolicy;
 use super::BoxError;
@@ -36,7 +37,7 @@ pub(super) fn run<S, RB>(
     policy: AttemptPolicy,
     request: Request<Body>,
     limit: usize,
-) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
+) -> impl Future<Output = Response<Guarded<RB>>>
 where
     S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
     S::Error: Into<BoxError>,
@@ -95,46 +96,7 @@ where
         // The call span is not entered around the call: its attempts name
         // it as their parent and its decisions enter it.
         stats.finish_code(answer.code);
-        Ok(answer.response)
-    }
-}
-
-/// A call to a method whose policy is a timeout only: one attempt, the
-/// caller's request itself, stamped as it goes (nothing is kept for an
-/// attempt that will never be made). A body ready whole within `limit` (a
-/// unary request) goes as one chunk that ends the stream, as a retried
-/// call's does: tonic's own body sends a second, empty DATA frame to end it.
-pub(super) fn run_once<S, RB>(
-    mut ready: S,
-    timeout: Option<Duration>,
-    enforced_below: bool,
-    request: Request<Body>,
-    limit: usize,
-) -> impl Future<Output = Result<Response<Guarded<RB>>, S::Error>>
-where
-    S: tower_service::Service<Request<Body>, Response = Response<RB>>,
-    S::Error: Into<BoxError>,
-{
-    let timeout = call_timeout(timeout, &request);
-    let path = request.uri().path();
-    let span = spans::call(path);
-    let stats = CallStats::start_owned(path.trim_start_matches('/'), false, &Target::OTHER);
-    let attempt_span = spans::attempt(&span, path, 0);
-    let (parts, body) = request.into_parts();
-    let request = Request::from_parts(parts, Collected::ready(body, limit).into_body());
-    // Lent to the attempt, which takes it when the service is ready: moved
-    // into it, the request would be stored twice in the call's future.
-    let mut request = Some(request);
-    async move {
-        let answer = Bounded::new(timeout, enforced_below, async {
-            let whole = Whole(&mut request);
-            let answer = Answer::of(attempt(attempt_span, &stats, &mut ready, whole).await);
-            spans::record(&span, &answer.response);
-            answer
-        })
-        .await;
-        stats.finish_code(answer.code);
-        Ok(answer.response)
+        answer.response
     }
 }
 
@@ -175,7 +137,7 @@ pin_project_lite::pin_project! {
 }
 
 impl<F: Future> Bounded<F> {
-    pub(super) fn new(timeout: Option<std::time::Duration>, enforced_below: bool, call: F) -> Self {
+    pub(super) fn new(timeout: Option<Duration>, enforced_below: bool, call: F) -> Self {
         match timeout {
             None => Bounded::Free { call },
             Some(timeout) if enforced_below => Bounded::Carried {
@@ -185,6 +147,60 @@ impl<F: Future> Bounded<F> {
                 call: crate::deadline::timed(timeout, call),
             },
         }
+    }
+
+    /// The call `make` starts, bounded as [`new`](Self::new)'s: made inside
+    /// the deadline's scope, for a call that starts as it is made (sent
+    /// when the layer is called) and must see the deadline it runs under.
+    pub(super) fn sent(
+        timeout: Option<Duration>,
+        enforced_below: bool,
+        make: impl FnOnce() -> F,
+    ) -> Self {
+        match timeout {
+            None => Bounded::Free { call: make() },
+            Some(timeout) if enforced_below => Bounded::Carried {
+                call: crate::deadline::emitted::carried_with(timeout, make),
+            },
+            Some(timeout) => Bounded::Timed {
+                call: crate::deadline::emitted::timed_with(timeout, make),
+            },
+        }
+    }
+
+    /// The call's output, or `None` when its timeout ran out first; with the
+    /// deadline it ran under, when it had one.
+    pub(super) fn poll_bounded(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<(Option<F::Output>, Option<Instant>)> {
+        Poll::Ready(match self.project() {
+            BoundedProj::Free { call } => (Some(std::task::ready!(call.poll(cx))), None),
+            BoundedProj::Timed { call } => {
+                let (result, until) = std::task::ready!(call.poll(cx));
+                (result.ok(), Some(until))
+            }
+            BoundedProj::Carried { call } => {
+                let (result, until) = std::task::ready!(call.poll(cx));
+                (result.ok(), Some(until))
+            }
+        })
+    }
+}
+
+/// What the caller gets of a bounded call: its answer, or
+/// `DEADLINE_EXCEEDED` when the timeout ran out first (`None`) or the call
+/// failed at or after its deadline (`until`) with a code that reports a
+/// timeout.
+pub(super) fn bounded_answer<RB>(answer: Option<Answer<RB>>, until: Option<Instant>) -> Answer<RB> {
+    match (answer, until) {
+        (Some(answer), Some(until))
+            if crate::deadline::ran_out(until, rule::reports_timeout(answer.code)) =>
+        {
+            Answer::expired()
+        }
+        (Some(answer), _) => answer,
+        (None, _) => Answer::expired(),
     }
 }
 
@@ -215,22 +231,8 @@ where
     type Output = Answer<RB>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (result, until) = match self.project() {
-            BoundedProj::Free { call } => return call.poll(cx),
-            BoundedProj::Timed { call } => std::task::ready!(call.poll(cx)),
-            BoundedProj::Carried { call } => std::task::ready!(call.poll(cx)),
-        };
-        let expired = || {
-            let status = Status::deadline_exceeded("deadline exceeded before a response");
-            Answer::failed(status)
-        };
-        Poll::Ready(match result {
-            Ok(answer) if crate::deadline::ran_out(until, rule::reports_timeout(answer.code)) => {
-                expired()
-            }
-            Ok(answer) => answer,
-            Err(_) => expired(),
-        })
+        let (answer, until) = std::task::ready!(self.poll_bounded(cx));
+        Poll::Ready(bounded_answer(answer, until))
     }
 }
 
@@ -248,6 +250,13 @@ impl<RB> Answer<RB> {
         let code = result_code(&result);
         let response = result.unwrap_or_else(|failure| failure.response);
         Self { response, code }
+    }
+
+    /// A call whose deadline ran out before its answer.
+    pub(super) fn expired() -> Self {
+        Self::failed(Status::deadline_exceeded(
+            "deadline exceeded before a response",
+        ))
     }
 
     /// A call that ends with `status`, made here.

@@ -1,9 +1,10 @@
 //! [`ServiceConfigLayer`]: a gRPC service config applied under a tonic
 //! client, as a `tower::Layer`. Laid out as tower lays out a middleware:
-//! the layer here, the service it makes (`service.rs`), the call's future
-//! (`call.rs`), each attempt's request and future (`request.rs`,
-//! `attempt.rs`), and the two ways of making attempts (`retry.rs`,
-//! `hedge.rs`). Every decision is the runtime's state machines'
+//! the layer here, the service it makes (`service.rs`), its response
+//! future (`future.rs`), a call of one attempt sent as the service is
+//! called (`once.rs`), a call that may make more (`call.rs`), each
+//! attempt's request and future (`request.rs`, `attempt.rs`), and the two
+//! ways of making more attempts (`retry.rs`, `hedge.rs`). Every decision is the runtime's state machines'
 //! (`RetryState`, `HedgeState`, `tonic::rule`); this only drives them.
 
 use std::sync::Arc;

@@ -7,8 +7,10 @@
 mod attempt;
 mod body;
 mod call;
+mod future;
 mod hedge;
 mod layer;
+mod once;
 mod outcome;
 mod request;
 mod retry;
@@ -25,6 +27,7 @@ use crate::hedge::HedgePolicy;
 use crate::retry::ByRetryable;
 use crate::{Backoff, Jitter, RetryBudget, RetryPolicy};
 
+pub use future::ServiceConfigFuture;
 pub use layer::ServiceConfigLayer;
 pub use service::ServiceConfigService;
 

@@ -126,17 +126,3 @@ impl MakeRequest for FromTemplate<'_> {
             .request(body, self.previous, self.caller.take())
     }
 }
-
-/// The caller's request itself, for a call's only attempt.
-pub(super) struct Whole<'a>(pub(super) &'a mut Option<Request<Body>>);
-
-impl MakeRequest for Whole<'_> {
-    fn make(&mut self) -> Result<Request<Body>, Status> {
-        let Some(mut request) = self.0.take() else {
-            // Unreachable: an attempt makes its request once.
-            return Err(Status::internal("attempt polled after it was sent"));
-        };
-        stamp(request.headers_mut())?;
-        Ok(request)
-    }
-}

@@ -1,18 +1,18 @@
 //! [`ServiceConfigService`]: each call looked up by its path and run under
 //! its method's timeout, retries or hedges.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tonic::body::Body;
 
-use super::call::{enforces_grpc_timeout, run, run_once};
+use super::call::{enforces_grpc_timeout, run};
+use super::future::ServiceConfigFuture;
+use super::once::Once;
 use super::BoxError;
 use super::{MethodPolicy, ServiceConfig};
-use crate::tonic::guard::{GuardFuture, Guarded};
+use crate::tonic::guard::Guarded;
 
 /// The service made by [`ServiceConfigLayer`](super::ServiceConfigLayer): clones share the config and
 /// its retry budget.
@@ -56,35 +56,46 @@ where
     /// what tonic would panic on is replaced by an `INTERNAL` status.
     type Response = Response<Guarded<RB>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Guarded<RB>>, S::Error>> + Send>>;
+    type Future = ServiceConfigFuture<S::Future, RB, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        // The service polled ready takes this call; its clone stays for the next.
-        let clone = self.inner.clone();
-        let mut ready = std::mem::replace(&mut self.inner, clone);
         let limit = self.buffer_limit;
         let enforced_below = enforces_grpc_timeout::<S>();
         match self.config.policy(request.uri().path()) {
-            None => Box::pin(GuardFuture::new(ready.call(request))),
+            // Sent now, on the service the caller polled ready: no attempt
+            // after it needs a service of the call's own.
+            None => ServiceConfigFuture::passed(self.inner.call(request)),
             Some(MethodPolicy {
                 timeout,
                 attempts: None,
-            }) => Box::pin(run_once(ready, *timeout, enforced_below, request, limit)),
-            Some(MethodPolicy {
-                timeout,
-                attempts: Some(attempts),
-            }) => Box::pin(run(
-                ready,
+            }) => ServiceConfigFuture::once(Once::send(
+                &mut self.inner,
                 *timeout,
                 enforced_below,
-                attempts.clone(),
                 request,
                 limit,
             )),
+            Some(MethodPolicy {
+                timeout,
+                attempts: Some(attempts),
+            }) => {
+                // The service polled ready takes this call; its clone stays
+                // for the next.
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                ServiceConfigFuture::attempts(Box::pin(run(
+                    ready,
+                    *timeout,
+                    enforced_below,
+                    attempts.clone(),
+                    request,
+                    limit,
+                )))
+            }
         }
     }
 }

@@ -130,6 +130,110 @@ async fn retries_reuse_the_calls_service_polled_ready_again() {
     assert_eq!(clones.load(SeqCst), 1);
 }
 
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn calls_with_a_timeout_only_or_no_policy_are_sent_on_the_service_polled_ready_without_a_clone(
+) {
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "2s"}]}"#,
+    )
+    .unwrap();
+    let transport = Counted::new(0);
+    let (clones, calls) = (Arc::clone(&transport.clones), Arc::clone(&transport.calls));
+    let mut service = layer.layer(transport);
+    for path in ["/a.B/C", "/other.D/E", "/a.B/C"] {
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .unwrap();
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        // Sent when the layer is called: the transport has seen it before
+        // the call's future is polled.
+        let before = calls.load(SeqCst);
+        let future = service.call(request);
+        assert_eq!(calls.load(SeqCst), before + 1, "{path} sent by `call`");
+        let response = future.await.unwrap();
+        assert!(
+            response.headers().get("grpc-status").is_none(),
+            "{response:?}"
+        );
+    }
+    let seen = service.get_ref().seen.lock().unwrap().len();
+    assert_eq!((calls.load(SeqCst), seen), (3, 3));
+    assert_eq!(
+        clones.load(SeqCst),
+        0,
+        "no clone of the service for these calls"
+    );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_timeout_only_call_stamps_what_is_left_of_its_deadline_or_is_refused_once_it_passed() {
+    let layer = ServiceConfigLayer::from_json(
+        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "2s"}]}"#,
+    )
+    .unwrap();
+    let (sent, mut service) = {
+        let transport = Stamps::default();
+        (Arc::clone(&transport.0), layer.layer(transport))
+    };
+    let call = |service: &mut crate::tonic::ServiceConfigService<Stamps>| {
+        let request = Request::builder()
+            .uri("/a.B/C")
+            .body(Body::empty())
+            .unwrap();
+        service.call(request)
+    };
+    // The config's timeout, stamped whole (the paused clock stands still).
+    let answer = call(&mut service).await.unwrap();
+    assert!(answer.headers().get("grpc-status").is_none());
+    // Inside a caller's deadline of 300 ms, shorter than the config's.
+    let answer = crate::deadline::scope(Duration::from_millis(300), async {
+        call(&mut service).await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(answer.headers().get("grpc-status").is_none());
+    assert_eq!(*sent.lock().unwrap(), ["2000000u", "300000u"]);
+    // A caller whose deadline has passed: refused before the transport.
+    let late = crate::deadline::scope(Duration::from_millis(10), async {
+        // The call is made when the propagating future is first polled.
+        Some(crate::deadline::propagate(async {
+            call(&mut service).await
+        }))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let answer = late.await.unwrap();
+    assert_eq!(answer.headers()["grpc-status"], "4", "DEADLINE_EXCEEDED");
+    assert_eq!(sent.lock().unwrap().len(), 2, "nothing more was sent");
+}
+
+/// A transport that keeps each request's `grpc-timeout` and answers OK.
+#[derive(Debug, Clone, Default)]
+struct Stamps(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Service<Request<Body>> for Stamps {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = std::future::Ready<Result<Response<Body>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let timeout = request.headers().get("grpc-timeout");
+        let timeout = timeout.map_or("none", |v| v.to_str().unwrap()).to_owned();
+        self.0.lock().unwrap().push(timeout);
+        let mut response = Response::new(Body::empty());
+        let headers = response.headers_mut();
+        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+        std::future::ready(Ok(response))
+    }
+}
+
 /// A request as tonic's client makes it: its method in the extensions,
 /// and `marker` beside it if given; a header of two values.
 fn tonic_request(marker: Option<Marker>) -> Request<Body> {
