@@ -4,8 +4,9 @@
 //! future (`future.rs`), a call of one attempt sent as the service is
 //! called (`once.rs`), a call that may make more (`call.rs`), each
 //! attempt's request and future (`request.rs`, `attempt.rs`), and the two
-//! ways of making more attempts (`retry.rs`, `hedge.rs`). Every decision is the runtime's state machines'
-//! (`RetryState`, `HedgeState`, `tonic::rule`); this only drives them.
+//! ways of making more attempts (`retry.rs`, `hedge.rs`). Every decision
+//! is the runtime's state machines' (`RetryState`, `HedgeState`,
+//! `tonic::rule`); this only drives them.
 
 use std::sync::Arc;
 
