@@ -192,7 +192,8 @@ impl Fault for Status {
 }
 
 /// `UNAVAILABLE`, with [`CircuitOpen::retry_after`] as
-/// `grpc-retry-pushback-ms`, so that a retry waits for the breaker.
+/// `grpc-retry-pushback-ms` (rounded up to whole milliseconds, so that a
+/// retry never comes back before the breaker would let it through).
 ///
 /// ```
 /// use std::time::Duration;
@@ -201,14 +202,13 @@ impl Fault for Status {
 /// let status: tonic::Status = CircuitOpen::new(Duration::from_millis(250)).into();
 /// assert_eq!(status.code(), tonic::Code::Unavailable);
 /// assert_eq!(status.retry_after(), Some(Duration::from_millis(250)));
+/// let status: tonic::Status = CircuitOpen::new(Duration::from_micros(400)).into();
+/// assert_eq!(status.metadata().get("grpc-retry-pushback-ms").unwrap(), "1");
 /// ```
 impl From<CircuitOpen> for Status {
     fn from(open: CircuitOpen) -> Self {
         let mut status = Status::unavailable(open.to_string());
-        let ms = u64::try_from(open.retry_after().as_millis()).unwrap_or(u64::MAX);
-        status
-            .metadata_mut()
-            .insert(PUSHBACK_HEADER, ::tonic::metadata::MetadataValue::from(ms));
+        pushback::set_pushback(&mut status, open.retry_after());
         status.set_source(std::sync::Arc::new(open));
         status
     }
