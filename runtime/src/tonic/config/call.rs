@@ -138,15 +138,7 @@ pin_project_lite::pin_project! {
 
 impl<F: Future> Bounded<F> {
     pub(super) fn new(timeout: Option<Duration>, enforced_below: bool, call: F) -> Self {
-        match timeout {
-            None => Bounded::Free { call },
-            Some(timeout) if enforced_below => Bounded::Carried {
-                call: crate::deadline::emitted::carried(timeout, call),
-            },
-            Some(timeout) => Bounded::Timed {
-                call: crate::deadline::timed(timeout, call),
-            },
-        }
+        Self::sent(timeout, enforced_below, || call)
     }
 
     /// The call `make` starts, bounded as [`new`](Self::new)'s: made inside
