@@ -45,11 +45,13 @@ impl Counted {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Marker(u32);
 
-/// What a call's request held: the values of its `x-tag` header, and
-/// in its extensions tonic's method, the marker, how many.
+/// What a call's request held: the values of its `x-tag` header, its
+/// `grpc-timeout`, and in its extensions tonic's method, the marker, how
+/// many.
 #[derive(Debug, Clone, PartialEq)]
 struct Seen {
     tags: Vec<String>,
+    timeout: Option<String>,
     method: Option<(String, String)>,
     marker: Option<Marker>,
     len: usize,
@@ -82,8 +84,10 @@ impl tower_service::Service<Request<Body>> for Counted {
         assert!(std::mem::take(&mut self.ready), "called without poll_ready");
         let extensions = request.extensions();
         let tags = request.headers().get_all("x-tag").iter();
+        let timeout = request.headers().get("grpc-timeout");
         self.seen.lock().unwrap().push(Seen {
             tags: tags.map(|v| v.to_str().unwrap().to_owned()).collect(),
+            timeout: timeout.map(|v| v.to_str().unwrap().to_owned()),
             method: extensions
                 .get::<tonic::GrpcMethod<'static>>()
                 .map(|m| (m.service().to_owned(), m.method().to_owned())),
@@ -171,35 +175,37 @@ async fn a_timeout_only_call_stamps_what_is_left_of_its_deadline_or_is_refused_o
         r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "2s"}]}"#,
     )
     .unwrap();
-    let (sent, mut service) = {
-        let transport = Stamps::default();
-        (Arc::clone(&transport.0), layer.layer(transport))
-    };
-    let call = |service: &mut crate::tonic::ServiceConfigService<Stamps>| {
+    let transport = Counted::new(0);
+    let seen = Arc::clone(&transport.seen);
+    let mut service = layer.layer(transport);
+    let mut call = || {
         let request = Request::builder()
             .uri("/a.B/C")
             .body(Body::empty())
             .unwrap();
+        let ready = std::future::poll_fn(|cx| service.poll_ready(cx));
+        assert!(ready_at_once(ready), "the transport is always ready");
         service.call(request)
     };
+    let stamps = || -> Vec<Option<String>> {
+        let seen = seen.lock().unwrap();
+        seen.iter().map(|seen| seen.timeout.clone()).collect()
+    };
     // The config's timeout, stamped whole (the paused clock stands still).
-    let answer = call(&mut service).await.unwrap();
+    let answer = call().await.unwrap();
     assert!(answer.headers().get("grpc-status").is_none());
     // Inside a caller's deadline of 300 ms, shorter than the config's.
-    let answer = crate::deadline::scope(Duration::from_millis(300), async {
-        call(&mut service).await
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let answer = crate::deadline::scope(Duration::from_millis(300), async { call().await })
+        .await
+        .unwrap()
+        .unwrap();
     assert!(answer.headers().get("grpc-status").is_none());
-    assert_eq!(*sent.lock().unwrap(), ["2000000u", "300000u"]);
+    let sent = ["2000000u", "300000u"].map(|s| Some(s.to_owned()));
+    assert_eq!(stamps(), sent);
     // A caller whose deadline has passed: refused before the transport.
     let late = crate::deadline::scope(Duration::from_millis(10), async {
         // The call is made when the propagating future is first polled.
-        Some(crate::deadline::propagate(async {
-            call(&mut service).await
-        }))
+        Some(crate::deadline::propagate(async { call().await }))
     })
     .await
     .unwrap()
@@ -207,31 +213,14 @@ async fn a_timeout_only_call_stamps_what_is_left_of_its_deadline_or_is_refused_o
     tokio::time::sleep(Duration::from_millis(20)).await;
     let answer = late.await.unwrap();
     assert_eq!(answer.headers()["grpc-status"], "4", "DEADLINE_EXCEEDED");
-    assert_eq!(sent.lock().unwrap().len(), 2, "nothing more was sent");
+    assert_eq!(stamps(), sent, "nothing more was sent");
 }
 
-/// A transport that keeps each request's `grpc-timeout` and answers OK.
-#[derive(Debug, Clone, Default)]
-struct Stamps(Arc<std::sync::Mutex<Vec<String>>>);
-
-impl Service<Request<Body>> for Stamps {
-    type Response = Response<Body>;
-    type Error = BoxError;
-    type Future = std::future::Ready<Result<Response<Body>, BoxError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let timeout = request.headers().get("grpc-timeout");
-        let timeout = timeout.map_or("none", |v| v.to_str().unwrap()).to_owned();
-        self.0.lock().unwrap().push(timeout);
-        let mut response = Response::new(Body::empty());
-        let headers = response.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
-        std::future::ready(Ok(response))
-    }
+/// Whether `future` is ready at its first poll.
+fn ready_at_once<F: std::future::Future<Output = Result<(), BoxError>>>(future: F) -> bool {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let future = std::pin::pin!(future);
+    matches!(future.poll(&mut cx), Poll::Ready(Ok(())))
 }
 
 /// A request as tonic's client makes it: its method in the extensions,
@@ -274,6 +263,7 @@ async fn requests_sent(config: &str) -> Vec<Vec<Seen>> {
 fn expected(marker: Option<Marker>) -> Vec<Seen> {
     let one = Seen {
         tags: vec!["one".to_owned(), "two".to_owned()],
+        timeout: None,
         method: Some(("a.B".to_owned(), "C".to_owned())),
         marker,
         len: 1 + usize::from(marker.is_some()),
