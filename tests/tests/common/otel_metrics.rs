@@ -33,7 +33,6 @@ impl Metrics {
 
     /// The totals recorded so far, as the last export has them (cumulative),
     /// without the earlier exports' copies.
-    #[allow(dead_code)] // not every test binary reads twice
     pub(crate) fn totals(&self) -> Vec<ResourceMetrics> {
         let mut all = self.read();
         all.drain(..all.len().saturating_sub(1));
