@@ -57,6 +57,22 @@ pub(crate) fn timed_with<F: Future>(timeout: Duration, make: impl FnOnce() -> F)
     Timed::new(Scope::new(deadline, expired, future))
 }
 
+/// [`carried`] of work that goes on under a deadline set before it (the
+/// attempts after a call's first): never expired at its first poll, so
+/// that what it starts with (deciding on the attempt before it) runs even
+/// when the deadline has passed.
+#[cfg(feature = "tonic")]
+pub(crate) fn carried_on<F: Future>(deadline: Instant, future: F) -> Carried<F> {
+    Carried::new(deadline, false, future)
+}
+
+/// [`timed`] of work that goes on under a deadline set before it: see
+/// [`carried_on`].
+#[cfg(feature = "tonic")]
+pub(crate) fn timed_on<F: Future>(deadline: Instant, future: F) -> Timed<F> {
+    Timed::new(Scope::new(deadline, false, future))
+}
+
 /// The deadline `timeout` from now, or the current one if sooner, and
 /// whether it has already passed.
 fn deadline_after(timeout: Duration) -> (Instant, bool) {

@@ -92,8 +92,9 @@ pub(crate) fn take_committed() -> bool {
 /// Runs `poll` as the attempt that `previous` attempts came before: the
 /// number set and the commit flag cleared in one write, the outer number
 /// put back after (on unwind too) and the flag left for the retry loop.
+/// Also what runs the send of an attempt made before it is polled.
 #[inline(always)]
-fn numbered<R>(previous: u32, poll: impl FnOnce() -> R) -> R {
+pub(crate) fn numbered<R>(previous: u32, poll: impl FnOnce() -> R) -> R {
     struct Restore(u32);
 
     impl Drop for Restore {

@@ -15,7 +15,7 @@ mod run;
 pub(crate) mod state;
 
 pub use attempt::previous_attempts;
-pub(crate) use attempt::{attempt, Attempt};
+pub(crate) use attempt::{attempt, numbered, Attempt};
 pub use budget::{Budget, NoBudget, RetryBudget};
 pub(crate) use classify::Verdict;
 pub use classify::{Always, ByRetryable, Classify, Retryable, When};

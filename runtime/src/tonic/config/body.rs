@@ -90,13 +90,23 @@ impl Recording {
         (Recording::Streamed(record), first)
     }
 
-    /// The record of a body read whole already (small chunks copied: see
-    /// [`COPIED_UP_TO`]).
-    pub(super) fn whole(mut chunks: Chunks) -> Self {
-        for chunk in chunks.iter_mut() {
-            *chunk = own(chunk);
+    /// The record of a body as [`Collected::ready`] left it, and the
+    /// first attempt's body: a body read whole is kept before it is sent
+    /// (so that an attempt whose connection broke before sending it can be
+    /// made again), and each attempt sends a copy of its own; a streamed
+    /// one is recorded as the first attempt sends it.
+    pub(super) fn of(collected: Collected, limit: usize) -> (Self, Body) {
+        match collected {
+            Collected::Whole(mut chunks) => {
+                // Small chunks copied: see [`COPIED_UP_TO`].
+                for chunk in chunks.iter_mut() {
+                    *chunk = own(chunk);
+                }
+                let first = Collected::body(&chunks);
+                (Recording::Whole(chunks), first)
+            }
+            Collected::TooLarge(body) => Self::tee(body, limit),
         }
-        Recording::Whole(chunks)
     }
 
     /// Whether another attempt may send the body from its start: all that
@@ -388,7 +398,8 @@ mod tests {
             }
             assert_eq!(replay.is_end_stream(), chunks.is_empty(), "{chunks:?}");
             assert_eq!(drain(replay), chunks, "{chunks:?}");
-            let recording = Recording::whole(whole);
+            let (recording, first) = Recording::of(Collected::Whole(whole), 100);
+            assert_eq!(drain(first), chunks, "{chunks:?}");
             assert!(recording.replayable());
             let again = recording.replay().expect("a whole recording replays");
             assert_eq!(drain(again), chunks, "{chunks:?}");
@@ -431,10 +442,14 @@ mod tests {
         let small = Bytes::from(vec![7u8; 32]);
         let large = Bytes::from(vec![7u8; COPIED_UP_TO + 1]);
         for (message, copied) in [(small, true), (large, false)] {
-            let recording = Recording::whole(Chunks::One(message.clone()));
+            let whole = Collected::Whole(Chunks::One(message.clone()));
+            let (recording, first) = Recording::of(whole, usize::MAX);
+            let first = first_data(first);
             let replayed = first_data(recording.replay().expect("whole"));
-            assert_eq!(replayed, message);
-            assert_eq!(replayed.as_ptr() != message.as_ptr(), copied);
+            for sent in [&first, &replayed] {
+                assert_eq!(*sent, message);
+                assert_eq!(sent.as_ptr() != message.as_ptr(), copied);
+            }
             let again = first_data(Collected::body(std::slice::from_ref(&message)));
             assert_eq!(again.as_ptr() != message.as_ptr(), copied);
         }

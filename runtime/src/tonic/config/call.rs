@@ -1,5 +1,6 @@
 //! One call under its method's policy: its timeout (`Bounded`), its
-//! attempts, and what the caller gets of them (`Answer`).
+//! records (`CallRecord`), and what the caller gets of its attempts
+//! (`Answer`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,91 +13,38 @@ use http::{Request, Response};
 use tonic::body::Body;
 use tonic::{Code, Status};
 
-use super::attempt::{result_code, Attempts, Failure};
-use super::request::{CallerParts, KeptExtensions, Template};
+use super::attempt::{result_code, Failure};
 use super::spans;
-use super::AttemptPolicy;
-use super::BoxError;
 use crate::tonic::guard::Guarded;
 use crate::tonic::metrics::{CallStats, Target};
 use crate::tonic::parse_timeout;
 use crate::tonic::rule;
 use crate::tonic::timeout::TIMEOUT_NAME;
+use crate::trace::Span;
 
-/// One call under its method's policy. Every outcome is a response: a
-/// failure the policy gives up on is the last attempt's (a transport error
-/// as the status tonic would have made of it).
-///
-/// What needs no waiting is done here, before the call's future is made:
-/// that future is boxed and moved, and an async layer stores what it
-/// captures as well as the futures it awaits (BENCHMARKS.md, section 9).
-pub(super) fn run<S, RB>(
-    mut ready: S,
-    timeout: Option<Duration>,
-    enforced_below: bool,
-    policy: AttemptPolicy,
-    request: Request<Body>,
-    limit: usize,
-) -> impl Future<Output = Response<Guarded<RB>>>
-where
-    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
-    S::Error: Into<BoxError>,
-{
-    let timeout = call_timeout(timeout, &request);
-    let (parts, body) = request.into_parts();
-    let template = Template {
-        method: parts.method,
-        uri: parts.uri,
-        version: parts.version,
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect(),
-        extensions: KeptExtensions::of(&parts.extensions),
-    };
-    // The first attempt sends the caller's own, lent to it: moved through
-    // the retry or hedge path, they would be stored at every step.
-    let mut caller = Some(CallerParts {
-        headers: parts.headers,
-        extensions: parts.extensions,
-    });
-    let span = spans::call(template.uri.path());
-    // gRPC A66/A96 metrics (feature `opentelemetry`); the channel's target
-    // is not the layer's to see: "other".
-    let hedged = matches!(policy, AttemptPolicy::Hedge(..));
-    let method = template.uri.path().trim_start_matches('/');
-    let stats = CallStats::start_owned(method, hedged, &Target::OTHER);
-    async move {
-        let attempts = Attempts {
-            template: &template,
-            span: &span,
-            stats: &stats,
-            limit,
-        };
-        // Made in place inside `Bounded`: a future held as a local, then
-        // awaited, would be stored twice.
-        let answer = Bounded::new(timeout, enforced_below, async {
-            let answer = match &policy {
-                AttemptPolicy::Retry(retry, codes) => {
-                    attempts
-                        .retried(&mut ready, body, &mut caller, retry, *codes)
-                        .await
-                }
-                // Boxed: its five attempt slots would make every call's
-                // future (moved as it is made) several times larger.
-                AttemptPolicy::Hedge(hedge, codes) => {
-                    Box::pin(attempts.hedged(&mut ready, body, &mut caller, hedge, *codes)).await
-                }
-            };
-            spans::record(&span, &answer.response);
-            answer
-        })
-        .await;
-        // The call span is not entered around the call: its attempts name
-        // it as their parent and its decisions enter it.
-        stats.finish_code(answer.code);
-        answer.response
+/// A call's own records: its span (its attempts' parent; not entered
+/// around the call, its decisions enter it) and its gRPC A66/A96 metrics
+/// (feature `opentelemetry`; the channel's target is not the layer's to
+/// see: "other").
+pub(super) struct CallRecord {
+    pub(super) span: Span,
+    pub(super) stats: CallStats,
+}
+
+impl CallRecord {
+    /// A call to `path` starts.
+    pub(super) fn start(path: &str, hedged: bool) -> Self {
+        let method = path.trim_start_matches('/');
+        Self {
+            span: spans::call(path),
+            stats: CallStats::start_owned(method, hedged, &Target::OTHER),
+        }
+    }
+
+    /// The call ended: the caller gets `answer`.
+    pub(super) fn finish<RB>(&self, answer: &Answer<RB>) {
+        spans::record(&self.span, &answer.response);
+        self.stats.finish_code(answer.code);
     }
 }
 
@@ -139,6 +87,22 @@ pin_project_lite::pin_project! {
 impl<F: Future> Bounded<F> {
     pub(super) fn new(timeout: Option<Duration>, enforced_below: bool, call: F) -> Self {
         Self::sent(timeout, enforced_below, || call)
+    }
+
+    /// The rest of a call that began under the deadline `until` (`None`:
+    /// it has none), bounded by it as the call's start was: never refused
+    /// at its first poll, so that it can decide on what came before it,
+    /// even when the deadline has passed (then it sends nothing more).
+    pub(super) fn resumed(until: Option<Instant>, enforced_below: bool, call: F) -> Self {
+        match until {
+            None => Bounded::Free { call },
+            Some(until) if enforced_below => Bounded::Carried {
+                call: crate::deadline::emitted::carried_on(until, call),
+            },
+            Some(until) => Bounded::Timed {
+                call: crate::deadline::emitted::timed_on(until, call),
+            },
+        }
     }
 
     /// The call `make` starts, bounded as [`new`](Self::new)'s: made inside

@@ -1,17 +1,68 @@
 //! gRPC A6 hedging through the layer: the runtime's `hedge` runs the
 //! attempts, each sending the whole request body.
 
+use std::future::Future;
+use std::time::Duration;
+
 use http::{Request, Response};
 use tonic::body::Body;
 
 use super::attempt::{Attempts, Failure};
 use super::body::Collected;
-use super::call::Answer;
-use super::request::CallerParts;
+use super::call::{call_timeout, Answer, Bounded, CallRecord};
+use super::request::{CallerParts, Template};
 use super::BoxError;
 use super::{CodeSet, Throttle};
 use crate::hedge::HedgePolicy;
 use crate::tonic::guard::Guarded;
+
+/// A call to a method that hedges, on `ready` (the service the caller
+/// polled ready; hedges after the first clone it). Every outcome is a
+/// response: a failure the policy gives up on is the last attempt's.
+///
+/// What needs no waiting is done here, before the call's future is made:
+/// that future is boxed and moved, and an async block stores what it
+/// captures as well as the futures it awaits (BENCHMARKS.md, section 9).
+pub(super) fn call<S, RB>(
+    mut ready: S,
+    timeout: Option<Duration>,
+    enforced_below: bool,
+    (policy, codes): (HedgePolicy<Throttle>, CodeSet),
+    request: Request<Body>,
+    limit: usize,
+) -> impl Future<Output = Response<Guarded<RB>>>
+where
+    S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
+    S::Error: Into<BoxError>,
+{
+    let timeout = call_timeout(timeout, &request);
+    let (parts, body) = request.into_parts();
+    let template = Template::of(&parts);
+    // The first hedge sends the caller's own, lent to it.
+    let mut caller = Some(CallerParts {
+        headers: parts.headers,
+        extensions: parts.extensions,
+    });
+    let record = CallRecord::start(template.uri.path(), true);
+    async move {
+        let attempts = Attempts {
+            template: &template,
+            span: &record.span,
+            stats: &record.stats,
+            limit,
+        };
+        // Made in place inside `Bounded`: a future held as a local, then
+        // awaited, would be stored twice.
+        let answer = Bounded::new(
+            timeout,
+            enforced_below,
+            attempts.hedged(&mut ready, body, &mut caller, &policy, codes),
+        )
+        .await;
+        record.finish(&answer);
+        answer.response
+    }
+}
 
 impl Attempts<'_> {
     /// gRPC A6 hedging: the runtime's `hedge` runs the attempts; each sends the

@@ -58,6 +58,22 @@ impl KeptExtensions {
 }
 
 impl Template {
+    /// The template of a call whose request has `parts`: copies of what
+    /// its later attempts send again.
+    pub(super) fn of(parts: &http::request::Parts) -> Self {
+        Self {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            version: parts.version,
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            extensions: KeptExtensions::of(&parts.extensions),
+        }
+    }
+
     /// The request of the attempt that `previous` attempts came before,
     /// stamped with what is left of the deadline (or the status that stops
     /// it: the deadline has passed); with the `caller`'s own headers and

@@ -7,11 +7,13 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tonic::body::Body;
 
-use super::call::{enforces_grpc_timeout, run};
+use super::body::Collected;
+use super::call::enforces_grpc_timeout;
 use super::future::ServiceConfigFuture;
 use super::once::Once;
+use super::retry::Retried;
 use super::BoxError;
-use super::{MethodPolicy, ServiceConfig};
+use super::{hedge, AttemptPolicy, MethodPolicy, ServiceConfig};
 use crate::tonic::guard::Guarded;
 
 /// The service made by [`ServiceConfigLayer`](super::ServiceConfigLayer): clones share the config and
@@ -56,7 +58,7 @@ where
     /// what tonic would panic on is replaced by an `INTERNAL` status.
     type Response = Response<Guarded<RB>>;
     type Error = S::Error;
-    type Future = ServiceConfigFuture<S::Future, RB, S::Error>;
+    type Future = ServiceConfigFuture<S, RB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -72,26 +74,41 @@ where
             Some(MethodPolicy {
                 timeout,
                 attempts: None,
-            }) => ServiceConfigFuture::once(Once::send(
+            }) => {
+                let (parts, body) = request.into_parts();
+                let request = Request::from_parts(parts, Collected::ready(body, limit).into_body());
+                let once = Once::send(&mut self.inner, *timeout, enforced_below, request, {
+                    // Whatever attempt of an outer retry loop this call is.
+                    crate::retry::previous_attempts()
+                });
+                ServiceConfigFuture::once(once)
+            }
+            // The first attempt sent now as well; a clone of the service
+            // kept for the attempts after it.
+            Some(MethodPolicy {
+                timeout,
+                attempts: Some(AttemptPolicy::Retry(policy, codes)),
+            }) => ServiceConfigFuture::retried(Retried::send(
                 &mut self.inner,
                 *timeout,
                 enforced_below,
                 request,
+                (policy, *codes),
                 limit,
             )),
             Some(MethodPolicy {
                 timeout,
-                attempts: Some(attempts),
+                attempts: Some(AttemptPolicy::Hedge(policy, codes)),
             }) => {
                 // The service polled ready takes this call; its clone stays
                 // for the next.
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                ServiceConfigFuture::attempts(Box::pin(run(
+                ServiceConfigFuture::boxed(Box::pin(hedge::call(
                     ready,
                     *timeout,
                     enforced_below,
-                    attempts.clone(),
+                    (policy.clone(), *codes),
                     request,
                     limit,
                 )))

@@ -46,12 +46,13 @@ impl Counted {
 struct Marker(u32);
 
 /// What a call's request held: the values of its `x-tag` header, its
-/// `grpc-timeout`, and in its extensions tonic's method, the marker, how
-/// many.
+/// `grpc-timeout` and `grpc-previous-rpc-attempts`, and in its extensions
+/// tonic's method, the marker, how many.
 #[derive(Debug, Clone, PartialEq)]
 struct Seen {
     tags: Vec<String>,
     timeout: Option<String>,
+    previous: Option<String>,
     method: Option<(String, String)>,
     marker: Option<Marker>,
     len: usize,
@@ -84,10 +85,14 @@ impl tower_service::Service<Request<Body>> for Counted {
         assert!(std::mem::take(&mut self.ready), "called without poll_ready");
         let extensions = request.extensions();
         let tags = request.headers().get_all("x-tag").iter();
-        let timeout = request.headers().get("grpc-timeout");
+        let header = |name| {
+            let value = request.headers().get(name);
+            value.map(|v: &HeaderValue| v.to_str().unwrap().to_owned())
+        };
         self.seen.lock().unwrap().push(Seen {
             tags: tags.map(|v| v.to_str().unwrap().to_owned()).collect(),
-            timeout: timeout.map(|v| v.to_str().unwrap().to_owned()),
+            timeout: header("grpc-timeout"),
+            previous: header("grpc-previous-rpc-attempts"),
             method: extensions
                 .get::<tonic::GrpcMethod<'static>>()
                 .map(|m| (m.service().to_owned(), m.method().to_owned())),
@@ -105,33 +110,80 @@ impl tower_service::Service<Request<Body>> for Counted {
     }
 }
 
+const RETRIED: &str = r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
+    "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+    "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#;
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn retries_reuse_the_calls_service_polled_ready_again() {
-    let layer = ServiceConfigLayer::from_json(
-        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
-            "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
-            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-    )
-    .unwrap();
-    let transport = Counted::new(2);
-    let (clones, calls) = (Arc::clone(&transport.clones), Arc::clone(&transport.calls));
-    let mut service = layer.layer(transport);
-    std::future::poll_fn(|cx| service.poll_ready(cx))
-        .await
-        .unwrap();
-    let request = Request::builder()
-        .uri("/a.B/C")
-        .body(Body::empty())
-        .unwrap();
-    let response = service.call(request).await.unwrap();
-    assert!(
-        response.headers().get("grpc-status").is_none(),
-        "{response:?}"
+async fn a_retried_calls_first_attempt_is_sent_by_call_and_its_retries_reuse_one_clone() {
+    let layer = ServiceConfigLayer::from_json(RETRIED).unwrap();
+    for (fail, attempts) in [(2, 3), (0, 1)] {
+        let transport = Counted::new(fail);
+        let (clones, calls) = (Arc::clone(&transport.clones), Arc::clone(&transport.calls));
+        let mut service = layer.layer(transport);
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .unwrap();
+        let request = Request::builder()
+            .uri("/a.B/C")
+            .body(Body::empty())
+            .unwrap();
+        // Sent on the service polled ready, before the future is polled.
+        let future = service.call(request);
+        assert_eq!(calls.load(SeqCst), 1, "the first attempt sent by `call`");
+        let response = future.await.unwrap();
+        assert!(
+            response.headers().get("grpc-status").is_none(),
+            "{response:?}"
+        );
+        assert_eq!(
+            calls.load(SeqCst),
+            attempts,
+            "{fail} failures, then the success"
+        );
+        // One clone kept for the attempts after the first, made or not;
+        // the retries reuse it, polled ready again.
+        assert_eq!(clones.load(SeqCst), 1, "{fail} failures");
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_retried_call_numbers_its_own_attempts_and_a_timeout_only_one_is_the_outer_loops() {
+    let timeout_only = r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "2s"}]}"#;
+    let mut sent = Vec::new();
+    for config in [RETRIED, timeout_only] {
+        let transport = Counted::new(1);
+        let seen = Arc::clone(&transport.seen);
+        let mut service = ServiceConfigLayer::from_json(config)
+            .unwrap()
+            .layer(transport);
+        // Called as the third attempt of a retry loop around it.
+        let outer = crate::retry::attempt(2, false, async {
+            std::future::poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .unwrap();
+            let request = Request::builder()
+                .uri("/a.B/C")
+                .body(Body::empty())
+                .unwrap();
+            service.call(request).await.unwrap()
+        });
+        let response = outer.await;
+        let code = response.headers().get("grpc-status").cloned();
+        let numbers: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.previous.clone())
+            .collect();
+        sent.push((code, numbers));
+    }
+    let retried = (None, vec![None, Some("1".to_owned())]);
+    let once = (
+        Some(HeaderValue::from_static("14")),
+        vec![Some("2".to_owned())],
     );
-    assert_eq!(calls.load(SeqCst), 3, "two failures, then the success");
-    // One clone for the call (tower's idiom: the service polled ready
-    // goes with it); its retries reuse it.
-    assert_eq!(clones.load(SeqCst), 1);
+    assert_eq!(sent, [retried, once]);
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -260,25 +312,22 @@ async fn requests_sent(config: &str) -> Vec<Vec<Seen>> {
     seen
 }
 
+/// The three attempts' requests: each numbered, the rest as the caller's.
 fn expected(marker: Option<Marker>) -> Vec<Seen> {
-    let one = Seen {
+    let attempt = |previous: Option<&str>| Seen {
         tags: vec!["one".to_owned(), "two".to_owned()],
         timeout: None,
+        previous: previous.map(str::to_owned),
         method: Some(("a.B".to_owned(), "C".to_owned())),
         marker,
         len: 1 + usize::from(marker.is_some()),
     };
-    vec![one; 3]
+    vec![attempt(None), attempt(Some("1")), attempt(Some("2"))]
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn every_retry_carries_the_callers_headers_and_extensions() {
-    let seen = requests_sent(
-        r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
-            "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
-            "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#,
-    )
-    .await;
+    let seen = requests_sent(RETRIED).await;
     assert_eq!(seen, [expected(None), expected(Some(Marker(7)))]);
 }
 
