@@ -14,8 +14,10 @@ mod ratio;
 mod run;
 pub(crate) mod state;
 
+#[cfg(feature = "tonic")]
+pub(crate) use attempt::numbered;
 pub use attempt::previous_attempts;
-pub(crate) use attempt::{attempt, numbered, Attempt};
+pub(crate) use attempt::{attempt, Attempt};
 pub use budget::{Budget, NoBudget, RetryBudget};
 pub(crate) use classify::Verdict;
 pub use classify::{Always, ByRetryable, Classify, Retryable, When};
