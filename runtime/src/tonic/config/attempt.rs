@@ -178,10 +178,22 @@ fn judged<RB, E: Into<BoxError>>(
 pin_project_lite::pin_project! {
     /// An attempt sent when it was made (the service was ready), or refused
     /// before it touched the network: its response judged as [`Sending`]'s.
+    /// A refusal keeps its status (boxed by tonic), not the response made
+    /// of it: every call's future is as large as this one's largest state.
     #[project = SentProj]
     pub(super) enum Sent<F, RB> {
-        Refused { failure: Option<Failure<Guarded<RB>>> },
+        Refused { status: Option<Status>, body: std::marker::PhantomData<fn() -> RB> },
         Called { #[pin] future: F },
+    }
+}
+
+impl<F, RB> Sent<F, RB> {
+    /// An attempt refused with `status`.
+    pub(super) fn refused(status: Status) -> Self {
+        Sent::Refused {
+            status: Some(status),
+            body: std::marker::PhantomData,
+        }
     }
 }
 
@@ -195,11 +207,12 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             SentProj::Called { future } => Poll::Ready(judged(std::task::ready!(future.poll(cx)))),
-            SentProj::Refused { failure } => {
-                Poll::Ready(Err(failure.take().unwrap_or_else(|| {
+            SentProj::Refused { status, .. } => {
+                let status = status.take().unwrap_or_else(|| {
                     // Unreachable: polled again after it was ready.
-                    Failure::status(Status::internal("attempt polled after it ended"))
-                })))
+                    Status::internal("attempt polled after it ended")
+                });
+                Poll::Ready(Err(Failure::status(status)))
             }
         }
     }

@@ -86,9 +86,7 @@ where
                     Ok(()) => Sent::Called {
                         future: service.call(request),
                     },
-                    Err(status) => Sent::Refused {
-                        failure: Some(Failure::status(status)),
-                    },
+                    Err(status) => Sent::refused(status),
                 }
             });
             // Polled as that attempt too: what it runs reads its number,
