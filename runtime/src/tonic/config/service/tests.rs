@@ -110,6 +110,18 @@ impl tower_service::Service<Request<Body>> for Counted {
     }
 }
 
+/// A request with an empty body to the method at `path`.
+fn empty_request(path: &str) -> Request<Body> {
+    Request::builder().uri(path).body(Body::empty()).unwrap()
+}
+
+/// Polls `service` ready, as tower asks before each `call`.
+async fn polled_ready<S: Service<Request<Body>, Error = BoxError>>(service: &mut S) {
+    std::future::poll_fn(|cx| service.poll_ready(cx))
+        .await
+        .unwrap();
+}
+
 const RETRIED: &str = r#"{"methodConfig": [{"name": [{"service": "a.B"}], "retryPolicy": {
     "maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
     "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#;
@@ -121,15 +133,9 @@ async fn a_retried_calls_first_attempt_is_sent_by_call_and_its_retries_reuse_one
         let transport = Counted::new(fail);
         let (clones, calls) = (Arc::clone(&transport.clones), Arc::clone(&transport.calls));
         let mut service = layer.layer(transport);
-        std::future::poll_fn(|cx| service.poll_ready(cx))
-            .await
-            .unwrap();
-        let request = Request::builder()
-            .uri("/a.B/C")
-            .body(Body::empty())
-            .unwrap();
+        polled_ready(&mut service).await;
         // Sent on the service polled ready, before the future is polled.
-        let future = service.call(request);
+        let future = service.call(empty_request("/a.B/C"));
         assert_eq!(calls.load(SeqCst), 1, "the first attempt sent by `call`");
         let response = future.await.unwrap();
         assert!(
@@ -159,14 +165,8 @@ async fn a_retried_call_numbers_its_own_attempts_and_a_timeout_only_one_is_the_o
             .layer(transport);
         // Called as the third attempt of a retry loop around it.
         let outer = crate::retry::attempt(2, false, async {
-            std::future::poll_fn(|cx| service.poll_ready(cx))
-                .await
-                .unwrap();
-            let request = Request::builder()
-                .uri("/a.B/C")
-                .body(Body::empty())
-                .unwrap();
-            service.call(request).await.unwrap()
+            polled_ready(&mut service).await;
+            service.call(empty_request("/a.B/C")).await.unwrap()
         });
         let response = outer.await;
         let code = response.headers().get("grpc-status").cloned();
@@ -197,10 +197,8 @@ async fn calls_with_a_timeout_only_or_no_policy_are_sent_on_the_service_polled_r
     let (clones, calls) = (Arc::clone(&transport.clones), Arc::clone(&transport.calls));
     let mut service = layer.layer(transport);
     for path in ["/a.B/C", "/other.D/E", "/a.B/C"] {
-        std::future::poll_fn(|cx| service.poll_ready(cx))
-            .await
-            .unwrap();
-        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        polled_ready(&mut service).await;
+        let request = empty_request(path);
         // Sent when the layer is called: the transport has seen it before
         // the call's future is polled.
         let before = calls.load(SeqCst);
