@@ -429,3 +429,60 @@ fn only_tonics_channel_is_trusted_with_the_timeout() {
     assert!(!enforces_grpc_timeout::<Hung>());
     assert!(!enforces_grpc_timeout::<Counted>());
 }
+
+/// A transport whose first call fails `UNAVAILABLE` after 100 ms and
+/// whose later ones never answer; it enforces no timeout of its own.
+#[derive(Debug, Clone, Default)]
+struct FailsLateThenHangs {
+    calls: Arc<AtomicUsize>,
+}
+
+impl Service<Request<Body>> for FailsLateThenHangs {
+    type Response = Response<Body>;
+    type Error = BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<Body>, BoxError>> + Send>,
+    >;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<Body>) -> Self::Future {
+        if self.calls.fetch_add(1, SeqCst) > 0 {
+            return Box::pin(std::future::pending());
+        }
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let mut response = Response::new(Body::empty());
+            let headers = response.headers_mut();
+            headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+            headers.insert("grpc-status", HeaderValue::from_static("14"));
+            Ok(response)
+        })
+    }
+}
+
+/// The attempts after a failed first one run under the deadline the call
+/// began with: through the layer's own timer (a transport that enforces
+/// no `grpc-timeout`), a retry that hangs is ended at the config's
+/// timeout from the call's start, not from the failure.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_retries_after_a_failed_first_attempt_end_at_the_deadline_the_call_began_with() {
+    let retried = r#"{"methodConfig": [{"name": [{"service": "a.B"}], "timeout": "0.25s",
+        "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+        "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}"#;
+    let transport = FailsLateThenHangs::default();
+    let calls = Arc::clone(&transport.calls);
+    let mut service = ServiceConfigLayer::from_json(retried)
+        .unwrap()
+        .layer(transport);
+    polled_ready(&mut service).await;
+    let start = tokio::time::Instant::now();
+    let response = service.call(empty_request("/a.B/C")).await.unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(response.headers()["grpc-status"], "4", "DEADLINE_EXCEEDED");
+    assert_eq!(calls.load(SeqCst), 2, "the failure, then the hung retry");
+    let (deadline, late) = (Duration::from_millis(250), Duration::from_millis(252));
+    assert!((deadline..late).contains(&elapsed), "{elapsed:?}");
+}
