@@ -219,12 +219,11 @@ where
 }
 
 /// What each attempt of a call needs: the request to remake, the call's
-/// span (the attempts' parent), the body limit.
+/// span (the attempts' parent) and metrics.
 pub(super) struct Attempts<'a> {
     pub(super) template: &'a Template,
     pub(super) span: &'a crate::trace::Span,
     pub(super) stats: &'a CallStats,
-    pub(super) limit: usize,
 }
 
 /// The status the caller reads of an attempt's result: `OK` for one

@@ -49,14 +49,13 @@ where
             template: &template,
             span: &record.span,
             stats: &record.stats,
-            limit,
         };
         // Made in place inside `Bounded`: a future held as a local, then
         // awaited, would be stored twice.
         let answer = Bounded::new(
             timeout,
             enforced_below,
-            attempts.hedged(&mut ready, body, &mut caller, &policy, codes),
+            attempts.hedged(&mut ready, body, limit, &mut caller, &policy, codes),
         )
         .await;
         record.finish(&answer);
@@ -71,10 +70,11 @@ impl Attempts<'_> {
     /// that must be waited for may be a bidi call whose requests depend on
     /// its responses, and would wait on itself. It is sent once, as is a
     /// body over the limit.
-    pub(super) async fn hedged<S, RB>(
+    async fn hedged<S, RB>(
         &self,
         service: &mut S,
         body: Body,
+        limit: usize,
         caller: &mut Option<CallerParts>,
         policy: &HedgePolicy<Throttle>,
         codes: CodeSet,
@@ -83,7 +83,7 @@ impl Attempts<'_> {
         S: tower_service::Service<Request<Body>, Response = Response<RB>> + Clone,
         S::Error: Into<BoxError>,
     {
-        let chunks = match Collected::ready(body, self.limit) {
+        let chunks = match Collected::ready(body, limit) {
             Collected::Whole(chunks) => chunks,
             Collected::TooLarge(body) => return self.once(service, body, caller).await,
         };

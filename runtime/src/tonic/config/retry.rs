@@ -61,7 +61,6 @@ pub(super) struct Rest<S> {
     policy: Policy,
     codes: CodeSet,
     enforced_below: bool,
-    limit: usize,
 }
 
 impl<S, RB> Retried<S, RB>
@@ -91,7 +90,6 @@ where
             policy: policy.clone(),
             codes,
             enforced_below,
-            limit,
         };
         let request = Request::from_parts(parts, body);
         Self {
@@ -146,13 +144,11 @@ impl<S> Rest<S> {
             policy,
             codes,
             enforced_below,
-            limit,
         } = self;
         let attempts = Attempts {
             template: &template,
             span: &record.span,
             stats: &record.stats,
-            limit,
         };
         let retried = attempts.retried(&mut service, first, &recording, &policy, codes);
         let answer = Bounded::resumed(until, enforced_below, retried).await;
