@@ -175,12 +175,13 @@ impl Attempts<'_> {
         S::Error: Into<BoxError>,
     {
         let mut state = RetryState::new(policy);
-        let mut next = self.decide(&mut state, Err(first), recording, codes);
+        // Only the delay is kept through each sleep: an answer held there
+        // would take its (response-sized) place in the future.
+        let mut delay = match self.decide(&mut state, Err(first), recording, codes) {
+            ControlFlow::Break(answer) => return answer,
+            ControlFlow::Continue(delay) => delay,
+        };
         loop {
-            let delay = match next {
-                ControlFlow::Break(answer) => return answer,
-                ControlFlow::Continue(delay) => delay,
-            };
             self.stats.delayed(delay);
             tokio::time::sleep(delay).await;
             let Some(body) = recording.replay() else {
@@ -192,7 +193,10 @@ impl Attempts<'_> {
             let mut caller = None;
             let attempt = self.send(service, body, previous, &mut caller);
             let result = state.begin_as(false, attempt).await;
-            next = self.decide(&mut state, result, recording, codes);
+            delay = match self.decide(&mut state, result, recording, codes) {
+                ControlFlow::Break(answer) => return answer,
+                ControlFlow::Continue(delay) => delay,
+            };
         }
     }
 
